@@ -1,0 +1,151 @@
+/*
+ * p2pInit.c --
+ *
+ *	Entry point of the p2pjobs package, and the small commands that
+ *	belong to no object: p2p::caller and p2p::debug.
+ */
+
+#include "p2pjobsInt.h"
+
+TCL_DECLARE_MUTEX(initMutex)
+static int processInitialized = 0;
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pjobs_Init --
+ *
+ *	Loads the C part of the package into an interpreter: the classes
+ *	p2p::handler, p2p::server and p2p::client and the commands
+ *	p2p::caller and p2p::debug. There is deliberately no SafeInit: the
+ *	package opens sockets and must not load into safe interpreters.
+ *
+ * Results:
+ *	TCL_OK or TCL_ERROR.
+ *
+ * Side effects:
+ *	On first load in a process raises the soft limit on open files to
+ *	the hard limit (unix), so that a server can hold many connections.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+P2pjobs_Init(
+    Tcl_Interp *interp)
+{
+    if (Tcl_InitStubs(interp, "8.6", 0) == NULL) {
+	return TCL_ERROR;
+    }
+    if (Tcl_OOInitStubs(interp) == NULL) {
+	return TCL_ERROR;
+    }
+    Tcl_MutexLock(&initMutex);
+    if (!processInitialized) {
+	P2ppRaiseFdLimit();
+	P2pMessageInit();
+	processInitialized = 1;
+    }
+    Tcl_MutexUnlock(&initMutex);
+    if (P2pLoopGet() == NULL) {
+	Tcl_SetObjResult(interp, Tcl_NewStringObj("p2pjobs: cannot create"
+		" the libuv loop", -1));
+	return TCL_ERROR;
+    }
+    if (Tcl_CreateNamespace(interp, "::p2p", NULL, NULL) == NULL
+	    && Tcl_FindNamespace(interp, "::p2p", NULL, 0) == NULL) {
+	return TCL_ERROR;
+    }
+    if (P2pHandlerClassesInit(interp) != TCL_OK) {
+	return TCL_ERROR;
+    }
+    Tcl_CreateObjCommand(interp, "::p2p::caller", P2pCallerObjCmd, NULL,
+	    NULL);
+    Tcl_CreateObjCommand(interp, "::p2p::debug", P2pDebugObjCmd, NULL, NULL);
+    return Tcl_PkgProvide(interp, "p2pjobs", P2PJOBS_VERSION);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pCallerObjCmd --
+ *
+ *	p2p::caller: inside a protocol command, the handler object and the
+ *	cid of the connection whose message is being handled.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+P2pCallerObjCmd(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    P2pLoop *loopPtr = P2pLoopGet();
+    P2pCaller *callerPtr = loopPtr ? loopPtr->callerPtr : NULL;
+    Tcl_Obj *pair[2];
+
+    (void) clientData;
+    if (objc != 1) {
+	Tcl_WrongNumArgs(interp, 1, objv, NULL);
+	return TCL_ERROR;
+    }
+    if (callerPtr == NULL || callerPtr->handlerPtr->interp != interp
+	    || callerPtr->handlerPtr->object == NULL) {
+	return P2pError(interp, "P2P USAGE NOCALLER", "p2p::caller called"
+		" outside a protocol command");
+    }
+    pair[0] = P2pHandlerName(callerPtr->handlerPtr);
+    pair[1] = Tcl_NewLongObj(callerPtr->cid);
+    Tcl_SetObjResult(interp, Tcl_NewListObj(2, pair));
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pDebugObjCmd --
+ *
+ *	p2p::debug handles|objects|pending: introspection for the test
+ *	suite's leak checks.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+P2pDebugObjCmd(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    static const char *const subs[] = {"handles", "objects", "pending", NULL};
+    enum { HANDLES, OBJECTS, PENDING };
+    P2pLoop *loopPtr = P2pLoopGet();
+    int index, value = 0;
+
+    (void) clientData;
+    if (objc != 2) {
+	Tcl_WrongNumArgs(interp, 1, objv, "handles|objects|pending");
+	return TCL_ERROR;
+    }
+    if (Tcl_GetIndexFromObj(interp, objv[1], subs, "subcommand", 0, &index)
+	    != TCL_OK) {
+	return TCL_ERROR;
+    }
+    switch (index) {
+    case HANDLES:
+	value = P2pLoopCountHandles(loopPtr);
+	break;
+    case OBJECTS:
+	value = loopPtr->numHandlers + loopPtr->numConns;
+	break;
+    case PENDING:
+	value = P2pLoopPending(loopPtr);
+	break;
+    }
+    Tcl_SetObjResult(interp, Tcl_NewIntObj(value));
+    return TCL_OK;
+}

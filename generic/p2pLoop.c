@@ -1,0 +1,346 @@
+/*
+ * p2pLoop.c --
+ *
+ *	The bridge between libuv and Tcl's event loop. Each thread has one
+ *	uv_loop_t, driven by a Tcl event source: the setup step flushes
+ *	queued output and tells Tcl how long it may block (from
+ *	uv_backend_timeout); the check step runs uv_run(UV_RUN_NOWAIT). libuv
+ *	callbacks never evaluate Tcl: they put connections on a ready list
+ *	and queue one Tcl event, whose handler runs the scripts. The platform
+ *	part (unix/, win/) wakes the notifier when libuv has I/O.
+ */
+
+#include "p2pjobsInt.h"
+
+typedef struct ServiceEvent {
+    Tcl_Event header;
+    P2pLoop *loopPtr;
+} ServiceEvent;
+
+static Tcl_ThreadDataKey loopKey;
+
+static void		SetupProc(ClientData clientData, int flags);
+static void		CheckProc(ClientData clientData, int flags);
+static int		ServiceEventProc(Tcl_Event *evPtr, int flags);
+static void		QueueServiceEvent(P2pLoop *loopPtr);
+static void		FlushAll(P2pLoop *loopPtr);
+static void		CountHandleProc(uv_handle_t *handle, void *arg);
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pLoopGet --
+ *
+ *	The loop of the calling thread, made on first use.
+ *
+ * Results:
+ *	The thread's P2pLoop, or NULL if libuv could not make a loop.
+ *
+ * Side effects:
+ *	The first call in a thread initializes the uv loop, creates the
+ *	event source and arms the platform bridge.
+ *
+ *----------------------------------------------------------------------
+ */
+
+P2pLoop *
+P2pLoopGet(void)
+{
+    P2pLoop *loopPtr = (P2pLoop *)
+	    Tcl_GetThreadData(&loopKey, sizeof(P2pLoop));
+
+    if (!loopPtr->initialized) {
+	if (uv_loop_init(&loopPtr->uv) != 0) {
+	    return NULL;
+	}
+	loopPtr->uv.data = loopPtr;
+	loopPtr->nextCid = 1;
+	Tcl_CreateEventSource(SetupProc, CheckProc, loopPtr);
+	if (P2ppLoopBridgeInit(loopPtr) != TCL_OK) {
+	    Tcl_DeleteEventSource(SetupProc, CheckProc, loopPtr);
+	    uv_loop_close(&loopPtr->uv);
+	    return NULL;
+	}
+	loopPtr->initialized = 1;
+    }
+    return loopPtr;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * SetupProc --
+ *
+ *	Event source setup step, called before Tcl blocks. Writes all queued
+ *	output (so that everything scripts sent since the last wait leaves
+ *	in as few syscalls as possible) and bounds Tcl's block time by
+ *	libuv's next timer.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+SetupProc(
+    ClientData clientData,
+    int flags)
+{
+    P2pLoop *loopPtr = (P2pLoop *) clientData;
+    Tcl_Time block = {0, 0};
+    int timeout;
+
+    if (!(flags & TCL_FILE_EVENTS)) {
+	return;
+    }
+    FlushAll(loopPtr);
+    if (loopPtr->readyHead != NULL) {
+	Tcl_SetMaxBlockTime(&block);
+	return;
+    }
+    if (!uv_loop_alive(&loopPtr->uv)) {
+	P2ppLoopBridgeArm(loopPtr, -1);
+	return;
+    }
+    uv_update_time(&loopPtr->uv);
+    timeout = uv_backend_timeout(&loopPtr->uv);
+    if (timeout >= 0) {
+	block.sec = timeout / 1000;
+	block.usec = (timeout % 1000) * 1000;
+	Tcl_SetMaxBlockTime(&block);
+    }
+    P2ppLoopBridgeArm(loopPtr, timeout);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * CheckProc --
+ *
+ *	Event source check step, called after Tcl waited (whether or not
+ *	anything was readable, so that due timers fire). Runs libuv once
+ *	without blocking; its callbacks fill the ready list.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+CheckProc(
+    ClientData clientData,
+    int flags)
+{
+    P2pLoop *loopPtr = (P2pLoop *) clientData;
+
+    if (!(flags & TCL_FILE_EVENTS) || loopPtr->running) {
+	return;
+    }
+    loopPtr->running = 1;
+    uv_run(&loopPtr->uv, UV_RUN_NOWAIT);
+    loopPtr->running = 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pLoopMarkReady --
+ *
+ *	Puts a connection on the ready list (once) and makes sure a service
+ *	event is queued. Called from libuv callbacks and from C code that
+ *	wants a connection's callbacks to fire from the event loop.
+ *
+ * Side effects:
+ *	Takes a reference on the connection while it is listed.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+P2pLoopMarkReady(
+    P2pConn *connPtr)
+{
+    P2pLoop *loopPtr = connPtr->handlerPtr->loopPtr;
+
+    if (!(connPtr->flags & CONN_IN_READY)) {
+	connPtr->flags |= CONN_IN_READY;
+	connPtr->refCount++;
+	connPtr->readyNext = NULL;
+	connPtr->readyPrev = loopPtr->readyTail;
+	if (loopPtr->readyTail) {
+	    loopPtr->readyTail->readyNext = connPtr;
+	} else {
+	    loopPtr->readyHead = connPtr;
+	}
+	loopPtr->readyTail = connPtr;
+    }
+    QueueServiceEvent(loopPtr);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pLoopUnlinkReady --
+ *
+ *	Takes a connection off the ready list. The caller inherits the
+ *	reference the list held.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+P2pLoopUnlinkReady(
+    P2pConn *connPtr)
+{
+    P2pLoop *loopPtr = connPtr->handlerPtr->loopPtr;
+
+    if (connPtr->readyPrev) {
+	connPtr->readyPrev->readyNext = connPtr->readyNext;
+    } else {
+	loopPtr->readyHead = connPtr->readyNext;
+    }
+    if (connPtr->readyNext) {
+	connPtr->readyNext->readyPrev = connPtr->readyPrev;
+    } else {
+	loopPtr->readyTail = connPtr->readyPrev;
+    }
+    connPtr->readyPrev = connPtr->readyNext = NULL;
+    connPtr->flags &= ~CONN_IN_READY;
+}
+
+static void
+QueueServiceEvent(
+    P2pLoop *loopPtr)
+{
+    ServiceEvent *evPtr;
+
+    if (loopPtr->eventQueued) {
+	return;
+    }
+    evPtr = (ServiceEvent *) ckalloc(sizeof(ServiceEvent));
+    evPtr->header.proc = ServiceEventProc;
+    evPtr->loopPtr = loopPtr;
+    loopPtr->eventQueued = 1;
+    Tcl_QueueEvent((Tcl_Event *) evPtr, TCL_QUEUE_TAIL);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ServiceEventProc --
+ *
+ *	The Tcl event that runs scripts for libuv's news: services every
+ *	connection on the ready list, in the order they became ready.
+ *
+ * Results:
+ *	1 (the event is done), or 0 when file events are not being
+ *	serviced now.
+ *
+ * Side effects:
+ *	Runs protocol commands and callbacks.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ServiceEventProc(
+    Tcl_Event *evPtr,
+    int flags)
+{
+    P2pLoop *loopPtr = ((ServiceEvent *) evPtr)->loopPtr;
+    P2pConn *connPtr;
+
+    if (!(flags & TCL_FILE_EVENTS)) {
+	return 0;
+    }
+    loopPtr->eventQueued = 0;
+    while ((connPtr = loopPtr->readyHead) != NULL) {
+	P2pLoopUnlinkReady(connPtr);
+	P2pConnService(connPtr);
+	P2pConnRelease(connPtr);
+    }
+    return 1;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pLoopWantFlush, FlushAll --
+ *
+ *	Output queued by scripts is written when the loop is about to block
+ *	(or earlier, when a connection queued much). P2pLoopWantFlush puts a
+ *	connection on the flush list; FlushAll writes them all.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+P2pLoopWantFlush(
+    P2pConn *connPtr)
+{
+    P2pLoop *loopPtr = connPtr->handlerPtr->loopPtr;
+
+    if (!(connPtr->flags & CONN_IN_FLUSH)) {
+	connPtr->flags |= CONN_IN_FLUSH;
+	connPtr->refCount++;
+	connPtr->flushNext = loopPtr->flushHead;
+	loopPtr->flushHead = connPtr;
+    }
+}
+
+static void
+FlushAll(
+    P2pLoop *loopPtr)
+{
+    while (loopPtr->flushHead != NULL) {
+	P2pConn *connPtr = loopPtr->flushHead;
+
+	loopPtr->flushHead = connPtr->flushNext;
+	connPtr->flushNext = NULL;
+	connPtr->flags &= ~CONN_IN_FLUSH;
+	P2pConnFlush(connPtr);
+	P2pConnRelease(connPtr);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pLoopPending, P2pLoopCountHandles --
+ *
+ *	Introspection for p2p::debug: connections waiting for service or
+ *	flush, and live libuv handles.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+P2pLoopPending(
+    P2pLoop *loopPtr)
+{
+    int n = 0;
+    P2pConn *connPtr;
+
+    for (connPtr = loopPtr->readyHead; connPtr; connPtr = connPtr->readyNext) {
+	n++;
+    }
+    for (connPtr = loopPtr->flushHead; connPtr; connPtr = connPtr->flushNext) {
+	n++;
+    }
+    return n;
+}
+
+static void
+CountHandleProc(
+    uv_handle_t *handle,
+    void *arg)
+{
+    (void) handle;
+    (*(int *) arg)++;
+}
+
+int
+P2pLoopCountHandles(
+    P2pLoop *loopPtr)
+{
+    int n = 0;
+
+    uv_walk(&loopPtr->uv, CountHandleProc, &n);
+    return n;
+}

@@ -1,0 +1,209 @@
+/*
+ * p2pMessage.c --
+ *
+ *	Messages (Tcl lists) to frames and back. A text element travels as
+ *	standard UTF-8; a pure byte array travels as a binary element and
+ *	arrives as a byte array. Tcl 8.6 keeps strings in its own modified
+ *	UTF-8 (NUL as C0 80, characters beyond the BMP as surrogate pairs),
+ *	so the rare strings that hold those are converted; all others are
+ *	copied as they are.
+ */
+
+#include "p2pjobsInt.h"
+
+static const Tcl_ObjType *byteArrayTypePtr;
+static Tcl_Encoding utf8Encoding;
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pMessageInit --
+ *
+ *	Looks up what encoding needs once per process.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+P2pMessageInit(void)
+{
+    if (byteArrayTypePtr == NULL) {
+	byteArrayTypePtr = Tcl_GetObjType("bytearray");
+    }
+    if (utf8Encoding == NULL) {
+	utf8Encoding = Tcl_GetEncoding(NULL, "utf-8");
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * NeedsConversion --
+ *
+ *	Whether a string in Tcl's internal form differs from standard UTF-8:
+ *	it holds C0 80 (NUL) or an encoded surrogate (ED A0..BF).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+NeedsConversion(
+    const unsigned char *p,
+    size_t n)
+{
+    const unsigned char *end = p + n;
+
+    for (; p < end; p++) {
+	if (*p == 0xC0 || (*p == 0xED && p + 1 < end && p[1] >= 0xA0)) {
+	    return 1;
+	}
+    }
+    return 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pMessageEncode --
+ *
+ *	Appends one frame carrying the words objv to a buffer.
+ *
+ * Results:
+ *	TCL_OK with *frameLenPtr set, or TCL_ERROR (message larger than
+ *	maxFrame) with the buffer unchanged and an error in interp (if
+ *	given).
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+P2pMessageEncode(
+    Tcl_Interp *interp,
+    P2pBuf *bufPtr,
+    int objc,
+    Tcl_Obj *const objv[],
+    Tcl_WideInt maxFrame,
+    size_t *frameLenPtr)
+{
+    size_t start = bufPtr->len;
+    size_t bodyLen;
+    int i;
+
+    P2pBufReserve(bufPtr, P2P_FRAME_HEADER);
+    bufPtr->len += P2P_FRAME_HEADER;
+    for (i = 0; i < objc; i++) {
+	Tcl_Obj *objPtr = objv[i];
+	const unsigned char *data;
+	int len, tag = P2P_TAG_TEXT;
+	Tcl_DString ds;
+	unsigned char *hdr;
+
+	Tcl_DStringInit(&ds);
+	if (objPtr->typePtr == byteArrayTypePtr && objPtr->bytes == NULL) {
+	    data = Tcl_GetByteArrayFromObj(objPtr, &len);
+	    tag = P2P_TAG_BINARY;
+	} else {
+	    data = (const unsigned char *) Tcl_GetStringFromObj(objPtr, &len);
+	    if (NeedsConversion(data, (size_t) len)) {
+		Tcl_UtfToExternalDString(utf8Encoding, (const char *) data,
+			len, &ds);
+		data = (const unsigned char *) Tcl_DStringValue(&ds);
+		len = Tcl_DStringLength(&ds);
+	    }
+	}
+	P2pBufReserve(bufPtr, P2P_ELEMENT_HEADER + (size_t) len);
+	hdr = bufPtr->bytes + bufPtr->len;
+	hdr[0] = (unsigned char) tag;
+	P2pPutU32(hdr + 1, (uint32_t) len);
+	memcpy(hdr + P2P_ELEMENT_HEADER, data, (size_t) len);
+	bufPtr->len += P2P_ELEMENT_HEADER + (size_t) len;
+	Tcl_DStringFree(&ds);
+    }
+    bodyLen = bufPtr->len - start - P2P_FRAME_HEADER;
+    if ((Tcl_WideInt) bodyLen > maxFrame) {
+	bufPtr->len = start;
+	return P2pError(interp, "P2P FRAME TOOBIG",
+		"message of %lu bytes exceeds -maxframe %lld",
+		(unsigned long) bodyLen, (long long) maxFrame);
+    }
+    P2pPutU32(bufPtr->bytes + start, (uint32_t) bodyLen);
+    *frameLenPtr = P2P_FRAME_HEADER + bodyLen;
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pMessageDecode --
+ *
+ *	Turns a frame body into words. Uses stackv when the message has at
+ *	most stackc words, else allocates an array the caller frees.
+ *
+ * Results:
+ *	TCL_OK with *objvPtr and *objcPtr set (each word holds a reference), or
+ *	TCL_ERROR with *errPtr naming what was wrong.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+P2pMessageDecode(
+    const unsigned char *body,
+    size_t len,
+    Tcl_Obj ***objvPtr,
+    int *objcPtr,
+    Tcl_Obj **stackv,
+    int stackc,
+    const char **errPtr)
+{
+    P2pFrameCursor cursor;
+    P2pElement el;
+    Tcl_Obj **objv = stackv;
+    int objc = 0, room = stackc, code;
+
+    P2pFrameCursorInit(&cursor, body, len);
+    while ((code = P2pFrameNextElement(&cursor, &el)) == P2P_FRAME_OK) {
+	Tcl_Obj *objPtr;
+
+	if (objc == room) {
+	    Tcl_Obj **newv = (Tcl_Obj **) ckalloc(2 * room * sizeof(Tcl_Obj *));
+
+	    memcpy(newv, objv, objc * sizeof(Tcl_Obj *));
+	    if (objv != stackv) {
+		ckfree((char *) objv);
+	    }
+	    objv = newv;
+	    room *= 2;
+	}
+	if (el.tag == P2P_TAG_BINARY) {
+	    objPtr = Tcl_NewByteArrayObj(el.data, (int) el.size);
+	} else if (el.ascii || !(el.hasNul || el.wide)) {
+	    objPtr = Tcl_NewStringObj((const char *) el.data, (int) el.size);
+	} else {
+	    Tcl_DString ds;
+
+	    Tcl_ExternalToUtfDString(utf8Encoding, (const char *) el.data,
+		    (int) el.size, &ds);
+	    objPtr = Tcl_NewStringObj(Tcl_DStringValue(&ds),
+		    Tcl_DStringLength(&ds));
+	    Tcl_DStringFree(&ds);
+	}
+	Tcl_IncrRefCount(objPtr);
+	objv[objc++] = objPtr;
+    }
+    if (code < 0) {
+	int i;
+
+	for (i = 0; i < objc; i++) {
+	    Tcl_DecrRefCount(objv[i]);
+	}
+	if (objv != stackv) {
+	    ckfree((char *) objv);
+	}
+	*errPtr = P2pFrameErrorString(code);
+	return TCL_ERROR;
+    }
+    *objvPtr = objv;
+    *objcPtr = objc;
+    return TCL_OK;
+}

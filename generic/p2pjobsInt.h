@@ -1,0 +1,346 @@
+/*
+ * p2pjobsInt.h --
+ *
+ *	Structures and prototypes shared by the C files of p2pjobs. Nothing
+ *	here is public API; see p2pjobs.h for that.
+ */
+
+#ifndef _P2PJOBSINT_H
+#define _P2PJOBSINT_H
+
+#include <tcl.h>
+#include <tclOO.h>
+#include <uv.h>
+#include <string.h>
+#include "p2pjobs.h"
+#include "p2pFrame.h"
+
+#ifndef MODULE_SCOPE
+#define MODULE_SCOPE extern
+#endif
+
+typedef struct P2pConn P2pConn;
+typedef struct P2pHandler P2pHandler;
+
+/*
+ * A growable byte buffer. Owned by whatever embeds it; freed with
+ * P2pBufFree.
+ */
+
+typedef struct P2pBuf {
+    unsigned char *bytes;
+    size_t len;
+    size_t cap;
+} P2pBuf;
+
+/*
+ * Traffic counters, kept per handler and per connection.
+ */
+
+typedef struct P2pStats {
+    Tcl_WideInt framesIn;
+    Tcl_WideInt framesOut;
+    Tcl_WideInt bytesIn;
+    Tcl_WideInt bytesOut;
+    Tcl_WideInt errors;
+} P2pStats;
+
+/*
+ * What a protocol command is being run for: pushed on the C stack around
+ * every dispatch so that p2p::caller can answer.
+ */
+
+typedef struct P2pCaller {
+    P2pHandler *handlerPtr;
+    long cid;
+    struct P2pCaller *prevPtr;
+} P2pCaller;
+
+/*
+ * P2pLoop --
+ *
+ *	One per thread (Tcl thread data), created the first time the package
+ *	is loaded in that thread and kept until the thread ends. It owns the
+ *	libuv loop and the list of connections waiting to be serviced by the
+ *	Tcl event that P2pLoopMarkReady queues.
+ */
+
+typedef struct P2pLoop {
+    uv_loop_t uv;
+    int initialized;
+    int running;		/* Inside uv_run: re-entry guard. */
+    int eventQueued;		/* A service event sits in Tcl's queue. */
+    P2pConn *readyHead;		/* Connections that need servicing. */
+    P2pConn *readyTail;
+    P2pConn *flushHead;		/* Connections with unwritten output. */
+    P2pCaller *callerPtr;	/* Innermost protocol command running. */
+    long nextCid;		/* Connection ids are unique per thread. */
+    int numHandlers;		/* Live handler structs (p2p::debug). */
+    int numConns;		/* Live connection structs (p2p::debug). */
+    P2pBuf scratch;		/* Encoding buffer for broadcast. */
+    void *bridgePtr;		/* Platform part of the bridge. */
+} P2pLoop;
+
+/*
+ * P2pProtocol --
+ *
+ *	One installed version of a protocol: NAME/VERSION and the table of the
+ *	commands it accepts. Reference counted: the handler's table holds one
+ *	reference and every connection speaking it holds one; freed at zero.
+ */
+
+typedef struct P2pProtocol {
+    int refCount;
+    Tcl_Obj *nameObj;		/* "root/version" */
+    char *root;			/* ckalloc'd copy of the root. */
+    int version;
+    Tcl_HashTable commands;	/* Command name -> P2pCommand*. */
+    Tcl_Obj *commandsObj;	/* Sorted list of command names. */
+} P2pProtocol;
+
+typedef struct P2pCommand {
+    int prefixc;
+    Tcl_Obj **prefixv;		/* Command prefix words, each ref-counted. */
+    Tcl_Obj *prefixObj;		/* The list they came from. */
+} P2pCommand;
+
+/*
+ * Connection flags.
+ */
+
+#define CONN_CLOSING		(1<<0)	/* uv_close called. */
+#define CONN_NEED_CONNECT	(1<<1)	/* -onconnect not fired yet. */
+#define CONN_NEED_DISCONNECT	(1<<2)	/* -ondisconnect not fired yet. */
+#define CONN_EOF		(1<<3)	/* Peer closed or read failed. */
+#define CONN_DISPATCHING	(1<<4)	/* A ServiceConn frame is active. */
+#define CONN_READ_STOPPED	(1<<5)	/* uv_read_stop for input backlog. */
+#define CONN_WRITING		(1<<6)	/* A uv_write is in flight. */
+#define CONN_IN_READY		(1<<7)	/* On the loop's ready list. */
+#define CONN_IN_FLUSH		(1<<8)	/* On the loop's flush list. */
+#define CONN_READING		(1<<9)	/* uv_read_start called. */
+#define CONN_SILENT		(1<<10)	/* Closed by destroy: no callbacks. */
+#define CONN_REGISTERED		(1<<11)	/* In the handler's table. */
+
+/*
+ * P2pConn --
+ *
+ *	One TCP connection of a handler. The handler creates it (accept or
+ *	connect) and P2pConnClose ends it; the memory lives on while refCount
+ *	is positive: one reference for the open libuv handle (dropped in the
+ *	close callback), one while on the ready list, one for each active
+ *	ServiceConn frame. Each connection holds a reference on its handler.
+ */
+
+struct P2pConn {
+    uv_tcp_t tcp;		/* tcp.data points back here. */
+    uv_connect_t connectReq;	/* Outbound connect, clients only. */
+    P2pHandler *handlerPtr;
+    long cid;
+    int flags;
+    int refCount;
+    Tcl_Obj *nameObj;		/* Nice name, default the peer address. */
+    Tcl_Obj *peerObj;		/* "host:port" of the peer. */
+    Tcl_Obj *reasonObj;		/* Why it closed. */
+    P2pProtocol *protocolPtr;	/* What it speaks, NULL before agreement. */
+    P2pBuf in;			/* Bytes read; consumed from inStart. */
+    size_t inStart;
+    P2pBuf out;			/* Queued output not yet given to libuv. */
+    size_t inflight;		/* Bytes in the uv_write in flight. */
+    P2pStats stats;
+    P2pConn *readyPrev, *readyNext;
+    P2pConn *flushNext;
+};
+
+/*
+ * Handler kinds and client connection states.
+ */
+
+enum { P2P_SERVER, P2P_CLIENT };
+enum {
+    CLIENT_IDLE, CLIENT_CONNECTING, CLIENT_NEGOTIATING, CLIENT_OPEN
+};
+
+#define HANDLER_DEAD		(1<<0)
+
+/*
+ * P2pHandler --
+ *
+ *	The C side of a p2p::server or p2p::client object, attached to it as
+ *	TclOO metadata. The object's metadata delete callback (destroy, rename
+ *	to {} or interpreter deletion) is the only way it dies: it marks the
+ *	handler dead, closes its connections and handles, and drops the
+ *	object's reference. The memory is freed when the last reference goes:
+ *	one per connection, one per open libuv handle of its own, one per
+ *	active script call that touches it.
+ */
+
+struct P2pHandler {
+    int kind;			/* P2P_SERVER or P2P_CLIENT. */
+    int flags;
+    int refCount;
+    Tcl_Interp *interp;
+    Tcl_Object object;		/* NULL once the object is gone. */
+    P2pLoop *loopPtr;
+    Tcl_HashTable protocols;	/* "root/version" -> P2pProtocol*. */
+    Tcl_HashTable conns;	/* cid (one-word key) -> P2pConn*. */
+    Tcl_Obj *onConnect, *onProtocol, *onDisconnect, *onError;
+    Tcl_WideInt maxFrame;
+    Tcl_WideInt maxOutput;
+    P2pStats stats;
+    Tcl_WideInt accepted;
+
+    /* Servers. */
+    uv_tcp_t listener;
+    int listening;
+    Tcl_Obj *hostObj;
+    Tcl_Obj *portObj;		/* As given: N, N? or 0. */
+    int boundPort;
+
+    /* Clients. */
+    Tcl_Obj *addressObj;
+    Tcl_Obj *rootObj;		/* -protocol: root offered to the server. */
+    int timeoutMs;
+    int async;
+    int state;			/* CLIENT_* */
+    P2pConn *connPtr;		/* The one connection, or NULL. */
+    uv_timer_t timer;		/* Connect timeout. */
+    int timerOpen;
+    Tcl_Obj *offerObj;		/* Names offered in the pending connect. */
+    Tcl_Obj *failMsgObj;	/* Why the last connect failed. */
+    Tcl_Obj *failCodeObj;
+};
+
+/*
+ * p2pLoop.c
+ */
+
+MODULE_SCOPE P2pLoop *	P2pLoopGet(void);
+MODULE_SCOPE void	P2pLoopMarkReady(P2pConn *connPtr);
+MODULE_SCOPE void	P2pLoopUnlinkReady(P2pConn *connPtr);
+MODULE_SCOPE void	P2pLoopWantFlush(P2pConn *connPtr);
+MODULE_SCOPE int	P2pLoopPending(P2pLoop *loopPtr);
+MODULE_SCOPE int	P2pLoopCountHandles(P2pLoop *loopPtr);
+
+/*
+ * p2pConn.c
+ */
+
+MODULE_SCOPE P2pConn *	P2pConnNew(P2pHandler *handlerPtr);
+MODULE_SCOPE void	P2pConnRegister(P2pConn *connPtr);
+MODULE_SCOPE int	P2pConnStartReading(P2pConn *connPtr);
+MODULE_SCOPE void	P2pConnClose(P2pConn *connPtr, Tcl_Obj *reasonObj);
+MODULE_SCOPE void	P2pConnCloseStr(P2pConn *connPtr, const char *reason);
+MODULE_SCOPE void	P2pConnRelease(P2pConn *connPtr);
+MODULE_SCOPE void	P2pConnFlush(P2pConn *connPtr);
+MODULE_SCOPE void	P2pConnQueued(P2pConn *connPtr, size_t frameLen);
+MODULE_SCOPE void	P2pConnService(P2pConn *connPtr);
+MODULE_SCOPE void	P2pConnSetPeer(P2pConn *connPtr);
+MODULE_SCOPE P2pConn *	P2pConnFind(Tcl_Interp *interp, P2pHandler *hPtr,
+			    Tcl_Obj *cidObj);
+
+/*
+ * p2pMessage.c: messages <-> frames.
+ */
+
+MODULE_SCOPE int	P2pMessageEncode(Tcl_Interp *interp, P2pBuf *bufPtr,
+			    int objc, Tcl_Obj *const objv[],
+			    Tcl_WideInt maxFrame, size_t *frameLenPtr);
+MODULE_SCOPE int	P2pMessageDecode(const unsigned char *body,
+			    size_t len, Tcl_Obj ***objvPtr, int *objcPtr,
+			    Tcl_Obj **stackv, int stackc, const char **errPtr);
+MODULE_SCOPE void	P2pMessageInit(void);
+
+/*
+ * p2pDispatch.c
+ */
+
+MODULE_SCOPE void	P2pDispatch(P2pConn *connPtr, int objc,
+			    Tcl_Obj *const objv[]);
+MODULE_SCOPE int	P2pSendMessage(Tcl_Interp *interp, P2pConn *connPtr,
+			    Tcl_Obj *msgObj);
+MODULE_SCOPE int	P2pSendWords(Tcl_Interp *interp, P2pConn *connPtr,
+			    int objc, Tcl_Obj *const objv[]);
+MODULE_SCOPE void	P2pInvokeCallback(P2pHandler *hPtr, Tcl_Obj *cmdObj,
+			    int objc, Tcl_Obj *const objv[]);
+
+/*
+ * p2pProtocol.c
+ */
+
+MODULE_SCOPE int	P2pProtocolAdd(Tcl_Interp *interp, P2pHandler *hPtr,
+			    Tcl_Obj *nameObj, Tcl_Obj *mapObj);
+MODULE_SCOPE int	P2pProtocolMethod(Tcl_Interp *interp,
+			    P2pHandler *hPtr, int skip, int objc,
+			    Tcl_Obj *const objv[]);
+MODULE_SCOPE P2pProtocol *P2pProtocolFind(P2pHandler *hPtr,
+			    const char *name);
+MODULE_SCOPE void	P2pProtocolRelease(P2pProtocol *protoPtr);
+MODULE_SCOPE void	P2pProtocolDeleteAll(P2pHandler *hPtr);
+MODULE_SCOPE int	P2pProtocolSplitName(const char *name, int len,
+			    int *rootLenPtr, int *versionPtr);
+MODULE_SCOPE Tcl_Obj *	P2pProtocolReverseRoot(const char *root, int len);
+MODULE_SCOPE Tcl_Obj *	P2pProtocolNames(P2pHandler *hPtr);
+
+/*
+ * p2pHandler.c
+ */
+
+MODULE_SCOPE int	P2pHandlerClassesInit(Tcl_Interp *interp);
+MODULE_SCOPE P2pHandler *P2pHandlerNew(Tcl_Interp *interp,
+			    Tcl_Object object, int kind);
+MODULE_SCOPE void	P2pHandlerPreserve(P2pHandler *hPtr);
+MODULE_SCOPE void	P2pHandlerRelease(P2pHandler *hPtr);
+MODULE_SCOPE Tcl_Obj *	P2pHandlerName(P2pHandler *hPtr);
+MODULE_SCOPE int	P2pHandlerConfigure(Tcl_Interp *interp,
+			    P2pHandler *hPtr, int objc,
+			    Tcl_Obj *const objv[], int creating);
+MODULE_SCOPE void	P2pHandlerCountIn(P2pConn *connPtr, size_t bytes);
+MODULE_SCOPE const Tcl_ObjectMetadataType P2pHandlerMetaType;
+
+/*
+ * p2pServer.c, p2pClient.c
+ */
+
+MODULE_SCOPE int	P2pServerListen(Tcl_Interp *interp, P2pHandler *hPtr);
+MODULE_SCOPE void	P2pServerClose(P2pHandler *hPtr);
+MODULE_SCOPE int	P2pClientConnect(Tcl_Interp *interp, P2pHandler *hPtr);
+MODULE_SCOPE void	P2pClientNegotiated(P2pConn *connPtr, int objc,
+			    Tcl_Obj *const objv[]);
+MODULE_SCOPE void	P2pClientConnGone(P2pConn *connPtr);
+MODULE_SCOPE void	P2pClientClose(P2pHandler *hPtr);
+MODULE_SCOPE int	P2pParseAddress(Tcl_Interp *interp, const char *host,
+			    int port, struct sockaddr_storage *addrPtr);
+
+/*
+ * p2pBuf.c and p2pError.c
+ */
+
+MODULE_SCOPE void	P2pBufReserve(P2pBuf *bufPtr, size_t more);
+MODULE_SCOPE void	P2pBufAppend(P2pBuf *bufPtr, const void *bytes,
+			    size_t len);
+MODULE_SCOPE void	P2pBufFree(P2pBuf *bufPtr);
+MODULE_SCOPE int	P2pUvError(Tcl_Interp *interp, int status,
+			    const char *what);
+MODULE_SCOPE Tcl_Obj *	P2pUvErrorCode(int status);
+MODULE_SCOPE int	P2pError(Tcl_Interp *interp, const char *codes,
+			    const char *fmt, ...);
+
+/*
+ * Platform hooks: unix/ and win/.
+ */
+
+MODULE_SCOPE int	P2ppLoopBridgeInit(P2pLoop *loopPtr);
+MODULE_SCOPE void	P2ppLoopBridgeFinalize(P2pLoop *loopPtr);
+MODULE_SCOPE void	P2ppLoopBridgeArm(P2pLoop *loopPtr, int timeoutMs);
+MODULE_SCOPE int	P2ppRaiseFdLimit(void);
+MODULE_SCOPE double	P2ppLoadAverage(void);
+MODULE_SCOPE long long	P2ppFreeMemory(void);
+
+/*
+ * Commands made in p2pInit.c and p2pDebug.c.
+ */
+
+MODULE_SCOPE Tcl_ObjCmdProc P2pCallerObjCmd;
+MODULE_SCOPE Tcl_ObjCmdProc P2pDebugObjCmd;
+
+#endif /* _P2PJOBSINT_H */
