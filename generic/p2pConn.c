@@ -589,6 +589,13 @@ P2pConnService(
 	    }
 	    Tcl_IncrRefCount(connPtr->reasonObj);
 	}
+
+	/*
+	 * A peer that half-closed after its last request still gets the
+	 * replies to it.
+	 */
+
+	P2pConnFlush(connPtr);
 	P2pConnClose(connPtr, NULL);
     }
     if (connPtr->flags & CONN_NEED_DISCONNECT) {
