@@ -158,6 +158,7 @@ P2pClientConnect(
 	hPtr->timerOpen = 1;
 	P2pHandlerPreserve(hPtr);
     }
+    uv_update_time(&hPtr->loopPtr->uv);
     uv_timer_start(&hPtr->timer, TimeoutProc, (uint64_t) hPtr->timeoutMs, 0);
 
     if (hPtr->async) {
@@ -291,6 +292,7 @@ Fail(
 	P2pConnClose(connPtr, msgObj);
     }
     hPtr->state = CLIENT_IDLE;
+    P2pLoopWake(hPtr->loopPtr);
 }
 
 /*

@@ -90,7 +90,7 @@ P2pConnRegister(
     P2pHandler *hPtr = connPtr->handlerPtr;
     int isNew;
     Tcl_HashEntry *entryPtr = Tcl_CreateHashEntry(&hPtr->conns,
-	    (char *) connPtr->cid, &isNew);
+	    CID_KEY(connPtr->cid), &isNew);
 
     Tcl_SetHashValue(entryPtr, connPtr);
     connPtr->flags |= CONN_REGISTERED | CONN_NEED_CONNECT;
@@ -136,7 +136,9 @@ P2pConnSetPeer(
     if (connPtr->peerObj) {
 	Tcl_DecrRefCount(connPtr->peerObj);
     }
-    connPtr->peerObj = Tcl_ObjPrintf("%s:%d", host, port);
+    connPtr->peerObj = (addr.ss_family == AF_INET6)
+	    ? Tcl_ObjPrintf("[%s]:%d", host, port)
+	    : Tcl_ObjPrintf("%s:%d", host, port);
     Tcl_IncrRefCount(connPtr->peerObj);
     if (connPtr->nameObj == NULL) {
 	connPtr->nameObj = connPtr->peerObj;
@@ -271,9 +273,9 @@ P2pConnQueued(
     hPtr->stats.bytesOut += frameLen;
     if ((Tcl_WideInt) queued > hPtr->maxOutput) {
 	Tcl_Obj *reasonObj = Tcl_ObjPrintf(
-		"output limit exceeded: %" TCL_LL_MODIFIER "u bytes queued"
+		"output limit exceeded: %" TCL_LL_MODIFIER "d bytes queued"
 		" (-maxoutput %" TCL_LL_MODIFIER "d)",
-		(unsigned long long) queued, (long long) hPtr->maxOutput);
+		(Tcl_WideInt) queued, (Tcl_WideInt) hPtr->maxOutput);
 
 	connPtr->stats.errors++;
 	hPtr->stats.errors++;
@@ -426,7 +428,7 @@ P2pConnClose(
     }
     if (connPtr->flags & CONN_REGISTERED) {
 	Tcl_HashEntry *entryPtr = Tcl_FindHashEntry(&hPtr->conns,
-		(char *) connPtr->cid);
+		CID_KEY(connPtr->cid));
 
 	if (entryPtr) {
 	    Tcl_DeleteHashEntry(entryPtr);
@@ -521,7 +523,7 @@ P2pConnFind(
     Tcl_HashEntry *entryPtr;
 
     if (Tcl_GetLongFromObj(NULL, cidObj, &cid) == TCL_OK) {
-	entryPtr = Tcl_FindHashEntry(&hPtr->conns, (char *) cid);
+	entryPtr = Tcl_FindHashEntry(&hPtr->conns, CID_KEY(cid));
 	if (entryPtr) {
 	    return (P2pConn *) Tcl_GetHashValue(entryPtr);
 	}
@@ -667,8 +669,9 @@ ServiceFrames(
 	    connPtr->stats.errors++;
 	    hPtr->stats.errors++;
 	    P2pConnClose(connPtr, Tcl_ObjPrintf(
-		    "frame of %lu bytes exceeds -maxframe %" TCL_LL_MODIFIER
-		    "d", (unsigned long) frameLen, (long long) hPtr->maxFrame));
+		    "frame of %" TCL_LL_MODIFIER "d bytes exceeds -maxframe %"
+		    TCL_LL_MODIFIER "d", (Tcl_WideInt) frameLen,
+		    (Tcl_WideInt) hPtr->maxFrame));
 	    break;
 	}
 	connPtr->inStart += frameLen;

@@ -77,21 +77,12 @@ P2pDispatch(
 		    objc > 1 ? Tcl_GetString(objv[1]) : ""));
 	} else {
 	    Tcl_Obj *listObj = connPtr->protocolPtr->commandsObj;
-	    Tcl_Obj **names;
-	    int n, k;
+	    int n;
 	    Tcl_Obj *msgObj = Tcl_ObjPrintf("unknown command \"%s\": must be ",
 		    word);
 
-	    Tcl_ListObjGetElements(NULL, listObj, &n, &names);
-	    for (k = 0; k < n; k++) {
-		if (k > 0) {
-		    Tcl_AppendToObj(msgObj, (n > 2) ? ", " : " ", -1);
-		}
-		if (k == n - 1 && n > 1) {
-		    Tcl_AppendToObj(msgObj, "or ", -1);
-		}
-		Tcl_AppendObjToObj(msgObj, names[k]);
-	    }
+	    Tcl_ListObjLength(NULL, listObj, &n);
+	    P2pAppendChoices(msgObj, listObj);
 	    if (n == 0) {
 		Tcl_AppendToObj(msgObj, "(no commands defined)", -1);
 	    }
@@ -146,10 +137,12 @@ P2pDispatch(
 	    Tcl_Obj *msgObj = Tcl_ObjPrintf("result of \"%s\" is not a list",
 		    word);
 
+	    Tcl_IncrRefCount(msgObj);
 	    connPtr->stats.errors++;
 	    hPtr->stats.errors++;
 	    ReplyException(connPtr, msgObj);
 	    ReportError(connPtr, msgObj);
+	    Tcl_DecrRefCount(msgObj);
 	} else if (n > 0) {
 	    if (P2pSendWords(interp, connPtr, n, words) != TCL_OK) {
 		Tcl_Obj *msgObj = Tcl_GetObjResult(interp);

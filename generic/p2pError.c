@@ -68,6 +68,37 @@ P2pUvError(
 /*
  *----------------------------------------------------------------------
  *
+ * P2pAppendChoices --
+ *
+ *	Appends the words of a list as Tcl's messages name choices:
+ *	"a", "a or b", "a, b, or c".
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+P2pAppendChoices(
+    Tcl_Obj *msgObj,
+    Tcl_Obj *listObj)
+{
+    Tcl_Obj **words;
+    int n, k;
+
+    Tcl_ListObjGetElements(NULL, listObj, &n, &words);
+    for (k = 0; k < n; k++) {
+	if (k > 0) {
+	    Tcl_AppendToObj(msgObj, (n > 2) ? ", " : " ", -1);
+	}
+	if (k == n - 1 && n > 1) {
+	    Tcl_AppendToObj(msgObj, "or ", -1);
+	}
+	Tcl_AppendObjToObj(msgObj, words[k]);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * P2pError --
  *
  *	Leaves a formatted message and an error code (given as a

@@ -581,7 +581,7 @@ CollectConns(
     conns = (P2pConn **) ckalloc(sizeof(P2pConn *) * (n + 1));
     for (i = 0; i < n; i++) {
 	conns[i] = (P2pConn *) Tcl_GetHashValue(Tcl_FindHashEntry(
-		&hPtr->conns, (char *) cids[i]));
+		&hPtr->conns, CID_KEY(cids[i])));
     }
     ckfree((char *) cids);
     *connsPtr = conns;
@@ -761,7 +761,7 @@ METHOD(BroadcastMethod)
 		continue;
 	    }
 	}
-	if (connPtr->flags & CONN_CLOSING) {
+	if ((connPtr->flags & CONN_CLOSING) || connPtr->protocolPtr == NULL) {
 	    continue;
 	}
 	P2pBufAppend(&connPtr->out, scratchPtr->bytes, frameLen);

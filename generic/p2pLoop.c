@@ -204,6 +204,25 @@ P2pLoopUnlinkReady(
     connPtr->flags &= ~CONN_IN_READY;
 }
 
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pLoopWake --
+ *
+ *	Makes the current or next Tcl_DoOneEvent return: for libuv news
+ *	that changes C state a script waits on (a failed connect) without
+ *	any connection becoming ready.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+P2pLoopWake(
+    P2pLoop *loopPtr)
+{
+    QueueServiceEvent(loopPtr);
+}
+
 static void
 QueueServiceEvent(
     P2pLoop *loopPtr)

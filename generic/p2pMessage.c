@@ -64,6 +64,57 @@ NeedsConversion(
 /*
  *----------------------------------------------------------------------
  *
+ * NewInternalString --
+ *
+ *	A string object from standard UTF-8 that holds NUL bytes or
+ *	characters beyond the BMP. Tcl's decoder handles the latter but
+ *	copies a 0x00 byte as is, while Tcl's internal form needs C0 80
+ *	for it; that part is done here.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static Tcl_Obj *
+NewInternalString(
+    const unsigned char *data,
+    size_t size,
+    int wide)
+{
+    Tcl_DString ds, out;
+    const unsigned char *p, *end;
+    Tcl_Obj *objPtr;
+
+    Tcl_DStringInit(&ds);
+    if (wide) {
+	Tcl_ExternalToUtfDString(utf8Encoding, (const char *) data,
+		(int) size, &ds);
+	data = (const unsigned char *) Tcl_DStringValue(&ds);
+	size = (size_t) Tcl_DStringLength(&ds);
+    }
+    Tcl_DStringInit(&out);
+    for (p = data, end = data + size; p < end; p++) {
+	if (*p == 0) {
+	    Tcl_DStringAppend(&out, "\xC0\x80", 2);
+	} else {
+	    const unsigned char *q = p;
+
+	    while (q < end && *q != 0) {
+		q++;
+	    }
+	    Tcl_DStringAppend(&out, (const char *) p, (int) (q - p));
+	    p = q - 1;
+	}
+    }
+    objPtr = Tcl_NewStringObj(Tcl_DStringValue(&out),
+	    Tcl_DStringLength(&out));
+    Tcl_DStringFree(&out);
+    Tcl_DStringFree(&ds);
+    return objPtr;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * P2pMessageEncode --
  *
  *	Appends one frame carrying the words objv to a buffer.
@@ -177,16 +228,10 @@ P2pMessageDecode(
 	}
 	if (el.tag == P2P_TAG_BINARY) {
 	    objPtr = Tcl_NewByteArrayObj(el.data, (int) el.size);
-	} else if (el.ascii || !(el.hasNul || el.wide)) {
+	} else if (!el.hasNul && !el.wide) {
 	    objPtr = Tcl_NewStringObj((const char *) el.data, (int) el.size);
 	} else {
-	    Tcl_DString ds;
-
-	    Tcl_ExternalToUtfDString(utf8Encoding, (const char *) el.data,
-		    (int) el.size, &ds);
-	    objPtr = Tcl_NewStringObj(Tcl_DStringValue(&ds),
-		    Tcl_DStringLength(&ds));
-	    Tcl_DStringFree(&ds);
+	    objPtr = NewInternalString(el.data, el.size, el.wide);
 	}
 	Tcl_IncrRefCount(objPtr);
 	objv[objc++] = objPtr;

@@ -389,9 +389,16 @@ P2pProtocolMethod(
 	    int n;
 
 	    Tcl_ListObjLength(NULL, namesObj, &n);
-	    Tcl_SetObjResult(interp, Tcl_ObjPrintf("unknown protocol \"%s\":"
-		    " must be one of: %s", Tcl_GetString(objv[skip + 1]),
-		    n ? Tcl_GetString(namesObj) : "(none installed)"));
+	    Tcl_Obj *msgObj = Tcl_ObjPrintf("unknown protocol \"%s\": ",
+		    Tcl_GetString(objv[skip + 1]));
+
+	    if (n) {
+		Tcl_AppendToObj(msgObj, "must be ", -1);
+		P2pAppendChoices(msgObj, namesObj);
+	    } else {
+		Tcl_AppendToObj(msgObj, "no protocols installed", -1);
+	    }
+	    Tcl_SetObjResult(interp, msgObj);
 	    Tcl_DecrRefCount(namesObj);
 	    Tcl_SetErrorCode(interp, "P2P", "PROTOCOL", "UNKNOWN",
 		    Tcl_GetString(objv[skip + 1]), NULL);

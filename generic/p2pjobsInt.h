@@ -152,6 +152,13 @@ struct P2pConn {
 };
 
 /*
+ * Connection ids as one-word hash keys (long is 32 bits on 64-bit
+ * Windows, so go through intptr_t).
+ */
+
+#define CID_KEY(cid)	((char *) (intptr_t) (cid))
+
+/*
  * Handler kinds and client connection states.
  */
 
@@ -216,6 +223,7 @@ struct P2pHandler {
 
 MODULE_SCOPE P2pLoop *	P2pLoopGet(void);
 MODULE_SCOPE void	P2pLoopMarkReady(P2pConn *connPtr);
+MODULE_SCOPE void	P2pLoopWake(P2pLoop *loopPtr);
 MODULE_SCOPE void	P2pLoopUnlinkReady(P2pConn *connPtr);
 MODULE_SCOPE void	P2pLoopWantFlush(P2pConn *connPtr);
 MODULE_SCOPE int	P2pLoopPending(P2pLoop *loopPtr);
@@ -322,6 +330,7 @@ MODULE_SCOPE void	P2pBufFree(P2pBuf *bufPtr);
 MODULE_SCOPE int	P2pUvError(Tcl_Interp *interp, int status,
 			    const char *what);
 MODULE_SCOPE Tcl_Obj *	P2pUvErrorCode(int status);
+MODULE_SCOPE void	P2pAppendChoices(Tcl_Obj *msgObj, Tcl_Obj *listObj);
 MODULE_SCOPE int	P2pError(Tcl_Interp *interp, const char *codes,
 			    const char *fmt, ...);
 
