@@ -15,6 +15,8 @@ static void	ReplyException(P2pConn *connPtr, Tcl_Obj *msgObj);
 static void	ReportError(P2pConn *connPtr, Tcl_Obj *msgObj);
 static int	PickProtocol(P2pHandler *hPtr, Tcl_Obj *offersObj,
 		    P2pProtocol **protoPtrPtr);
+static int	ResultWords(Tcl_Obj *resultObj, int *nPtr,
+		    Tcl_Obj ***wordsPtr, Tcl_Obj **oneWordPtr);
 
 #define STACK_WORDS 16
 
@@ -131,9 +133,9 @@ P2pDispatch(
 	ReportError(connPtr, resultObj);
     } else if (!(connPtr->flags & CONN_CLOSING)) {
 	int n;
-	Tcl_Obj **words;
+	Tcl_Obj **words, *oneWord;
 
-	if (Tcl_ListObjGetElements(NULL, resultObj, &n, &words) != TCL_OK) {
+	if (ResultWords(resultObj, &n, &words, &oneWord) != TCL_OK) {
 	    Tcl_Obj *msgObj = Tcl_ObjPrintf("result of \"%s\" is not a list",
 		    word);
 
@@ -156,6 +158,54 @@ P2pDispatch(
 	}
     }
     Tcl_DecrRefCount(resultObj);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ResultWords --
+ *
+ *	The words of a command's result. A result that is already a list is
+ *	used as it is; a plain string with none of the characters that list
+ *	syntax gives meaning to is one word as it stands, and is not turned
+ *	into a list (the common "return $x" case); anything else is parsed.
+ *
+ * Results:
+ *	TCL_OK with *nPtr and *wordsPtr set (possibly pointing at
+ *	*oneWordPtr), or TCL_ERROR when the result is not a list.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ResultWords(
+    Tcl_Obj *resultObj,
+    int *nPtr,
+    Tcl_Obj ***wordsPtr,
+    Tcl_Obj **oneWordPtr)
+{
+    static const Tcl_ObjType *listTypePtr = NULL;
+
+    if (listTypePtr == NULL) {
+	listTypePtr = Tcl_GetObjType("list");
+    }
+    if (resultObj->typePtr != listTypePtr && resultObj->bytes != NULL
+	    && resultObj->length > 0) {
+	const unsigned char *p = (const unsigned char *) resultObj->bytes;
+	const unsigned char *end = p + resultObj->length;
+
+	while (p < end && *p > ' ' && *p != '{' && *p != '}' && *p != '"'
+		&& *p != '\\') {
+	    p++;
+	}
+	if (p == end) {
+	    *oneWordPtr = resultObj;
+	    *wordsPtr = oneWordPtr;
+	    *nPtr = 1;
+	    return TCL_OK;
+	}
+    }
+    return Tcl_ListObjGetElements(NULL, resultObj, nPtr, wordsPtr);
 }
 
 /*

@@ -7,6 +7,7 @@
  */
 
 #include "p2pFrame.h"
+#include <string.h>
 
 /*
  *----------------------------------------------------------------------
@@ -158,6 +159,23 @@ P2pUtf8Check(
     const unsigned char *end = p + n;
     int ascii = 1, hasNul = 0;
 
+    /*
+     * Eight bytes at a time while they are ASCII (the common case); a
+     * word holds a zero byte when (w - 0x01..01) & ~w & 0x80..80 is set.
+     */
+
+    while (end - p >= 8) {
+	uint64_t w;
+
+	memcpy(&w, p, 8);
+	if (w & 0x8080808080808080ULL) {
+	    break;
+	}
+	if ((w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL) {
+	    hasNul = 1;
+	}
+	p += 8;
+    }
     while (p < end) {
 	unsigned c = *p;
 

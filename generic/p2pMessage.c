@@ -53,10 +53,14 @@ NeedsConversion(
 {
     const unsigned char *end = p + n;
 
-    for (; p < end; p++) {
-	if (*p == 0xC0 || (*p == 0xED && p + 1 < end && p[1] >= 0xA0)) {
+    if (memchr(p, 0xC0, n) != NULL) {
+	return 1;
+    }
+    while ((p = memchr(p, 0xED, (size_t) (end - p))) != NULL) {
+	if (p + 1 < end && p[1] >= 0xA0) {
 	    return 1;
 	}
+	p++;
     }
     return 0;
 }
