@@ -62,6 +62,7 @@ P2pjobs_Init(
     Tcl_CreateObjCommand(interp, "::p2p::caller", P2pCallerObjCmd, NULL,
 	    NULL);
     Tcl_CreateObjCommand(interp, "::p2p::debug", P2pDebugObjCmd, NULL, NULL);
+    Tcl_CreateObjCommand(interp, "::p2p::wonks", P2pWonksObjCmd, NULL, NULL);
     return Tcl_PkgProvide(interp, "p2pjobs", P2PJOBS_VERSION);
 }
 

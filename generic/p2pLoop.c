@@ -92,7 +92,7 @@ SetupProc(
 	return;
     }
     FlushAll(loopPtr);
-    if (loopPtr->readyHead != NULL) {
+    if (loopPtr->readyHead != NULL || loopPtr->taskHead != NULL) {
 	Tcl_SetMaxBlockTime(&block);
 	return;
     }
@@ -223,6 +223,37 @@ P2pLoopWake(
     QueueServiceEvent(loopPtr);
 }
 
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pLoopQueueTask --
+ *
+ *	Queues work for the Tcl side; a libuv callback's way to get a script
+ *	run. The task runs from the next service event.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+P2pLoopQueueTask(
+    P2pLoop *loopPtr,
+    P2pTaskProc *proc,
+    void *clientData)
+{
+    P2pTask *taskPtr = (P2pTask *) ckalloc(sizeof(P2pTask));
+
+    taskPtr->proc = proc;
+    taskPtr->clientData = clientData;
+    taskPtr->nextPtr = NULL;
+    if (loopPtr->taskTail) {
+	loopPtr->taskTail->nextPtr = taskPtr;
+    } else {
+	loopPtr->taskHead = taskPtr;
+    }
+    loopPtr->taskTail = taskPtr;
+    QueueServiceEvent(loopPtr);
+}
+
 static void
 QueueServiceEvent(
     P2pLoop *loopPtr)
@@ -273,6 +304,16 @@ ServiceEventProc(
 	P2pLoopUnlinkReady(connPtr);
 	P2pConnService(connPtr);
 	P2pConnRelease(connPtr);
+    }
+    while (loopPtr->taskHead != NULL) {
+	P2pTask *taskPtr = loopPtr->taskHead;
+
+	loopPtr->taskHead = taskPtr->nextPtr;
+	if (loopPtr->taskHead == NULL) {
+	    loopPtr->taskTail = NULL;
+	}
+	taskPtr->proc(taskPtr->clientData);
+	ckfree((char *) taskPtr);
     }
     return 1;
 }

@@ -57,6 +57,22 @@ typedef struct P2pCaller {
 } P2pCaller;
 
 /*
+ * P2pTask --
+ *
+ *	Work that a libuv callback hands to the Tcl side: run from the next
+ *	service event, in the order queued. Owned by the queue until run;
+ *	the proc frees whatever clientData needs freeing.
+ */
+
+typedef void (P2pTaskProc)(void *clientData);
+
+typedef struct P2pTask {
+    P2pTaskProc *proc;
+    void *clientData;
+    struct P2pTask *nextPtr;
+} P2pTask;
+
+/*
  * P2pLoop --
  *
  *	One per thread (Tcl thread data), created the first time the package
@@ -78,6 +94,9 @@ typedef struct P2pLoop {
     int numHandlers;		/* Live handler structs (p2p::debug). */
     int numConns;		/* Live connection structs (p2p::debug). */
     P2pBuf scratch;		/* Encoding buffer for broadcast. */
+    P2pTask *taskHead;		/* Tasks queued by libuv callbacks. */
+    P2pTask *taskTail;
+    void *wonksPtr;		/* Performance estimate (p2pWonks.c). */
     void *bridgePtr;		/* Platform part of the bridge. */
 } P2pLoop;
 
@@ -224,6 +243,8 @@ struct P2pHandler {
 MODULE_SCOPE P2pLoop *	P2pLoopGet(void);
 MODULE_SCOPE void	P2pLoopMarkReady(P2pConn *connPtr);
 MODULE_SCOPE void	P2pLoopWake(P2pLoop *loopPtr);
+MODULE_SCOPE void	P2pLoopQueueTask(P2pLoop *loopPtr, P2pTaskProc *proc,
+			    void *clientData);
 MODULE_SCOPE void	P2pLoopUnlinkReady(P2pConn *connPtr);
 MODULE_SCOPE void	P2pLoopWantFlush(P2pConn *connPtr);
 MODULE_SCOPE int	P2pLoopPending(P2pLoop *loopPtr);
@@ -351,5 +372,6 @@ MODULE_SCOPE long long	P2ppFreeMemory(void);
 
 MODULE_SCOPE Tcl_ObjCmdProc P2pCallerObjCmd;
 MODULE_SCOPE Tcl_ObjCmdProc P2pDebugObjCmd;
+MODULE_SCOPE Tcl_ObjCmdProc P2pWonksObjCmd;
 
 #endif /* _P2PJOBSINT_H */
