@@ -177,6 +177,12 @@ P2pConnStartReading(
     return status;
 }
 
+/*
+ * Reads land in one buffer of the loop; ReadProc copies what arrived into
+ * the connection, whose own buffer is freed whenever it has been consumed.
+ * So an idle connection holds no buffer at all.
+ */
+
 static void
 AllocProc(
     uv_handle_t *handle,
@@ -184,15 +190,14 @@ AllocProc(
     uv_buf_t *bufPtr)
 {
     P2pConn *connPtr = (P2pConn *) handle->data;
-    P2pBuf *inPtr = &connPtr->in;
+    P2pBuf *readPtr = &connPtr->handlerPtr->loopPtr->readBuf;
 
     (void) hint;
-    if (connPtr->inStart > 0 && connPtr->inStart == inPtr->len) {
-	inPtr->len = connPtr->inStart = 0;
+    if (readPtr->cap < READ_CHUNK) {
+	P2pBufReserve(readPtr, READ_CHUNK);
     }
-    P2pBufReserve(inPtr, READ_CHUNK);
-    bufPtr->base = (char *) inPtr->bytes + inPtr->len;
-    bufPtr->len = inPtr->cap - inPtr->len;
+    bufPtr->base = (char *) readPtr->bytes;
+    bufPtr->len = readPtr->cap;
 }
 
 /*
@@ -215,7 +220,6 @@ ReadProc(
     P2pConn *connPtr = (P2pConn *) stream->data;
     size_t unread, frameLen;
 
-    (void) bufPtr;
     if (nread == 0) {
 	return;
     }
@@ -231,7 +235,7 @@ ReadProc(
 	P2pLoopMarkReady(connPtr);
 	return;
     }
-    connPtr->in.len += (size_t) nread;
+    P2pBufAppend(&connPtr->in, bufPtr->base, (size_t) nread);
     P2pHandlerCountIn(connPtr, (size_t) nread);
     unread = connPtr->in.len - connPtr->inStart;
     if (unread >= READ_HIGH_WATER && P2pFrameScan(
@@ -319,7 +323,7 @@ P2pConnFlush(
 	    (unsigned) connPtr->out.len);
     n = uv_try_write((uv_stream_t *) &connPtr->tcp, &buf, 1);
     if (n == (int) connPtr->out.len) {
-	connPtr->out.len = 0;
+	P2pBufFree(&connPtr->out);
 	return;
     }
     if (n < 0 && n != UV_EAGAIN) {
@@ -362,17 +366,7 @@ WriteProc(
 
     connPtr->flags &= ~CONN_WRITING;
     connPtr->inflight = 0;
-    if (connPtr->out.bytes == NULL) {
-	/*
-	 * Reuse the written buffer for the next output.
-	 */
-
-	connPtr->out.bytes = wPtr->bytes;
-	connPtr->out.cap = wPtr->len;
-	connPtr->out.len = 0;
-    } else {
-	ckfree((char *) wPtr->bytes);
-    }
+    ckfree((char *) wPtr->bytes);
     ckfree((char *) wPtr);
     if (status < 0) {
 	if (status != UV_ECANCELED && !(connPtr->flags & CONN_CLOSING)) {
@@ -652,7 +646,8 @@ ServiceFrames(
     Tcl_Obj *stackv[16];
 
     while (!(connPtr->flags & CONN_CLOSING)
-	    && !(hPtr->flags & HANDLER_DEAD)) {
+	    && !(hPtr->flags & HANDLER_DEAD)
+	    && connPtr->in.len > connPtr->inStart) {
 	const unsigned char *start = connPtr->in.bytes + connPtr->inStart;
 	size_t unread = connPtr->in.len - connPtr->inStart;
 	size_t frameLen;
@@ -697,7 +692,8 @@ ServiceFrames(
 	}
     }
     if (connPtr->inStart == connPtr->in.len) {
-	connPtr->inStart = connPtr->in.len = 0;
+	P2pBufFree(&connPtr->in);
+	connPtr->inStart = 0;
     } else if (connPtr->inStart > 0) {
 	memmove(connPtr->in.bytes, connPtr->in.bytes + connPtr->inStart,
 		connPtr->in.len - connPtr->inStart);

@@ -94,6 +94,7 @@ typedef struct P2pLoop {
     int numHandlers;		/* Live handler structs (p2p::debug). */
     int numConns;		/* Live connection structs (p2p::debug). */
     P2pBuf scratch;		/* Encoding buffer for broadcast. */
+    P2pBuf readBuf;		/* Where every read lands first. */
     P2pTask *taskHead;		/* Tasks queued by libuv callbacks. */
     P2pTask *taskTail;
     void *wonksPtr;		/* Performance estimate (p2pWonks.c). */
