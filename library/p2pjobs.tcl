@@ -10,10 +10,17 @@ namespace eval ::p2p {
     variable library [file dirname [file normalize [info script]]]
 }
 
-# options.tcl logs through log.tcl at run time only; protocol.tcl's
-# standard `options` command calls p2p::options. Source them in this order.
+# The other library files: log, options and protocol first (the rest may
+# use them when sourced), then every other .tcl file here in name order.
 apply {{dir} {
-    foreach file {log.tcl options.tcl protocol.tcl} {
+    set first {log.tcl options.tcl protocol.tcl}
+    set rest {}
+    foreach path [lsort [glob -nocomplain -directory $dir -tails *.tcl]] {
+	if {$path ni $first && $path ne "p2pjobs.tcl"} {
+	    lappend rest $path
+	}
+    }
+    foreach file [concat $first $rest] {
 	uplevel #0 [list source [file join $dir $file]]
     }
 }} $::p2p::library
