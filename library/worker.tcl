@@ -1,0 +1,371 @@
+# worker.tcl --
+#
+#	p2p::worker: a worker node (DESIGN 3). Each object has its own
+#	p2p::server, its own option values and its own state machines, so
+#	that several workers (virtual peers) may live in one process.
+#
+#	This session builds the authority connection: a p2p::fsm with the
+#	states idle, connecting, registered and waiting. The worker tries
+#	its authorities in random order, registers (address, slots, kinds,
+#	wonks, price, peers), takes the options the authority pushes, sends
+#	a heartbeat every reregister_interval ms, and fails over to another
+#	authority when its connection drops. The peer mesh and solicitation
+#	are not written yet.
+
+namespace eval ::p2p {}
+
+oo::class create ::p2p::worker {
+    variable Server Address Config Opts Auth AuthClient Order Tried \
+	AfterId Peers Refused Candidates Timers
+
+    # Option defaults of every worker (instance values start from these,
+    # then -options, then what the authority pushes).
+    method Defaults {} {
+	dict create max_peer_connections 4 reregister_interval 10000 \
+	    retry_delay 1000 connect_timeout 2000
+    }
+
+    # USAGE: p2p::worker new -authorities {host:port ...} ?-port 0?
+    #	?-host 127.0.0.1? ?-slots n? ?-kinds {script exec}? ?-price n?
+    #	?-network name? ?-options dict? ?-wonks n?
+    constructor {args} {
+	set Config [dict create -authorities {} -port 0 -host 127.0.0.1 \
+	    -slots 1 -kinds {script exec} -price 1 -network default \
+	    -options {} -wonks -1]
+	if {[llength $args] % 2} {
+	    return -code error -errorcode {TCL WRONGARGS} \
+		"wrong # args: should be \"p2p::worker new -authorities list\
+		?-option value ...?\""
+	}
+	foreach {opt value} $args {
+	    if {![dict exists $Config $opt]} {
+		return -code error -errorcode [list P2P USAGE OPTION $opt] \
+		    "bad option \"$opt\": must be [join [lsort [dict keys $Config]] {, }]"
+	    }
+	    dict set Config $opt $value
+	}
+	if {[llength [dict get $Config -authorities]] == 0} {
+	    return -code error -errorcode {P2P USAGE NOAUTHORITY} \
+		"no authority given: use -authorities {host:port ...}"
+	}
+	foreach opt {-slots -price} {
+	    set v [dict get $Config $opt]
+	    if {![string is integer -strict $v] || $v < 0} {
+		return -code error -errorcode [list P2P USAGE BADVALUE $opt] \
+		    "bad value \"$v\" for $opt: must be a non-negative integer"
+	    }
+	}
+	set Opts [dict merge [my Defaults] [dict get $Config -options]]
+	set Peers {}
+	set Candidates {}
+	set Timers {}
+	set AuthClient ""
+	set AfterId ""
+	set Tried {}
+	set Refused ""
+	set Server [p2p::server new -host [dict get $Config -host] \
+	    -port [dict get $Config -port]]
+	set Address [dict get $Config -host]:[$Server cget -port]
+	::p2p::net::own $Server [self]
+	::p2p::log attach $Server
+
+	set Auth [p2p::fsm new -name "authority fsm of $Address" -initial idle]
+	set me [namespace which my]
+	$Auth state connecting -enter [list $me EnterConnecting]
+	$Auth state registered -enter [list $me EnterRegistered]
+	$Auth state waiting -enter [list $me EnterWaiting]
+	$Auth state refused
+	foreach {from to} {
+	    idle connecting  connecting connecting  connecting registered
+	    connecting waiting  connecting refused  registered connecting
+	    waiting connecting  * idle
+	} {
+	    $Auth transition $from $to
+	}
+	my Later 0 Start
+	# The performance estimate, measured on libuv's thread pool.
+	if {[dict get $Config -wonks] < 0} {
+	    ::p2p::wonks async [list ::apply {{obj wonks} {
+		if {[info object isa object $obj]} {
+		    $obj SetWonks $wonks
+		}
+	    }} [self]]
+	}
+    }
+
+    # Later --
+    #	after ms, calling a method; the destructor cancels what is left.
+    method Later {ms args} {
+	if {[llength $Timers] > 20} {
+	    set pending [after info]
+	    set Timers [lmap id $Timers {
+		expr {$id in $pending ? $id : [continue]}
+	    }]
+	}
+	lappend Timers [after $ms [list [namespace which my] {*}$args]]
+    }
+
+    # SetWonks --
+    #	Records the estimate; the next heartbeat carries it.
+    method SetWonks {wonks} {
+	dict set Config -wonks $wonks
+	if {[$Auth state] eq "registered"} {
+	    my Heartbeat
+	}
+    }
+
+    destructor {
+	catch {after cancel $AfterId}
+	if {[info exists Timers]} {
+	    foreach id $Timers {
+		after cancel $id
+	    }
+	}
+	if {[info exists AuthClient] && $AuthClient ne ""} {
+	    ::p2p::net::disown $AuthClient
+	    catch {$AuthClient destroy}
+	}
+	if {[info exists Server]} {
+	    ::p2p::net::disown $Server
+	    catch {$Server destroy}
+	}
+	if {[info exists Auth]} {
+	    catch {$Auth destroy}
+	}
+    }
+
+    # USAGE: $w address		-> host:port it listens on
+    method address {} {
+	return $Address
+    }
+
+    # USAGE: $w state		-> state of the authority connection
+    method state {} {
+	$Auth state
+    }
+
+    # USAGE: $w authority		-> host:port of the authority it is
+    #				   registered with, "" if none
+    method authority {} {
+	if {[$Auth state] ne "registered"} {
+	    return ""
+	}
+	$AuthClient cget -address
+    }
+
+    # USAGE: $w option name ?value?	-> this worker's option value
+    method option {name args} {
+	if {![dict exists $Opts $name]} {
+	    return -code error -errorcode [list P2P OPTION UNKNOWN $name] \
+		"unknown option \"$name\": must be\
+		[join [lsort [dict keys $Opts]] {, }]"
+	}
+	if {[llength $args]} {
+	    dict set Opts $name [lindex $args 0]
+	}
+	dict get $Opts $name
+    }
+
+    # USAGE: $w options		-> dict of this worker's option values
+    method options {} {
+	return $Opts
+    }
+
+    # USAGE: $w info		-> what it registers with the authority
+    method info {} {
+	dict create network [dict get $Config -network] address $Address \
+	    slots [dict get $Config -slots] kinds [dict get $Config -kinds] \
+	    wonks [dict get $Config -wonks] price [dict get $Config -price] \
+	    peers [dict keys $Peers]
+    }
+
+    # ------------------------------------------------------------------
+    # Authority connection
+    # ------------------------------------------------------------------
+
+    method Start {} {
+	set Order [my Shuffle [dict get $Config -authorities]]
+	set Tried {}
+	$Auth goto connecting
+    }
+
+    # EnterConnecting --
+    #	Connects (asynchronously) to the next authority in Order.
+    method EnterConnecting {fsm from to} {
+	my DropAuthClient
+	if {[llength $Order] == 0} {
+	    $Auth goto waiting
+	    return
+	}
+	set Order [lassign $Order addr]
+	set me [namespace which my]
+	set AuthClient [p2p::client new -address $addr -async 1 \
+	    -protocol p2p:authority<-node \
+	    -timeout [dict get $Opts connect_timeout] \
+	    -onprotocol [list $me AuthUp] -ondisconnect [list $me AuthDown]]
+	::p2p::net::own $AuthClient [self]
+	::p2p::protocol init $AuthClient p2p:node<-authority
+	::p2p::log event system connecting $addr "authority"
+	$AuthClient connect
+    }
+
+    method EnterRegistered {fsm from to} {
+	set Order [my Shuffle [dict get $Config -authorities]]
+	set Tried {}
+	::p2p::log event system registered [$AuthClient cget -address] \
+	    "as $Address"
+	my ScheduleHeartbeat
+	my fetchPeers
+    }
+
+    method EnterWaiting {fsm from to} {
+	::p2p::log event error noauthority "" \
+	    "no authority reachable: [join $Tried {; }]"
+	set AfterId [after [dict get $Opts retry_delay] \
+	    [list [namespace which my] Start]]
+    }
+
+    method AuthUp {h cid protocol} {
+	if {$h ne $AuthClient} {
+	    return
+	}
+	$h send [list register [my info]]
+    }
+
+    method AuthDown {h cid reason} {
+	if {$h ne $AuthClient} {
+	    return
+	}
+	set addr [$h cget -address]
+	lappend Tried "$addr ($reason)"
+	::p2p::log event system disconnect $addr "authority: $reason"
+	my Later 0 Failover $h
+    }
+
+    # Failover --
+    #	After the authority connection ended: the next authority.
+    method Failover {h} {
+	if {$h ne $AuthClient || [$Auth state] eq "refused"} {
+	    return
+	}
+	catch {after cancel $AfterId}
+	$Auth goto connecting
+    }
+
+    method DropAuthClient {} {
+	if {$AuthClient ne ""} {
+	    ::p2p::net::disown $AuthClient
+	    set c $AuthClient
+	    set AuthClient ""
+	    after idle [list catch [list $c destroy]]
+	}
+    }
+
+    method ScheduleHeartbeat {} {
+	catch {after cancel $AfterId}
+	set AfterId [after [dict get $Opts reregister_interval] \
+	    [list [namespace which my] Heartbeat]]
+    }
+
+    method Heartbeat {} {
+	if {[$Auth state] ne "registered"} {
+	    return
+	}
+	catch {$AuthClient send [list heartbeat [my info]]}
+	my ScheduleHeartbeat
+    }
+
+    # ------------------------------------------------------------------
+    # Protocol p2p:node<-authority/1
+    # ------------------------------------------------------------------
+
+    method OnOptions {h cid args} {
+	if {[llength $args] % 2} {
+	    error "options must come in name value pairs"
+	}
+	set ignored {}
+	foreach {name value} $args {
+	    if {[dict exists $Opts $name]} {
+		dict set Opts $name $value
+	    } else {
+		lappend ignored $name
+	    }
+	}
+	::p2p::log event system options [$h cget -address] \
+	    "set [join [dict keys $args] {, }]"
+	if {[dict get $Opts reregister_interval] > 0
+		&& [$Auth state] eq "registered"} {
+	    my ScheduleHeartbeat
+	}
+	return
+    }
+
+    method OnRegistered {h cid address} {
+	if {[$Auth state] eq "connecting"} {
+	    $Auth goto registered
+	}
+	return
+    }
+
+    method OnException {h cid message} {
+	::p2p::log event error exception [$h cget -address] $message
+	if {[string match {network * refused*} $message]} {
+	    set Refused $message
+	    $Auth goto refused
+	}
+	return
+    }
+
+    # The authority's sample of other workers: the candidates the mesh
+    # (not written yet) will probe.
+    method OnPeers {h cid peers} {
+	set Candidates [lsearch -all -inline -not -exact $peers $Address]
+	::p2p::log event traffic peers [$h cget -address] \
+	    "[llength $Candidates] candidates"
+	return
+    }
+
+    # USAGE: $w candidates	-> the last peer sample from the authority
+    method candidates {} {
+	return $Candidates
+    }
+
+    # USAGE: $w fetchPeers ?n?	-> asks the authority for a peer sample
+    #				   (the answer updates candidates)
+    method fetchPeers {{n ""}} {
+	if {[$Auth state] ne "registered"} {
+	    return -code error -errorcode {P2P NET NOTREGISTERED} \
+		"worker $Address is not registered with an authority"
+	}
+	$AuthClient send [list peers {*}$n]
+	return
+    }
+    method OnWorkers {h cid workers} {
+	return
+    }
+    method OnStatus {h cid status} {
+	return
+    }
+    method OnAdmitted {h cid network} {
+	return
+    }
+
+    # USAGE: $w refused		-> why the authority refused it, or ""
+    method refused {} {
+	return $Refused
+    }
+
+    method Shuffle {list} {
+	set len [llength $list]
+	for {set i [expr {$len - 1}]} {$i > 0} {incr i -1} {
+	    set j [expr {int(rand() * ($i + 1))}]
+	    set tmp [lindex $list $i]
+	    lset list $i [lindex $list $j]
+	    lset list $j $tmp
+	}
+	return $list
+    }
+}
+
+# The wonks callback calls it from outside.
+oo::define ::p2p::worker export SetWonks
