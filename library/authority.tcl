@@ -132,7 +132,7 @@ oo::class create ::p2p::authority {
 	}
 	set asker [dict get $Admitted $cid]
 	set others [lsearch -all -inline -not -exact [dict keys $Workers] $asker]
-	list peers [my RandomSample $others $n]
+	list peers [lrange [p2p::net::shuffle $others] 0 [expr {$n - 1}]]
     }
 
     method OnWorkers {h cid {n ""}} {
@@ -142,7 +142,7 @@ oo::class create ::p2p::authority {
 	    set n $Sample
 	}
 	set result {}
-	foreach addr [my RandomSample [dict keys $Workers] $n] {
+	foreach addr [lrange [p2p::net::shuffle [dict keys $Workers]] 0 [expr {$n - 1}]] {
 	    set info [dict get $Workers $addr]
 	    dict unset info cid
 	    lappend result $info
@@ -239,14 +239,4 @@ oo::class create ::p2p::authority {
 	    [list [namespace which my] ExpireTick]]
     }
 
-    method RandomSample {list n} {
-	set len [llength $list]
-	for {set i [expr {$len - 1}]} {$i > 0} {incr i -1} {
-	    set j [expr {int(rand() * ($i + 1))}]
-	    set tmp [lindex $list $i]
-	    lset list $i [lindex $list $j]
-	    lset list $j $tmp
-	}
-	lrange $list 0 [expr {$n - 1}]
-    }
 }

@@ -19,22 +19,7 @@ oo::class create ::p2p::foreman {
     constructor {args} {
 	set Config [dict create -authorities {} -network default \
 	    -timeout 3000]
-	if {[llength $args] % 2} {
-	    return -code error -errorcode {TCL WRONGARGS} \
-		"wrong # args: should be \"p2p::foreman new -authorities list\
-		?-option value ...?\""
-	}
-	foreach {opt value} $args {
-	    if {![dict exists $Config $opt]} {
-		return -code error -errorcode [list P2P USAGE OPTION $opt] \
-		    "bad option \"$opt\": must be [join [lsort [dict keys $Config]] {, }]"
-	    }
-	    dict set Config $opt $value
-	}
-	if {[llength [dict get $Config -authorities]] == 0} {
-	    return -code error -errorcode {P2P USAGE NOAUTHORITY} \
-		"no authority given: use -authorities {host:port ...}"
-	}
+	set Config [p2p::net::nodeOptions p2p::foreman $Config $args]
 	set Client ""
 	set Seq 0
 	array set Reply {}
@@ -118,7 +103,7 @@ oo::class create ::p2p::foreman {
 	}
 	my Drop
 	set tried {}
-	foreach addr [my Shuffle [dict get $Config -authorities]] {
+	foreach addr [p2p::net::shuffle [dict get $Config -authorities]] {
 	    set c [p2p::client new -address $addr \
 		-protocol p2p:authority<-node \
 		-timeout [dict get $Config -timeout] \
@@ -191,14 +176,4 @@ oo::class create ::p2p::foreman {
 	return
     }
 
-    method Shuffle {list} {
-	set len [llength $list]
-	for {set i [expr {$len - 1}]} {$i > 0} {incr i -1} {
-	    set j [expr {int(rand() * ($i + 1))}]
-	    set tmp [lindex $list $i]
-	    lset list $i [lindex $list $j]
-	    lset list $j $tmp
-	}
-	return $list
-    }
 }

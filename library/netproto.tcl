@@ -18,6 +18,44 @@ namespace eval ::p2p::net {
 
 # USAGE: p2p::net::own handler object
 #	Messages arriving on handler are dispatched to object's methods.
+# p2p::net::shuffle --
+#	The list in a random order (Fisher-Yates).
+proc ::p2p::net::shuffle {list} {
+	set len [llength $list]
+	for {set i [expr {$len - 1}]} {$i > 0} {incr i -1} {
+	    set j [expr {int(rand() * ($i + 1))}]
+	    set tmp [lindex $list $i]
+	    lset list $i [lindex $list $j]
+	    lset list $j $tmp
+	}
+    return $list
+}
+
+# p2p::net::nodeOptions --
+#	Options of a node's constructor (`CLASS new -authorities list ?-option
+#	value ...?`) applied over the defaults; every node needs an authority.
+#	Errors are raised as the constructor's own (-level 2).
+proc ::p2p::net::nodeOptions {class defaults argList} {
+    if {[llength $argList] % 2} {
+	return -code error -level 2 -errorcode {TCL WRONGARGS} \
+	    "wrong # args: should be \"$class new -authorities list\
+	    ?-option value ...?\""
+    }
+    foreach {opt value} $argList {
+	if {![dict exists $defaults $opt]} {
+	    return -code error -level 2 \
+		-errorcode [list P2P USAGE OPTION $opt] \
+		"bad option \"$opt\": must be [join [lsort [dict keys $defaults]] {, }]"
+	}
+	dict set defaults $opt $value
+    }
+    if {[llength [dict get $defaults -authorities]] == 0} {
+	return -code error -level 2 -errorcode {P2P USAGE NOAUTHORITY} \
+	    "no authority given: use -authorities {host:port ...}"
+    }
+    return $defaults
+}
+
 proc ::p2p::net::own {handler object} {
     variable Owners
     dict set Owners $handler $object

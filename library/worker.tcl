@@ -32,22 +32,7 @@ oo::class create ::p2p::worker {
 	set Config [dict create -authorities {} -port 0 -host 127.0.0.1 \
 	    -slots 1 -kinds {script exec} -price 1 -network default \
 	    -options {} -wonks -1]
-	if {[llength $args] % 2} {
-	    return -code error -errorcode {TCL WRONGARGS} \
-		"wrong # args: should be \"p2p::worker new -authorities list\
-		?-option value ...?\""
-	}
-	foreach {opt value} $args {
-	    if {![dict exists $Config $opt]} {
-		return -code error -errorcode [list P2P USAGE OPTION $opt] \
-		    "bad option \"$opt\": must be [join [lsort [dict keys $Config]] {, }]"
-	    }
-	    dict set Config $opt $value
-	}
-	if {[llength [dict get $Config -authorities]] == 0} {
-	    return -code error -errorcode {P2P USAGE NOAUTHORITY} \
-		"no authority given: use -authorities {host:port ...}"
-	}
+	set Config [p2p::net::nodeOptions p2p::worker $Config $args]
 	foreach opt {-slots -price} {
 	    set v [dict get $Config $opt]
 	    if {![string is integer -strict $v] || $v < 0} {
@@ -184,7 +169,7 @@ oo::class create ::p2p::worker {
     # ------------------------------------------------------------------
 
     method Start {} {
-	set Order [my Shuffle [dict get $Config -authorities]]
+	set Order [p2p::net::shuffle [dict get $Config -authorities]]
 	set Tried {}
 	$Auth goto connecting
     }
@@ -210,7 +195,7 @@ oo::class create ::p2p::worker {
     }
 
     method EnterRegistered {fsm from to} {
-	set Order [my Shuffle [dict get $Config -authorities]]
+	set Order [p2p::net::shuffle [dict get $Config -authorities]]
 	set Tried {}
 	::p2p::log event system registered [$AuthClient cget -address] \
 	    "as $Address"
@@ -355,16 +340,6 @@ oo::class create ::p2p::worker {
 	return $Refused
     }
 
-    method Shuffle {list} {
-	set len [llength $list]
-	for {set i [expr {$len - 1}]} {$i > 0} {incr i -1} {
-	    set j [expr {int(rand() * ($i + 1))}]
-	    set tmp [lindex $list $i]
-	    lset list $i [lindex $list $j]
-	    lset list $j $tmp
-	}
-	return $list
-    }
 }
 
 # The wonks callback calls it from outside.
