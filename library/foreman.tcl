@@ -1,10 +1,11 @@
 # foreman.tcl --
 #
-#	p2p::foreman: the client API of the network (DESIGN 3). This session
-#	has its authority half: it connects to one of its authorities (in
-#	random order, failing over to the next), says hello with its
-#	network name, and asks for workers or the status. `bids` (the
-#	solicitation through the mesh) is not written yet.
+#	p2p::foreman: the client API of the network (DESIGN 3). It connects
+#	to one of its authorities (in random order, failing over to the
+#	next), says hello with its network name, and asks for workers or
+#	the status. `bids` asks a few entry workers (from the authority) to
+#	solicit bids through the mesh (library/bidding.tcl) and merges their
+#	proffers. Running the jobs is not written yet.
 #
 #	The methods are synchronous: they run the event loop (as vwait
 #	does) until the answer arrives or -timeout ms have passed.
@@ -12,7 +13,7 @@
 namespace eval ::p2p {}
 
 oo::class create ::p2p::foreman {
-    variable Config Client Reply Seq
+    variable Config Client Reply Seq Conns Rtt Pings Rounds
 
     # USAGE: p2p::foreman new -authorities {host:port ...}
     #	?-network name? ?-timeout ms?
@@ -22,11 +23,222 @@ oo::class create ::p2p::foreman {
 	set Config [p2p::net::nodeOptions p2p::foreman $Config $args]
 	set Client ""
 	set Seq 0
+	set Conns {}
+	set Rtt {}
+	set Pings {}
+	set Rounds {}
 	array set Reply {}
     }
 
     destructor {
 	my Drop
+	if {[info exists Conns]} {
+	    dict for {addr c} $Conns {
+		::p2p::net::disown $c
+		catch {$c destroy}
+	    }
+	}
+    }
+
+    # USAGE: $f bids -job dict ?-timeout ms? ?-ttl n? ?-entries n?
+    #	?-hop ms? ?-declined varName?
+    #	-> the bids (dicts: address price wonks free slots kinds latency
+    #	   hops), best first: lowest price, then lowest wonks (unknown
+    #	   last), then lowest latency. One solicitation with the token sent
+    #	   to -entries workers (default 3) from the authority, spreading
+    #	   -ttl hops (default 4) through the mesh with -hop ms (default
+    #	   250) allowed per hop; it returns when every entry answered or
+    #	   after -timeout ms (default ttl * hop + 1000). The workers that
+    #	   declined, and why, go to the variable -declined names (a list
+    #	   of dicts: address reason).
+    method bids {args} {
+	set o [dict create -job {} -timeout "" -ttl 4 -entries 3 -hop 250 \
+	    -declined ""]
+	if {[llength $args] % 2} {
+	    return -code error -errorcode {TCL WRONGARGS} \
+		"wrong # args: should be \"[self] bids -job dict ?-option\
+		value ...?\""
+	}
+	foreach {opt value} $args {
+	    if {![dict exists $o $opt]} {
+		return -code error -errorcode [list P2P USAGE OPTION $opt] \
+		    "bad option \"$opt\": must be [join [lsort [dict keys $o]] {, }]"
+	    }
+	    dict set o $opt $value
+	}
+	if {[catch {dict size [dict get $o -job]}]} {
+	    return -code error -errorcode {P2P USAGE BADVALUE -job} \
+		"bad value for -job: must be a dict (kind, price, ...)"
+	}
+	foreach opt {-ttl -entries -hop} {
+	    set v [dict get $o $opt]
+	    if {![string is integer -strict $v] || $v <= 0} {
+		return -code error -errorcode [list P2P USAGE BADVALUE $opt] \
+		    "bad value \"$v\" for $opt: must be a positive integer"
+	    }
+	}
+	set timeout [dict get $o -timeout]
+	if {$timeout eq ""} {
+	    set timeout [expr {[dict get $o -ttl] * [dict get $o -hop] + 1000}]
+	}
+	if {[dict get $o -declined] ne ""} {
+	    upvar 1 [dict get $o -declined] declined
+	}
+	set declined {}
+	set round [my Solicit [dict get $o -job] [dict get $o -ttl] \
+	    [dict get $o -hop] [dict get $o -entries] $timeout]
+	set declined [dict get $round declines]
+	my Rank [dict get $round bids]
+    }
+
+    # USAGE: $f lastRound	-> dict of the last bids round: token, bids,
+    #				   declines, entries, messages, ms, late
+    method lastRound {} {
+	dict get $Rounds last
+    }
+
+    # Solicit --
+    #	One solicitation round; returns its dict (see lastRound).
+    method Solicit {job ttl hop entries timeout} {
+	set start [clock microseconds]
+	set deadline [expr {[clock milliseconds] + $timeout}]
+	set token [format %08x%08x [expr {int(rand() * 0xffffffff)}] \
+	    [expr {int(rand() * 0xffffffff)}]]-[incr Seq]
+	set round [dict create token $token bids {} declines {} entries {} \
+	    waiting {} messages 0 late {}]
+	dict set Rounds $token $round
+	set tried {}
+	foreach info [my workers $entries] {
+	    set addr [dict get $info address]
+	    if {[catch {my WorkerConn $addr $deadline} c]} {
+		lappend tried "$addr ($c)"
+		continue
+	    }
+	    dict update Rounds $token r {
+		dict lappend r entries $addr
+		dict lappend r waiting $addr
+		dict incr r messages 2
+	    }
+	    $c send [list solicit $token $ttl {} $job $hop]
+	}
+	if {[llength [dict get $Rounds $token entries]] == 0} {
+	    dict unset Rounds $token
+	    if {[llength $tried] == 0} {
+		return -code error -errorcode {P2P NET NOWORKERS} \
+		    "no workers: the authority [my authority] knows none"
+	    }
+	    return -code error -errorcode {P2P NET NOWORKERS} \
+		"no entry worker reachable: tried [join $tried {, }]"
+	}
+	::p2p::log event system solicit "" \
+	    "token $token ttl $ttl to [join [dict get $Rounds $token entries] {, }]"
+	set var [my varname Reply]
+	set id [after [expr {max(0, $deadline - [clock milliseconds])}] \
+	    [list set ${var}(round) timeout]]
+	while {[llength [dict get $Rounds $token waiting]]
+		&& [clock milliseconds] < $deadline} {
+	    vwait $var
+	}
+	after cancel $id
+	set round [dict get $Rounds $token]
+	dict unset Rounds $token
+	dict set round late [dict get $round waiting]
+	dict unset round waiting
+	dict set round ms [expr {([clock microseconds] - $start) / 1000.0}]
+	dict set Rounds last $round
+	::p2p::log event system bids "" "token $token:\
+	    [llength [dict get $round bids]] bids,\
+	    [llength [dict get $round declines]] declines in\
+	    [dict get $round ms] ms"
+	return $round
+    }
+
+    # Rank --
+    #	Bids best first: price, then wonks (unknown, -1, last), then
+    #	latency. lsort is stable, so sorting by the least important key
+    #	first gives the order.
+    method Rank {bids} {
+	set bids [lsort -real -index 0 [lmap b $bids {
+	    list [dict get $b latency] $b
+	}]]
+	set bids [lsort -real -index 0 [lmap pair $bids {
+	    set w [dict get [lindex $pair 1] wonks]
+	    list [expr {$w < 0 ? 1e18 : $w}] [lindex $pair 1]
+	}]]
+	set bids [lsort -real -index 0 [lmap pair $bids {
+	    list [dict get [lindex $pair 1] price] [lindex $pair 1]
+	}]]
+	lmap pair $bids {lindex $pair 1}
+    }
+
+    # WorkerConn --
+    #	A connection to a worker, made (hello, ping) if needed.
+    method WorkerConn {addr deadline} {
+	if {[dict exists $Conns $addr]} {
+	    set c [dict get $Conns $addr]
+	    if {[$c cid] ne ""} {
+		return $c
+	    }
+	    my DropWorker $addr
+	}
+	set ms [expr {max(1, $deadline - [clock milliseconds])}]
+	set c [p2p::client new -address $addr \
+	    -protocol p2p:worker<-foreman -timeout $ms \
+	    -ondisconnect [list [namespace which my] WorkerLost $addr]]
+	::p2p::net::own $c [self]
+	::p2p::protocol init $c p2p:foreman<-worker
+	if {[catch {$c connect} msg]} {
+	    ::p2p::net::disown $c
+	    $c destroy
+	    return -code error $msg
+	}
+	dict set Conns $addr $c
+	$c send [list hello [dict get $Config -network] foreman]
+	dict set Pings [incr Seq] [list $addr [clock microseconds]]
+	$c send [list ping $Seq]
+	return $c
+    }
+
+    method DropWorker {addr} {
+	if {[dict exists $Conns $addr]} {
+	    set c [dict get $Conns $addr]
+	    dict unset Conns $addr
+	    ::p2p::net::disown $c
+	    after idle [list catch [list $c destroy]]
+	}
+    }
+
+    method WorkerLost {addr h cid reason} {
+	if {[dict exists $Conns $addr] && [dict get $Conns $addr] eq $h} {
+	    my DropWorker $addr
+	}
+	dict for {token round} $Rounds {
+	    if {$token ne "last" && $addr in [dict get $round waiting]} {
+		my Answered $token $addr
+	    }
+	}
+    }
+
+    # Answered --
+    #	An entry worker answered (or is gone).
+    method Answered {token addr} {
+	set waiting [dict get $Rounds $token waiting]
+	set i [lsearch -exact $waiting $addr]
+	if {$i >= 0} {
+	    dict set Rounds $token waiting [lreplace $waiting $i $i]
+	}
+	set Reply(round) $token
+    }
+
+    # ConnAddr --
+    #	The worker address of a connection of this foreman.
+    method ConnAddr {h} {
+	dict for {addr c} $Conns {
+	    if {$c eq $h} {
+		return $addr
+	    }
+	}
+	return ""
     }
 
     # USAGE: $f workers ?n?	-> list of worker info dicts (entry points)
@@ -172,7 +384,53 @@ oo::class create ::p2p::foreman {
 	return
     }
     method OnException {h cid message} {
+	if {$h ne $Client} {
+	    ::p2p::log event error exception [my ConnAddr $h] $message
+	    return
+	}
 	set Reply(-) [list exception $message]
+	return
+    }
+
+    # p2p:foreman<-worker/1
+    method OnWelcome {h cid address} {
+	return
+    }
+    method OnPong {h cid seq} {
+	if {[dict exists $Pings $seq]} {
+	    lassign [dict get $Pings $seq] addr sent
+	    dict unset Pings $seq
+	    dict set Rtt $addr [expr {[clock microseconds] - $sent}]
+	}
+	return
+    }
+    method OnProffer {h cid token bids declines {stats {}}} {
+	set addr [my ConnAddr $h]
+	if {![dict exists $Rounds $token] || $token eq "last"
+		|| $addr ni [dict get $Rounds $token waiting]} {
+	    ::p2p::log event error proffer $addr "unexpected proffer $token"
+	    return
+	}
+	set rtt [expr {[dict exists $Rtt $addr]
+	    ? [dict get $Rtt $addr] / 1000.0 : 0.0}]
+	foreach bid $bids {
+	    if {[catch {dict get $bid latency} latency]
+		    || ![string is double -strict $latency]} {
+		continue
+	    }
+	    dict set bid latency [expr {round(($latency + $rtt) * 1000) / 1000.0}]
+	    dict update Rounds $token r {
+		dict lappend r bids $bid
+	    }
+	}
+	dict update Rounds $token r {
+	    dict lappend r declines {*}$declines
+	    if {![catch {dict get $stats messages} n]
+		    && [string is integer -strict $n]} {
+		dict incr r messages $n
+	    }
+	}
+	my Answered $token $addr
 	return
     }
 

@@ -44,6 +44,10 @@ namespace eval ::p2p::log {
     # connection is gone already.
     variable Peers {}
 
+    # handler -> node address, for handlers attached with -node (the
+    # virtual peers of one process each log under their own address).
+    variable Nodes {}
+
     # Control characters and what a list element needs escaped around
     # them, for Element.
     variable Escapes {}
@@ -143,21 +147,31 @@ proc ::p2p::log::Channels {} {
     return $result
 }
 
-# USAGE: p2p::log event channel kind peer message
-#	Writes one line when channel is on and a file is open.
-proc ::p2p::log::Event {channel kind peer message} {
+# USAGE: p2p::log event ?-node address? channel kind peer message
+#	Writes one line when channel is on and a file is open. -node
+#	replaces the process's node address for this event.
+proc ::p2p::log::Event {args} {
     variable States
     variable Chan
     variable Node
     variable FlushId
     variable Failed
+    set node $Node
+    if {[lindex $args 0] eq "-node" && [llength $args] == 6} {
+	set args [lassign $args - node]
+    }
+    if {[llength $args] != 4} {
+	return -code error -errorcode {TCL WRONGARGS} \
+	    {wrong # args: should be "p2p::log event ?-node address? channel kind peer message"}
+    }
+    lassign $args channel kind peer message
     if {![dict exists $States $channel]} {
 	Known $channel
     }
     if {![dict get $States $channel] || $Chan eq "" || $Failed} {
 	return
     }
-    set line [Line [Now] $Node $channel $kind $peer $message]
+    set line [Line [Now] $node $channel $kind $peer $message]
     if {[catch {puts $Chan $line} msg opts]} {
 	Failure $msg $opts
 	return
@@ -179,15 +193,25 @@ proc ::p2p::log::Flush {} {
     return
 }
 
-# USAGE: p2p::log attach handler
+# USAGE: p2p::log attach handler ?-node address?
 #	Logs the connects (system connect), negotiations (system protocol),
 #	disconnects with their reason (system disconnect) and errors (error
 #	error) of a handler by setting its -onconnect, -onprotocol,
 #	-ondisconnect and -onerror. Callbacks set before are kept and called
 #	after the logging; set after, they replace it (attach again then).
-proc ::p2p::log::Attach {handler} {
+#	With -node, the handler's events carry that node address.
+proc ::p2p::log::Attach {handler args} {
     variable Peers
+    variable Nodes
+    if {[llength $args] ni {0 2} || ([llength $args] == 2
+	    && [lindex $args 0] ne "-node")} {
+	return -code error -errorcode {TCL WRONGARGS} \
+	    {wrong # args: should be "p2p::log attach handler ?-node address?"}
+    }
     set handler [uplevel 1 [list namespace which -command $handler]]
+    if {[llength $args]} {
+	dict set Nodes $handler [lindex $args 1]
+    }
     foreach {option kind} {
 	-onconnect connect -onprotocol protocol
 	-ondisconnect disconnect -onerror error
@@ -221,6 +245,7 @@ proc ::p2p::log::Detach {handler} {
 	dict unset Peers $handler
 	trace remove command $handler delete ::p2p::log::HandlerGone
     }
+    dict unset Nodes $handler
     return
 }
 
@@ -362,6 +387,10 @@ proc ::p2p::log::Failure {msg opts} {
 #	it replaced.
 proc ::p2p::log::Hook {kind previous handler cid args} {
     variable Peers
+    variable Nodes
+    variable Node
+    set node [expr {[dict exists $Nodes $handler]
+	? [dict get $Nodes $handler] : $Node}]
     # The name of a connection that is gone is the one remembered.
     if {[catch {$handler connectionName $cid} peer]} {
 	if {[dict exists $Peers $handler $cid]} {
@@ -375,22 +404,22 @@ proc ::p2p::log::Hook {kind previous handler cid args} {
 	    if {[dict exists $Peers $handler]} {
 		dict set Peers $handler $cid $peer
 	    }
-	    Event system connect $peer "cid $cid"
+	    Event -node $node system connect $peer "cid $cid"
 	}
 	protocol {
 	    if {[dict exists $Peers $handler]} {
 		dict set Peers $handler $cid $peer
 	    }
-	    Event system protocol $peer [lindex $args 0]
+	    Event -node $node system protocol $peer [lindex $args 0]
 	}
 	disconnect {
 	    if {[dict exists $Peers $handler $cid]} {
 		dict unset Peers $handler $cid
 	    }
-	    Event system disconnect $peer [lindex $args 0]
+	    Event -node $node system disconnect $peer [lindex $args 0]
 	}
 	error {
-	    Event error error $peer [lindex $args 0]
+	    Event -node $node error error $peer [lindex $args 0]
 	}
     }
     if {[llength $previous]} {
@@ -403,5 +432,7 @@ proc ::p2p::log::Hook {kind previous handler cid args} {
 #	Command delete trace of attached handlers.
 proc ::p2p::log::HandlerGone {old new op} {
     variable Peers
+    variable Nodes
     dict unset Peers $old
+    dict unset Nodes $old
 }

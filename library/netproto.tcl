@@ -16,8 +16,6 @@ namespace eval ::p2p::net {
     variable Owners {}
 }
 
-# USAGE: p2p::net::own handler object
-#	Messages arriving on handler are dispatched to object's methods.
 # p2p::net::shuffle --
 #	The list in a random order (Fisher-Yates).
 proc ::p2p::net::shuffle {list} {
@@ -56,9 +54,12 @@ proc ::p2p::net::nodeOptions {class defaults argList} {
     return $defaults
 }
 
-proc ::p2p::net::own {handler object} {
+# USAGE: p2p::net::own handler object ?node?
+#	Messages arriving on handler are dispatched to object's methods;
+#	node is the address the traffic is logged under.
+proc ::p2p::net::own {handler object {node ""}} {
     variable Owners
-    dict set Owners $handler $object
+    dict set Owners $handler [list $object $node]
     return
 }
 
@@ -71,7 +72,8 @@ proc ::p2p::net::disown {handler} {
 
 # Dispatch --
 #	Calls On$command of the owner of the calling handler with the cid
-#	and args.
+#	and args. With the log's traffic channel on, logs the message in
+#	(and the reply out) under the owner's node address.
 proc ::p2p::net::Dispatch {command args} {
     variable Owners
     lassign [::p2p::caller] handler cid
@@ -79,8 +81,38 @@ proc ::p2p::net::Dispatch {command args} {
 	return -code error -errorcode {P2P NET NOOWNER} \
 	    "no node owns handler \"$handler\""
     }
-    set obj [dict get $Owners $handler]
-    tailcall [info object namespace $obj]::my On[string totitle $command] $handler $cid {*}$args
+    lassign [dict get $Owners $handler] obj node
+    if {![dict get $::p2p::log::States traffic]} {
+	tailcall [info object namespace $obj]::my On[string totitle $command] \
+	    $handler $cid {*}$args
+    }
+    set peer [Peer $handler $cid]
+    ::p2p::log event -node $node traffic in $peer $command
+    set reply [[info object namespace $obj]::my \
+	On[string totitle $command] $handler $cid {*}$args]
+    if {$reply ne ""} {
+	::p2p::log event -node $node traffic out $peer [lindex $reply 0]
+    }
+    return $reply
+}
+
+# USAGE: p2p::net::send node handler cid message
+#	Sends message on a connection, logging it (traffic out) under node.
+proc ::p2p::net::send {node handler cid message} {
+    if {[dict get $::p2p::log::States traffic]} {
+	::p2p::log event -node $node traffic out [Peer $handler $cid] \
+	    [lindex $message 0]
+    }
+    $handler send $cid $message
+}
+
+# Peer --
+#	The name of a connection for the log.
+proc ::p2p::net::Peer {handler cid} {
+    if {[catch {$handler connectionName $cid} peer]} {
+	return $cid
+    }
+    return $peer
 }
 
 # p2p:authority<-node/1 -- what an authority accepts.
@@ -101,6 +133,42 @@ proc ::p2p::net::Dispatch {command args} {
 # p2p:node<-authority/1 -- what a node accepts from an authority.
 ::p2p::protocol register p2p:node<-authority/1 {
     foreach c {options registered admitted peers workers status exception} {
+	define $c {args} "::p2p::net::Dispatch $c {*}\$args"
+    }
+}
+
+# p2p:peer/1 -- what workers of the mesh say to each other (symmetric:
+# both ends of a link accept the same commands).
+#   hello NETWORK ADDRESS     first message of the connecting side;
+#                             reply `welcome ADDRESS`, or an exception
+#                             and the connection closed
+#   ping SEQ                  reply `pong SEQ` (round-trip latency)
+#   join ADDRESS              become a mesh link; reply `joined ADDRESS`
+#                             or `full ADDRESS`
+#   solicit TOKEN TTL PATH JOB HOPMS
+#                             ask for bids (see library/bidding.tcl);
+#                             answered once by `proffer`
+#   proffer TOKEN BIDS DECLINES STATS
+::p2p::protocol register p2p:peer/1 {
+    foreach c {hello welcome ping pong join joined full solicit proffer
+	    exception} {
+	define $c {args} "::p2p::net::Dispatch $c {*}\$args"
+    }
+}
+
+# p2p:worker<-foreman/1 -- what a worker accepts from a foreman.
+#   hello NETWORK foreman     reply `welcome ADDRESS`
+#   ping SEQ                  reply `pong SEQ`
+#   solicit TOKEN TTL PATH JOB HOPMS   reply `proffer ...` once
+::p2p::protocol register p2p:worker<-foreman/1 {
+    foreach c {hello ping solicit} {
+	define $c {args} "::p2p::net::Dispatch $c {*}\$args"
+    }
+}
+
+# p2p:foreman<-worker/1 -- what a foreman accepts from a worker.
+::p2p::protocol register p2p:foreman<-worker/1 {
+    foreach c {welcome pong proffer exception} {
 	define $c {args} "::p2p::net::Dispatch $c {*}\$args"
     }
 }

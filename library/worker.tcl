@@ -4,25 +4,29 @@
 #	p2p::server, its own option values and its own state machines, so
 #	that several workers (virtual peers) may live in one process.
 #
-#	This session builds the authority connection: a p2p::fsm with the
-#	states idle, connecting, registered and waiting. The worker tries
-#	its authorities in random order, registers (address, slots, kinds,
+#	The authority connection is a p2p::fsm with the states idle,
+#	connecting, registered, waiting and refused. The worker tries its
+#	authorities in random order, registers (address, slots, kinds,
 #	wonks, price, peers), takes the options the authority pushes, sends
-#	a heartbeat every reregister_interval ms, and fails over to another
-#	authority when its connection drops. The peer mesh and solicitation
-#	are not written yet.
+#	a heartbeat every reregister_interval ms (and soon after its peers
+#	changed), and fails over to another authority when its connection
+#	drops. The peer mesh is p2p::mesh (library/mesh.tcl), the answers to
+#	solicitations p2p::bidding (library/bidding.tcl), both mixed in.
 
 namespace eval ::p2p {}
 
 oo::class create ::p2p::worker {
+    mixin ::p2p::mesh ::p2p::bidding
     variable Server Address Config Opts Auth AuthClient Order Tried \
-	AfterId Peers Refused Candidates Timers
+	AfterId Refused Candidates Timers
 
     # Option defaults of every worker (instance values start from these,
     # then -options, then what the authority pushes).
     method Defaults {} {
-	dict create max_peer_connections 4 reregister_interval 10000 \
-	    retry_delay 1000 connect_timeout 2000
+	dict create max_peer_connections 4 random_peers 1 max_incoming 16 \
+	    reregister_interval 10000 retry_delay 1000 connect_timeout 2000 \
+	    ping_interval 5000 probe_timeout 1000 rebuild_delay 200 \
+	    mesh_interval 30000 token_memory 60000
     }
 
     # USAGE: p2p::worker new -authorities {host:port ...} ?-port 0?
@@ -41,7 +45,6 @@ oo::class create ::p2p::worker {
 	    }
 	}
 	set Opts [dict merge [my Defaults] [dict get $Config -options]]
-	set Peers {}
 	set Candidates {}
 	set Timers {}
 	set AuthClient ""
@@ -51,8 +54,11 @@ oo::class create ::p2p::worker {
 	set Server [p2p::server new -host [dict get $Config -host] \
 	    -port [dict get $Config -port]]
 	set Address [dict get $Config -host]:[$Server cget -port]
-	::p2p::net::own $Server [self]
-	::p2p::log attach $Server
+	::p2p::net::own $Server [self] $Address
+	::p2p::protocol init $Server p2p:peer
+	::p2p::protocol init $Server p2p:worker<-foreman
+	$Server configure -ondisconnect [list [namespace which my] ServerDown]
+	::p2p::log attach $Server -node $Address
 
 	set Auth [p2p::fsm new -name "authority fsm of $Address" -initial idle]
 	set me [namespace which my]
@@ -67,6 +73,8 @@ oo::class create ::p2p::worker {
 	} {
 	    $Auth transition $from $to
 	}
+	my MeshInit
+	my BidInit
 	my Later 0 Start
 	# The performance estimate, measured on libuv's thread pool.
 	if {[dict get $Config -wonks] < 0} {
@@ -100,6 +108,8 @@ oo::class create ::p2p::worker {
     }
 
     destructor {
+	catch {my MeshDestroy}
+	catch {my BidDestroy}
 	catch {after cancel $AfterId}
 	if {[info exists Timers]} {
 	    foreach id $Timers {
@@ -161,7 +171,19 @@ oo::class create ::p2p::worker {
 	dict create network [dict get $Config -network] address $Address \
 	    slots [dict get $Config -slots] kinds [dict get $Config -kinds] \
 	    wonks [dict get $Config -wonks] price [dict get $Config -price] \
-	    peers [dict keys $Peers]
+	    peers [my peers]
+    }
+
+    # FreeSlots --
+    #	Slots not running a job.
+    method FreeSlots {} {
+	dict get $Config -slots
+    }
+
+    # Log --
+    #	An event in the log, under this worker's address.
+    method Log {channel kind peer message} {
+	::p2p::log event -node $Address $channel $kind $peer $message
     }
 
     # ------------------------------------------------------------------
@@ -188,23 +210,23 @@ oo::class create ::p2p::worker {
 	    -protocol p2p:authority<-node \
 	    -timeout [dict get $Opts connect_timeout] \
 	    -onprotocol [list $me AuthUp] -ondisconnect [list $me AuthDown]]
-	::p2p::net::own $AuthClient [self]
+	::p2p::net::own $AuthClient [self] $Address
 	::p2p::protocol init $AuthClient p2p:node<-authority
-	::p2p::log event system connecting $addr "authority"
+	my Log system connecting $addr "authority"
 	$AuthClient connect
     }
 
     method EnterRegistered {fsm from to} {
 	set Order [p2p::net::shuffle [dict get $Config -authorities]]
 	set Tried {}
-	::p2p::log event system registered [$AuthClient cget -address] \
+	my Log system registered [$AuthClient cget -address] \
 	    "as $Address"
 	my ScheduleHeartbeat
 	my fetchPeers
     }
 
     method EnterWaiting {fsm from to} {
-	::p2p::log event error noauthority "" \
+	my Log error noauthority "" \
 	    "no authority reachable: [join $Tried {; }]"
 	set AfterId [after [dict get $Opts retry_delay] \
 	    [list [namespace which my] Start]]
@@ -223,7 +245,7 @@ oo::class create ::p2p::worker {
 	}
 	set addr [$h cget -address]
 	lappend Tried "$addr ($reason)"
-	::p2p::log event system disconnect $addr "authority: $reason"
+	my Log system disconnect $addr "authority: $reason"
 	my Later 0 Failover $h
     }
 
@@ -276,7 +298,7 @@ oo::class create ::p2p::worker {
 		lappend ignored $name
 	    }
 	}
-	::p2p::log event system options [$h cget -address] \
+	my Log system options [$h cget -address] \
 	    "set [join [dict keys $args] {, }]"
 	if {[dict get $Opts reregister_interval] > 0
 		&& [$Auth state] eq "registered"} {
@@ -293,8 +315,8 @@ oo::class create ::p2p::worker {
     }
 
     method OnException {h cid message} {
-	::p2p::log event error exception [$h cget -address] $message
-	if {[string match {network * refused*} $message]} {
+	my Log error exception [my LinkAddr $h $cid] $message
+	if {$h eq $AuthClient && [string match {network * refused*} $message]} {
 	    set Refused $message
 	    $Auth goto refused
 	}
@@ -302,11 +324,12 @@ oo::class create ::p2p::worker {
     }
 
     # The authority's sample of other workers: the candidates the mesh
-    # (not written yet) will probe.
+    # probes.
     method OnPeers {h cid peers} {
 	set Candidates [lsearch -all -inline -not -exact $peers $Address]
-	::p2p::log event traffic peers [$h cget -address] \
+	my Log system candidates [$h cget -address] \
 	    "[llength $Candidates] candidates"
+	my MeshBuild
 	return
     }
 

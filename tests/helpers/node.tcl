@@ -11,6 +11,7 @@
 #	Then answers lines on stdin:
 #	    states		the worker states, one list
 #	    options NAME	the value of option NAME in each worker
+#	    peers		the chosen peers of each worker, one list each
 #	    quit		exits
 #	It exits when stdin is closed, so it never outlives the test.
 
@@ -50,6 +51,7 @@ proc command {} {
     switch -- [lindex $line 0] {
 	states {puts [lmap w $::nodes {$w state}]}
 	options {puts [lmap w $::nodes {$w option [lindex $line 1]}]}
+	peers {puts [lmap w $::nodes {$w peers}]}
 	quit {exit 0}
 	default {puts "unknown: $line"}
     }
