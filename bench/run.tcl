@@ -825,6 +825,27 @@ proc ::bench::YesNo {b} {
 
 # ::bench::Main --
 
+# ::bench::KeepSections --
+#
+#	The report followed by the sections other benchmarks wrote into the
+#	old document between <!-- begin NAME --> and <!-- end NAME -->
+#	markers (bench/bids.tcl), so that a run of this one keeps them.
+
+proc ::bench::KeepSections {docFile report} {
+    if {![file exists $docFile]} {
+	return $report
+    }
+    set f [open $docFile]
+    fconfigure $f -encoding utf-8
+    set old [read $f]
+    close $f
+    foreach {section name} [regexp -all -inline \
+	    {<!-- begin (\w+) -->.*?<!-- end \1 -->\n?} $old] {
+	append report "\n" [string trimright $section \n] "\n"
+    }
+    return $report
+}
+
 proc ::bench::Main {argv} {
     variable cfg
     variable quickCfg
@@ -994,6 +1015,7 @@ proc ::bench::Main {argv} {
     puts $report
     if {$writeDoc} {
 	file mkdir [file dirname $docFile]
+	set report [KeepSections $docFile $report]
 	set f [open $docFile w]
 	fconfigure $f -encoding utf-8
 	puts -nonewline $f $report

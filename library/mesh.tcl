@@ -10,7 +10,8 @@
 #	picked at random, so that clusters of nearby workers stay tied
 #	together (see Order). A chosen peer that drops is replaced after rebuild_delay
 #	ms; a mesh short of peers tries again after 250 ms, doubling up to
-#	mesh_interval; a full mesh looks again every mesh_interval ms.
+#	4 s (or mesh_interval if less); a full mesh looks again every
+#	mesh_interval ms.
 #
 #	A link is a connection in either direction: the ones this worker
 #	chose (out) and the ones others chose (in). Both carry pings (their
@@ -314,7 +315,7 @@ oo::class create ::p2p::mesh {
 	my InfoChanged
 	if {[llength $peers] < [dict get $Opts max_peer_connections]} {
 	    my MeshSchedule $MeshDelay
-	    set MeshDelay [expr {min(2 * $MeshDelay,
+	    set MeshDelay [expr {min(2 * $MeshDelay, 4000,
 		[dict get $Opts mesh_interval])}]
 	} else {
 	    set MeshDelay 250

@@ -2,7 +2,9 @@
 #
 #	The protocols of the network (DESIGN 3): what an authority accepts
 #	from nodes (p2p:authority<-node/1), what a node accepts from an
-#	authority (p2p:node<-authority/1). Every command is a thin proc that
+#	authority (p2p:node<-authority/1), what workers of the mesh say to
+#	each other (p2p:peer/1), what a worker and a foreman say to each
+#	other (p2p:worker<-foreman/1, p2p:foreman<-worker/1). Every command is a thin proc that
 #	finds the node object owning the handler the message arrived on
 #	(p2p::caller) and calls its method On<command> with the cid and the
 #	message's words. Objects claim their handlers with
@@ -12,20 +14,20 @@
 #	must not reply return "".
 
 namespace eval ::p2p::net {
-    # handler -> owning node object
+    # handler -> {owning node object, node address for the log}
     variable Owners {}
 }
 
 # p2p::net::shuffle --
 #	The list in a random order (Fisher-Yates).
 proc ::p2p::net::shuffle {list} {
-	set len [llength $list]
-	for {set i [expr {$len - 1}]} {$i > 0} {incr i -1} {
-	    set j [expr {int(rand() * ($i + 1))}]
-	    set tmp [lindex $list $i]
-	    lset list $i [lindex $list $j]
-	    lset list $j $tmp
-	}
+    set len [llength $list]
+    for {set i [expr {$len - 1}]} {$i > 0} {incr i -1} {
+	set j [expr {int(rand() * ($i + 1))}]
+	set tmp [lindex $list $i]
+	lset list $i [lindex $list $j]
+	lset list $j $tmp
+    }
     return $list
 }
 
