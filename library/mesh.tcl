@@ -2,8 +2,8 @@
 #
 #	p2p::mesh: the peer mesh of a worker (DESIGN 3), a class mixed into
 #	p2p::worker. The worker's authority sends it a random sample of
-#	other workers (the candidates); the mesh connects to them, pings
-#	each (the probes), keeps the max_peer_connections fastest as its
+#	other workers (the candidates); the mesh connects to probe_count
+#	of them, pings each (the probes), keeps the max_peer_connections fastest as its
 #	chosen peers (a `join` each; a worker refuses a join with `full`
 #	once it holds max_incoming links from others) and closes the other
 #	probes. Of those places, random_peers (default 1) go to candidates
@@ -150,10 +150,14 @@ oo::class create ::p2p::mesh {
 	set chosen [my peers]
 	set linked [lmap {key link} $Links {dict get $link addr}]
 	if {[llength $chosen] < [dict get $Opts max_peer_connections]} {
-	    foreach addr $Candidates {
+	    set n 0
+	    foreach addr [p2p::net::shuffle $Candidates] {
 		if {$addr eq $Address || $addr in $linked
 			|| [dict exists $Probes $addr]} {
 		    continue
+		}
+		if {[incr n] > [dict get $Opts probe_count]} {
+		    break
 		}
 		my Probe $addr
 	    }

@@ -25,7 +25,7 @@ oo::class create ::p2p::worker {
     method Defaults {} {
 	dict create max_peer_connections 4 random_peers 1 max_incoming 16 \
 	    reregister_interval 10000 retry_delay 1000 connect_timeout 2000 \
-	    ping_interval 5000 probe_timeout 1000 rebuild_delay 200 \
+	    ping_interval 5000 probe_count 8 probe_timeout 1000 rebuild_delay 200 \
 	    mesh_interval 30000 token_memory 60000
     }
 
