@@ -126,6 +126,16 @@ proc startHelper {file args} {
     return $h
 }
 
+# workers --
+#	Starts a process (tests/helpers/node.tcl) with n workers of an
+#	authority; returns {helper addresses}. args go to each worker (or
+#	-liar 1 first).
+proc workers {n authority args} {
+    set h [startHelper node.tcl worker $n {*}[lrange $args 0 1] \
+	-authorities [list $authority] {*}[lrange $args 2 end]]
+    list $h [lmap p [lindex $h 2] {string cat 127.0.0.1: $p}]
+}
+
 # helperRead --
 #	Next line a helper printed, waiting at most timeout ms.
 proc helperRead {h {timeout 5000}} {
