@@ -159,6 +159,9 @@ proc ::p2p::log::Event {args} {
     set node $Node
     if {[lindex $args 0] eq "-node" && [llength $args] == 6} {
 	set args [lassign $args - node]
+	if {$node eq ""} {
+	    set node $Node
+	}
     }
     if {[llength $args] != 4} {
 	return -code error -errorcode {TCL WRONGARGS} \
