@@ -63,6 +63,7 @@ P2pjobs_Init(
 	    NULL);
     Tcl_CreateObjCommand(interp, "::p2p::debug", P2pDebugObjCmd, NULL, NULL);
     Tcl_CreateObjCommand(interp, "::p2p::wonks", P2pWonksObjCmd, NULL, NULL);
+    Tcl_CreateObjCommand(interp, "::p2p::exec", P2pExecObjCmd, NULL, NULL);
     return Tcl_PkgProvide(interp, "p2pjobs", P2PJOBS_VERSION);
 }
 

@@ -366,6 +366,15 @@ MODULE_SCOPE void	P2ppLoopBridgeArm(P2pLoop *loopPtr, int timeoutMs);
 MODULE_SCOPE int	P2ppRaiseFdLimit(void);
 MODULE_SCOPE double	P2ppLoadAverage(void);
 MODULE_SCOPE long long	P2ppFreeMemory(void);
+/* The process runner's platform hooks (unix/p2pUnixExec.c). */
+MODULE_SCOPE int	P2ppExecKillGroup(int pid);
+MODULE_SCOPE int	P2ppExecPrivileged(void);
+MODULE_SCOPE int	P2ppExecUser(Tcl_Interp *interp, const char *name,
+			    uv_uid_t *uidPtr, uv_gid_t *gidPtr);
+MODULE_SCOPE int	P2ppExecFindProgram(const char *program,
+			    const char *path, const char *cwd,
+			    Tcl_DString *dsPtr);
+MODULE_SCOPE const char *P2ppExecLimiter(void);
 
 /*
  * Commands made in p2pInit.c and p2pDebug.c.
@@ -374,5 +383,6 @@ MODULE_SCOPE long long	P2ppFreeMemory(void);
 MODULE_SCOPE Tcl_ObjCmdProc P2pCallerObjCmd;
 MODULE_SCOPE Tcl_ObjCmdProc P2pDebugObjCmd;
 MODULE_SCOPE Tcl_ObjCmdProc P2pWonksObjCmd;
+MODULE_SCOPE Tcl_ObjCmdProc P2pExecObjCmd;
 
 #endif /* _P2PJOBSINT_H */
