@@ -79,7 +79,7 @@ oo::class create ::p2p::bidding {
 		"price [dict get $job price] below minimum $price"]]
 	}
 	list bid [dict create address $Address price $price \
-	    wonks [dict get $Config -wonks] free $free \
+	    wonks [dict get $Config -wonks] free $free queue [my QueueRoom] \
 	    slots [dict get $Config -slots] kinds $kinds latency 0.0 \
 	    hops $hops]
     }
@@ -110,6 +110,7 @@ oo::class create ::p2p::bidding {
 	set declines {}
 	if {$what eq "bid"} {
 	    lappend bids $record
+	    my Offer $token
 	} else {
 	    lappend declines $record
 	}
@@ -262,6 +263,7 @@ oo::class create ::p2p::bidding {
 		dict unset Seen $token
 	    }
 	}
+	my ForgetOffers $old
 	my Later [dict get $Opts token_memory] SeenTick
     }
 }

@@ -13,28 +13,39 @@
 namespace eval ::p2p {}
 
 oo::class create ::p2p::foreman {
-    variable Config Client Reply Seq Conns Rtt Pings Rounds
+    mixin ::p2p::farming
+    variable Config Client Reply Seq Conns ConnUp Outbox Rtt Pings Rounds
 
     # USAGE: p2p::foreman new -authorities {host:port ...}
-    #	?-network name? ?-timeout ms?
+    #	?-network name? ?-timeout ms? ?-offerttl ms?
     constructor {args} {
 	set Config [dict create -authorities {} -network default \
-	    -timeout 3000]
+	    -timeout 3000 -offerttl 30000]
 	set Config [p2p::net::nodeOptions p2p::foreman $Config $args]
 	set Client ""
 	set Seq 0
 	set Conns {}
+	set ConnUp {}
+	set Outbox {}
 	set Rtt {}
 	set Pings {}
 	set Rounds {}
 	array set Reply {}
+	my FarmInit
     }
 
     destructor {
 	my Drop
+	catch {my FarmDestroy}
+	if {[info exists Rounds]} {
+	    dict for {token round} $Rounds {
+		catch {after cancel [dict get $round timer]}
+	    }
+	}
 	if {[info exists Conns]} {
 	    dict for {addr c} $Conns {
 		::p2p::net::disown $c
+		catch {$c configure -onprotocol {} -ondisconnect {}}
 		catch {$c destroy}
 	    }
 	}
@@ -98,59 +109,68 @@ oo::class create ::p2p::foreman {
     }
 
     # Solicit --
-    #	One solicitation round; returns its dict (see lastRound).
+    #	One solicitation round, waited for; returns its dict (see
+    #	lastRound).
     method Solicit {job ttl hop entries timeout} {
-	set start [clock microseconds]
-	set deadline [expr {[clock milliseconds] + $timeout}]
-	set token [format %08x%08x [expr {int(rand() * 0xffffffff)}] \
-	    [expr {int(rand() * 0xffffffff)}]]-[incr Seq]
-	set round [dict create token $token bids {} declines {} entries {} \
-	    waiting {} messages 0 late {}]
-	dict set Rounds $token $round
-	set tried {}
-	foreach info [my workers $entries] {
-	    set addr [dict get $info address]
-	    if {[catch {my WorkerConn $addr $deadline} c]} {
-		lappend tried "$addr ($c)"
-		continue
-	    }
-	    dict update Rounds $token r {
-		dict lappend r entries $addr
-		dict lappend r waiting $addr
-		dict incr r messages 2
-	    }
-	    $c send [list solicit $token $ttl {} $job $hop]
-	}
-	if {[llength [dict get $Rounds $token entries]] == 0} {
-	    dict unset Rounds $token
-	    if {[llength $tried] == 0} {
-		return -code error -errorcode {P2P NET NOWORKERS} \
-		    "no workers: the authority [my authority] knows none"
-	    }
-	    return -code error -errorcode {P2P NET NOWORKERS} \
-		"no entry worker reachable: tried [join $tried {, }]"
-	}
-	::p2p::log event system solicit "" \
-	    "token $token ttl $ttl to [join [dict get $Rounds $token entries] {, }]"
 	set var [my varname Reply]
-	set id [after [expr {max(0, $deadline - [clock milliseconds])}] \
-	    [list set ${var}(round) timeout]]
-	while {[llength [dict get $Rounds $token waiting]]
-		&& [clock milliseconds] < $deadline} {
+	set token [my SolicitStart $job $ttl $hop $entries $timeout \
+	    [list ::apply {{var round} {
+		set ${var}(round-[dict get $round token]) $round
+	    }} $var]]
+	while {![info exists Reply(round-$token)]} {
 	    vwait $var
 	}
-	after cancel $id
+	set round $Reply(round-$token)
+	unset Reply(round-$token)
+	return $round
+    }
+
+    # SolicitStart --
+    #	Starts a solicitation round: the token goes to entries entry
+    #	workers; when all answered, or after timeout ms, done is called
+    #	with the round's dict appended. Returns the token.
+    method SolicitStart {job ttl hop entries timeout done} {
+	set infos [my workers $entries]
+	if {[llength $infos] == 0} {
+	    return -code error -errorcode {P2P NET NOWORKERS} \
+		"no workers: the authority [my authority] knows none"
+	}
+	set token [format %08x%08x [expr {int(rand() * 0xffffffff)}] \
+	    [expr {int(rand() * 0xffffffff)}]]-[incr Seq]
+	set entryAddrs [lmap info $infos {dict get $info address}]
+	dict set Rounds $token [dict create token $token bids {} \
+	    declines {} entries $entryAddrs waiting $entryAddrs \
+	    messages [expr {2 * [llength $entryAddrs]}] late {} \
+	    unreachable {} start [clock microseconds] done $done \
+	    timer [after $timeout [list [namespace which my] SolicitEnd $token]]]
+	::p2p::log event system solicit "" \
+	    "token $token ttl $ttl to [join $entryAddrs {, }]"
+	foreach addr $entryAddrs {
+	    my SendWorker $addr [list solicit $token $ttl {} $job $hop]
+	}
+	return $token
+    }
+
+    # SolicitEnd --
+    #	Closes a round and calls its done callback.
+    method SolicitEnd {token} {
+	if {![dict exists $Rounds $token]} {
+	    return
+	}
 	set round [dict get $Rounds $token]
 	dict unset Rounds $token
+	after cancel [dict get $round timer]
+	set done [dict get $round done]
 	dict set round late [dict get $round waiting]
-	dict unset round waiting
-	dict set round ms [expr {([clock microseconds] - $start) / 1000.0}]
+	dict set round ms [expr {([clock microseconds]
+	    - [dict get $round start]) / 1000.0}]
+	set round [dict remove $round waiting done timer start]
 	dict set Rounds last $round
 	::p2p::log event system bids "" "token $token:\
 	    [llength [dict get $round bids]] bids,\
 	    [llength [dict get $round declines]] declines in\
 	    [dict get $round ms] ms"
-	return $round
+	uplevel #0 [list {*}$done $round]
     }
 
     # Rank --
@@ -171,52 +191,78 @@ oo::class create ::p2p::foreman {
 	lmap pair $bids {lindex $pair 1}
     }
 
-    # WorkerConn --
-    #	A connection to a worker, made (hello, ping) if needed.
-    method WorkerConn {addr deadline} {
-	if {[dict exists $Conns $addr]} {
-	    set c [dict get $Conns $addr]
-	    if {[$c cid] ne ""} {
-		return $c
-	    }
-	    my DropWorker $addr
+    # SendWorker --
+    #	Sends a message to a worker, connecting first if needed (the
+    #	message waits in an outbox until the connection is up).
+    method SendWorker {addr message} {
+	if {![dict exists $Conns $addr]} {
+	    my WorkerConnect $addr
 	}
-	set ms [expr {max(1, $deadline - [clock milliseconds])}]
-	set c [p2p::client new -address $addr \
-	    -protocol p2p:worker<-foreman -timeout $ms \
-	    -ondisconnect [list [namespace which my] WorkerLost $addr]]
+	set c [dict get $Conns $addr]
+	if {[dict get $ConnUp $addr]} {
+	    $c send $message
+	} else {
+	    dict lappend Outbox $addr $message
+	}
+    }
+
+    method WorkerConnect {addr} {
+	set me [namespace which my]
+	set c [p2p::client new -address $addr -async 1 \
+	    -protocol p2p:worker<-foreman -timeout [dict get $Config -timeout] \
+	    -onprotocol [list $me WorkerUp $addr] \
+	    -ondisconnect [list $me WorkerLost $addr]]
 	::p2p::net::own $c [self]
 	::p2p::protocol init $c p2p:foreman<-worker
-	if {[catch {$c connect} msg]} {
-	    ::p2p::net::disown $c
-	    $c destroy
-	    return -code error $msg
-	}
 	dict set Conns $addr $c
-	$c send [list hello [dict get $Config -network] foreman]
+	dict set ConnUp $addr 0
+	dict set Outbox $addr {}
+	if {[catch {$c connect} msg]} {
+	    after 0 [list $me WorkerLost $addr $c "" $msg]
+	}
+    }
+
+    method WorkerUp {addr h cid protocol} {
+	if {![dict exists $Conns $addr] || [dict get $Conns $addr] ne $h} {
+	    return
+	}
+	dict set ConnUp $addr 1
+	$h send [list hello [dict get $Config -network] foreman]
 	dict set Pings [incr Seq] [list $addr [clock microseconds]]
-	$c send [list ping $Seq]
-	return $c
+	$h send [list ping $Seq]
+	foreach message [dict get $Outbox $addr] {
+	    $h send $message
+	}
+	dict set Outbox $addr {}
     }
 
     method DropWorker {addr} {
 	if {[dict exists $Conns $addr]} {
 	    set c [dict get $Conns $addr]
 	    dict unset Conns $addr
+	    dict unset ConnUp $addr
+	    dict unset Outbox $addr
 	    ::p2p::net::disown $c
+	    catch {$c configure -onprotocol {} -ondisconnect {}}
 	    after idle [list catch [list $c destroy]]
 	}
     }
 
     method WorkerLost {addr h cid reason} {
-	if {[dict exists $Conns $addr] && [dict get $Conns $addr] eq $h} {
-	    my DropWorker $addr
+	if {![dict exists $Conns $addr] || [dict get $Conns $addr] ne $h} {
+	    return
 	}
+	my DropWorker $addr
+	::p2p::log event system disconnect $addr "worker: $reason"
 	dict for {token round} $Rounds {
 	    if {$token ne "last" && $addr in [dict get $round waiting]} {
+		dict update Rounds $token r {
+		    dict lappend r unreachable [list $addr $reason]
+		}
 		my Answered $token $addr
 	    }
 	}
+	my JobsLost $addr $reason
     }
 
     # Answered --
@@ -225,9 +271,12 @@ oo::class create ::p2p::foreman {
 	set waiting [dict get $Rounds $token waiting]
 	set i [lsearch -exact $waiting $addr]
 	if {$i >= 0} {
-	    dict set Rounds $token waiting [lreplace $waiting $i $i]
+	    set waiting [lreplace $waiting $i $i]
+	    dict set Rounds $token waiting $waiting
 	}
-	set Reply(round) $token
+	if {[llength $waiting] == 0} {
+	    my SolicitEnd $token
+	}
     }
 
     # ConnAddr --

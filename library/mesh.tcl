@@ -370,6 +370,7 @@ oo::class create ::p2p::mesh {
     #	-ondisconnect of the worker's server.
     method ServerDown {h cid reason} {
 	dict unset Hellos [list $h $cid]
+	my ExecLinkDown $h $cid
 	my LinkDown $h $cid $reason
     }
 

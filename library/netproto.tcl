@@ -59,6 +59,34 @@ proc ::p2p::net::nodeOptions {class defaults argList} {
 # USAGE: p2p::net::own handler object ?node?
 #	Messages arriving on handler are dispatched to object's methods;
 #	node is the address the traffic is logged under.
+# p2p::net::cores --
+#	The number of processor cores (cached), the default of -slots.
+proc ::p2p::net::cores {} {
+    variable Cores
+    if {![info exists Cores]} {
+	set Cores 1
+	catch {
+	    set f [open /proc/cpuinfo]
+	    set n [regexp -all -line {^processor\s*:} [read $f]]
+	    close $f
+	    if {$n > 0} {
+		set Cores $n
+	    }
+	}
+    }
+    return $Cores
+}
+
+# p2p::net::isRoot --
+#	True when this process runs as root (cached).
+proc ::p2p::net::isRoot {} {
+    variable Root
+    if {![info exists Root]} {
+	set Root [expr {![catch {exec id -u} uid] && $uid == 0}]
+    }
+    return $Root
+}
+
 proc ::p2p::net::own {handler object {node ""}} {
     variable Owners
     dict set Owners $handler [list $object $node]
@@ -162,15 +190,20 @@ proc ::p2p::net::Peer {handler cid} {
 #   hello NETWORK foreman     reply `welcome ADDRESS`
 #   ping SEQ                  reply `pong SEQ`
 #   solicit TOKEN TTL PATH JOB HOPMS   reply `proffer ...` once
+#   run JOBID TOKEN SPEC      reply `accepted JOBID` or `refused JOBID
+#                             REASON`; then `progress JOBID MESSAGE`...
+#                             and `result JOBID RESULT`
+#   cancel JOBID              stops it (its result says cancelled)
 ::p2p::protocol register p2p:worker<-foreman/1 {
-    foreach c {hello ping solicit} {
+    foreach c {hello ping solicit run cancel} {
 	define $c {args} "::p2p::net::Dispatch $c {*}\$args"
     }
 }
 
 # p2p:foreman<-worker/1 -- what a foreman accepts from a worker.
 ::p2p::protocol register p2p:foreman<-worker/1 {
-    foreach c {welcome pong proffer exception} {
+    foreach c {welcome pong proffer accepted refused progress result
+	    exception} {
 	define $c {args} "::p2p::net::Dispatch $c {*}\$args"
     }
 }

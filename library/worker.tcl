@@ -16,7 +16,7 @@
 namespace eval ::p2p {}
 
 oo::class create ::p2p::worker {
-    mixin ::p2p::mesh ::p2p::bidding
+    mixin ::p2p::mesh ::p2p::bidding ::p2p::execution
     variable Server Address Config Opts Auth AuthClient Order Tried \
 	AfterId Refused Candidates Timers
 
@@ -25,17 +25,21 @@ oo::class create ::p2p::worker {
     method Defaults {} {
 	dict create max_peer_connections 4 random_peers 1 max_incoming 16 \
 	    reregister_interval 10000 retry_delay 1000 connect_timeout 2000 \
-	    ping_interval 5000 probe_count 8 probe_timeout 1000 rebuild_delay 200 \
-	    mesh_interval 30000 token_memory 60000
+	    ping_interval 5000 probe_count 8 probe_timeout 1000 \
+	    rebuild_delay 200 \
+	    mesh_interval 30000 token_memory 60000 max_queue 16 \
+	    job_timeout 600000 sandbox_pool 8 max_output_file 16777216
     }
 
     # USAGE: p2p::worker new -authorities {host:port ...} ?-port 0?
     #	?-host 127.0.0.1? ?-slots n? ?-kinds {script exec}? ?-price n?
-    #	?-network name? ?-options dict? ?-wonks n?
+    #	?-network name? ?-options dict? ?-wonks n? ?-apps dict?
+    #	?-workdir dir? ?-user name?
     constructor {args} {
 	set Config [dict create -authorities {} -port 0 -host 127.0.0.1 \
-	    -slots 1 -kinds {script exec} -price 1 -network default \
-	    -options {} -wonks -1]
+	    -slots [::p2p::net::cores] -kinds {script exec} -price 1 \
+	    -network default -options {} -wonks -1 -apps {} -workdir "" \
+	    -user ""]
 	set Config [p2p::net::nodeOptions p2p::worker $Config $args]
 	foreach opt {-slots -price} {
 	    set v [dict get $Config $opt]
@@ -73,8 +77,13 @@ oo::class create ::p2p::worker {
 	} {
 	    $Auth transition $from $to
 	}
+	if {[catch {dict size [dict get $Config -apps]}]} {
+	    return -code error -errorcode {P2P USAGE BADVALUE -apps} \
+		"bad value for -apps: must be a dict name -> program path"
+	}
 	my MeshInit
 	my BidInit
+	my ExecInit
 	my Later 0 Start
 	# The performance estimate, measured on libuv's thread pool.
 	if {[dict get $Config -wonks] < 0} {
@@ -110,6 +119,7 @@ oo::class create ::p2p::worker {
     destructor {
 	catch {my MeshDestroy}
 	catch {my BidDestroy}
+	catch {my ExecDestroy}
 	catch {after cancel $AfterId}
 	if {[info exists Timers]} {
 	    foreach id $Timers {
@@ -171,13 +181,7 @@ oo::class create ::p2p::worker {
 	dict create network [dict get $Config -network] address $Address \
 	    slots [dict get $Config -slots] kinds [dict get $Config -kinds] \
 	    wonks [dict get $Config -wonks] price [dict get $Config -price] \
-	    peers [my peers]
-    }
-
-    # FreeSlots --
-    #	Slots not running a job.
-    method FreeSlots {} {
-	dict get $Config -slots
+	    peers [my peers] free [my FreeSlots] done [my done]
     }
 
     # Log --

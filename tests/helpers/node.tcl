@@ -4,14 +4,17 @@
 #
 #	    tclsh node.tcl authority ?option value ...?
 #		p2p::authority new -port 0 with the options; prints its port.
-#	    tclsh node.tcl worker N ?option value ...?
+#	    tclsh node.tcl worker N ?-liar 1? ?option value ...?
 #		N p2p::worker objects (virtual peers) with the options
 #		(-authorities among them); prints their ports on one line.
+#		With -liar 1 the workers corrupt every job result (for the
+#		redundancy tests).
 #
 #	Then answers lines on stdin:
 #	    states		the worker states, one list
 #	    options NAME	the value of option NAME in each worker
 #	    peers		the chosen peers of each worker, one list each
+#	    done		the jobs each worker finished
 #	    quit		exits
 #	It exits when stdin is closed, so it never outlives the test.
 
@@ -29,8 +32,27 @@ switch -- $role {
     }
     worker {
 	set argv [lassign $argv n]
+	set liar 0
+	if {[lindex $argv 0] eq "-liar"} {
+	    set argv [lassign $argv - liar]
+	}
+	# A liar's results: the worker's own, with the script's result and
+	# the output changed.
+	oo::class create Liar {
+	    method Finish {key result} {
+		if {[dict exists $result result]} {
+		    dict append result result " (forged)"
+		}
+		dict append result stdout "forged\n"
+		next $key $result
+	    }
+	}
 	for {set i 0} {$i < $n} {incr i} {
-	    lappend nodes [p2p::worker new {*}$argv]
+	    set w [p2p::worker new {*}$argv]
+	    if {$liar} {
+		oo::objdefine $w mixin -append Liar
+	    }
+	    lappend nodes $w
 	}
 	puts [lmap w $nodes {lindex [split [$w address] :] end}]
     }
@@ -52,6 +74,7 @@ proc command {} {
 	states {puts [lmap w $::nodes {$w state}]}
 	options {puts [lmap w $::nodes {$w option [lindex $line 1]}]}
 	peers {puts [lmap w $::nodes {$w peers}]}
+	done {puts [lmap w $::nodes {$w done}]}
 	quit {exit 0}
 	default {puts "unknown: $line"}
     }

@@ -1,0 +1,649 @@
+# farm.tcl --
+#
+#	p2p::farming: the foreman's job farm (DESIGN 3), a class mixed into
+#	p2p::foreman.
+#
+#	    set id [$f submit -job $spec ?-command cmd? ?-redundancy k?
+#	            ?-retries n? ?-timeout ms?]
+#	    $f wait $id ?-timeout ms?	-> the result dict
+#	    $f status ?$id?		-> state of one job, or counts
+#	    $f cancel $id
+#
+#	Submitted jobs wait in a queue. Jobs of one class (kind and price)
+#	share the bids of one solicitation (it carries the number of jobs
+#	queued, `count`: one solicitation prices a batch); the bids are
+#	used, best first, for offer_ttl ms, then asked for again. Each
+#	bidder gets at most its free slots plus its queue room at bid time
+#	of this foreman's jobs at once. A job whose worker refuses it,
+#	drops, or does not answer within -timeout ms is re-issued to the
+#	next bidder (never the same worker again for that job), until
+#	-retries re-issues; then it fails, with every attempt listed. A job
+#	whose script or program fails is not re-issued: its result says so
+#	(status error, limit or timeout, with the worker's error text).
+#
+#	With -redundancy k, the job runs on k distinct workers at once; a
+#	result is accepted when a quorum (more than half of k) of them
+#	agree on it (same status, result, stdout and outputs); the workers
+#	whose results differ are reported in `disagreed`. If the k results
+#	cannot make a quorum the job fails.
+#
+#	The foreman provides Config, Seq, Rounds, SendWorker, SolicitStart
+#	and Rank.
+
+namespace eval ::p2p {}
+
+oo::class create ::p2p::farming {
+    variable Config Seq Jobs Queue Offers Inflight Soliciting PumpId \
+	Waits JobSeq
+
+    method FarmInit {} {
+	set Jobs {}
+	set Queue {}
+	set Offers {}
+	set Inflight {}
+	set Soliciting {}
+	set PumpId ""
+	set JobSeq 0
+	array set Waits {}
+    }
+
+    method FarmDestroy {} {
+	catch {after cancel $PumpId}
+	if {[info exists Jobs]} {
+	    dict for {id job} $Jobs {
+		foreach {addr t} [dict get $job timers] {
+		    after cancel $t
+		}
+	    }
+	}
+    }
+
+    # USAGE: $f submit -job dict ?-command cmd? ?-redundancy k?
+    #	?-retries n? ?-timeout ms?	-> job id
+    method submit {args} {
+	set o [dict create -job {} -command {} -redundancy 1 -retries 3 \
+	    -timeout 600000]
+	if {[llength $args] % 2} {
+	    return -code error -errorcode {TCL WRONGARGS} \
+		"wrong # args: should be \"[self] submit -job dict ?-option\
+		value ...?\""
+	}
+	foreach {opt value} $args {
+	    if {![dict exists $o $opt]} {
+		return -code error -errorcode [list P2P USAGE OPTION $opt] \
+		    "bad option \"$opt\": must be [join [lsort [dict keys $o]] {, }]"
+	    }
+	    dict set o $opt $value
+	}
+	set spec [dict get $o -job]
+	if {[catch {dict size $spec}] || ![dict exists $spec kind]} {
+	    return -code error -errorcode {P2P USAGE BADVALUE -job} \
+		"bad value for -job: must be a dict with at least a kind"
+	}
+	foreach {opt min} {-redundancy 1 -retries 0 -timeout 1} {
+	    set v [dict get $o $opt]
+	    if {![string is integer -strict $v] || $v < $min} {
+		return -code error -errorcode [list P2P USAGE BADVALUE $opt] \
+		    "bad value \"$v\" for $opt: must be an integer >= $min"
+	    }
+	}
+	set id job[incr JobSeq]
+	dict set Jobs $id [dict create spec $spec state queued \
+	    command [dict get $o -command] k [dict get $o -redundancy] \
+	    retries [dict get $o -retries] timeout [dict get $o -timeout] \
+	    reissues 0 attempts {} active {} excluded {} results {} \
+	    timers {} progress {} created [clock milliseconds]]
+	lappend Queue $id
+	my Pump
+	return $id
+    }
+
+    # USAGE: $f wait id ?-timeout ms?	-> the job's result dict
+    method wait {id args} {
+	my Known $id
+	set timeout ""
+	foreach {opt value} $args {
+	    if {$opt ne "-timeout"} {
+		return -code error -errorcode [list P2P USAGE OPTION $opt] \
+		    "bad option \"$opt\": must be -timeout"
+	    }
+	    set timeout $value
+	}
+	set var [my varname Waits]
+	set tid ""
+	if {$timeout ne ""} {
+	    set tid [after $timeout [list set ${var}(timeout-$id) 1]]
+	}
+	while {[dict get $Jobs $id state] ni {done failed cancelled}
+		&& ![info exists Waits(timeout-$id)]} {
+	    vwait $var
+	}
+	after cancel $tid
+	if {[info exists Waits(timeout-$id)]} {
+	    unset Waits(timeout-$id)
+	    return -code error -errorcode [list P2P TIMEOUT $id] \
+		"job $id not finished within $timeout ms (state\
+		[dict get $Jobs $id state])"
+	}
+	dict get $Jobs $id result
+    }
+
+    # USAGE: $f status ?id|-jobs?	-> dict of one job (state, attempts,
+    #				   workers, reissues, progress); with -jobs
+    #				   the counts of all jobs by state; alone
+    #				   the authority's status
+    method status {args} {
+	if {[llength $args] == 0} {
+	    # The authority's status (the foreman's own method).
+	    return [next]
+	}
+	set id [lindex $args 0]
+	if {$id eq "-jobs"} {
+	    set counts [dict create queued 0 running 0 done 0 failed 0 \
+		cancelled 0]
+	    dict for {jid job} $Jobs {
+		dict incr counts [dict get $job state]
+	    }
+	    return $counts
+	}
+	my Known $id
+	set job [dict get $Jobs $id]
+	dict create state [dict get $job state] \
+	    workers [dict keys [dict get $job active]] \
+	    attempts [dict get $job attempts] \
+	    reissues [dict get $job reissues] \
+	    progress [dict get $job progress]
+    }
+
+    # USAGE: $f jobs		-> the ids of all jobs submitted
+    method jobs {} {
+	dict keys $Jobs
+    }
+
+    # USAGE: $f forget id	-> forgets a finished job
+    method forget {id} {
+	my Known $id
+	if {[dict get $Jobs $id state] in {done failed cancelled}} {
+	    dict unset Jobs $id
+	}
+	return
+    }
+
+    # USAGE: $f cancel id
+    method cancel {id} {
+	my Known $id
+	if {[dict get $Jobs $id state] in {done failed cancelled}} {
+	    return
+	}
+	dict for {addr run} [dict get $Jobs $id active] {
+	    catch {my SendWorker $addr [list cancel [dict get $run rid]]}
+	}
+	my Release $id
+	my Settle $id cancelled [dict create status cancelled \
+	    error "cancelled by the foreman"]
+	return
+    }
+
+    method Known {id} {
+	if {![dict exists $Jobs $id]} {
+	    return -level 2 -code error -errorcode [list P2P JOB UNKNOWN $id] \
+		"unknown job \"$id\""
+	}
+    }
+
+    # ------------------------------------------------------------------
+    # Dispatch
+    # ------------------------------------------------------------------
+
+    # Pump --
+    #	Dispatches queued jobs (soon: once for a burst of events).
+    method Pump {} {
+	if {$PumpId eq ""} {
+	    set PumpId [after 0 [list [namespace which my] PumpNow]]
+	}
+    }
+
+    method PumpNow {} {
+	set PumpId ""
+	set now [clock milliseconds]
+	set left {}
+	set want {}
+	foreach id $Queue {
+	    if {![dict exists $Jobs $id]
+		    || [dict get $Jobs $id state] ne "queued"} {
+		continue
+	    }
+	    set job [dict get $Jobs $id]
+	    set class [my Class [dict get $job spec]]
+	    set need [expr {[dict get $job k] - [dict size [dict get $job active]]
+		- [dict size [dict get $job results]]}]
+	    while {$need > 0} {
+		set bid [my PickBid $class $id $now]
+		if {$bid eq ""} {
+		    break
+		}
+		my Dispatch $id $bid
+		incr need -1
+	    }
+	    if {$need > 0 && [dict size [dict get $Jobs $id active]] == 0
+		    && [llength [dict get $Jobs $id attempts]]
+		    && [my Exhausted $class $id]} {
+		my Settle $id failed [dict create status failed \
+		    error "job $id failed on every worker that bid:\
+		    [join [lmap a [dict get $Jobs $id attempts] {join $a {: }}] {; }]"]
+		continue
+	    }
+	    if {$need > 0} {
+		lappend left $id
+		dict incr want $class
+	    }
+	}
+	set Queue $left
+	dict for {class count} $want {
+	    my NeedBids $class $count
+	}
+    }
+
+    # Class --
+    #	Jobs of one class share bids: kind and price.
+    method Class {spec} {
+	list [dict get $spec kind] \
+	    [expr {[dict exists $spec price] ? [dict get $spec price] : ""}]
+    }
+
+    # PickBid --
+    #	The best fresh bid of class that may take job id now, or "".
+    method PickBid {class id now} {
+	if {![dict exists $Offers $class]} {
+	    return ""
+	}
+	set offer [dict get $Offers $class]
+	if {$now - [dict get $offer time] > [dict get $Config -offerttl]} {
+	    return ""
+	}
+	set job [dict get $Jobs $id]
+	# The free slots of the bidders, best bid first; once all are
+	# taken, their queues, least loaded first (best bid on a tie).
+	set best ""
+	set bestLoad ""
+	foreach bid [dict get $offer bids] {
+	    set addr [dict get $bid address]
+	    if {$addr in [dict get $job excluded]
+		    || [dict exists $job active $addr]} {
+		continue
+	    }
+	    set slots [expr {max(1, [dict get $bid free])}]
+	    set busy [expr {[dict exists $Inflight $addr]
+		? [dict get $Inflight $addr] : 0}]
+	    if {$busy < $slots} {
+		return [linsert $bid end token [dict get $offer token]]
+	    }
+	    set queue [expr {[dict exists $bid queue] ? [dict get $bid queue] : 0}]
+	    if {$busy < $slots + $queue} {
+		set load [expr {double($busy) / $slots}]
+		if {$best eq "" || $load < $bestLoad} {
+		    set best $bid
+		    set bestLoad $load
+		}
+	    }
+	}
+	if {$best eq ""} {
+	    return ""
+	}
+	linsert $best end token [dict get $offer token]
+    }
+
+    # Exhausted --
+    #	True when fresh bids of class exist and every bidder already
+    #	failed job id: no one is left to try.
+    method Exhausted {class id} {
+	if {![dict exists $Offers $class]} {
+	    return 0
+	}
+	set offer [dict get $Offers $class]
+	if {[clock milliseconds] - [dict get $offer time] > 2000} {
+	    return 0
+	}
+	set excluded [dict get $Jobs $id excluded]
+	foreach bid [dict get $offer bids] {
+	    if {[dict get $bid address] ni $excluded} {
+		return 0
+	    }
+	}
+	return 1
+    }
+
+    # NeedBids --
+    #	Asks for bids for a class, unless a round is under way.
+    method NeedBids {class count} {
+	if {[dict exists $Soliciting $class]} {
+	    return
+	}
+	# Fresh bids that are all busy: wait for a job to finish.
+	if {[dict exists $Offers $class] && [clock milliseconds]
+		- [dict get $Offers $class time] <= [dict get $Config -offerttl]
+		&& ![my AllExcluded $class]} {
+	    return
+	}
+	lassign $class kind price
+	set job [dict create kind $kind count $count]
+	if {$price ne ""} {
+	    dict set job price $price
+	}
+	dict set Soliciting $class 1
+	if {[catch {
+	    my SolicitStart $job 4 250 3 2000 \
+		[list [namespace which my] GotBids $class]
+	} msg]} {
+	    dict unset Soliciting $class
+	    # No workers (or no authority): try again later.
+	    ::p2p::log event error bids "" $msg
+	    my FailStarved $class $msg
+	    after 500 [list [namespace which my] Pump]
+	}
+    }
+
+    # AllExcluded --
+    #	True when every bid of class is excluded for some queued job.
+    method AllExcluded {class} {
+	set addrs [lmap b [dict get $Offers $class bids] {
+	    dict get $b address
+	}]
+	foreach id $Queue {
+	    if {![dict exists $Jobs $id]} {
+		continue
+	    }
+	    set job [dict get $Jobs $id]
+	    if {[my Class [dict get $job spec]] ne $class} {
+		continue
+	    }
+	    set usable 0
+	    foreach a $addrs {
+		if {$a ni [dict get $job excluded]} {
+		    set usable 1
+		}
+	    }
+	    if {!$usable} {
+		return 1
+	    }
+	}
+	return 0
+    }
+
+    method GotBids {class round} {
+	dict unset Soliciting $class
+	set bids [my Rank [dict get $round bids]]
+	dict set Offers $class [dict create token [dict get $round token] \
+	    bids $bids time [clock milliseconds] \
+	    declines [dict get $round declines]]
+	if {[llength $bids] == 0} {
+	    set why [lmap d [dict get $round declines] {
+		string cat [dict get $d address] ": " [dict get $d reason]
+	    }]
+	    my FailStarved $class "no bids[expr {[llength $why]
+		? " (declined: [join $why {; }])" : ""}]"
+	    after 500 [list [namespace which my] Pump]
+	    return
+	}
+	my Pump
+    }
+
+    # FailStarved --
+    #	Counts a failed attempt to find workers for the queued jobs of
+    #	class; a job fails once that happened more than its retries.
+    method FailStarved {class why} {
+	foreach id $Queue {
+	    if {![dict exists $Jobs $id]
+		    || [my Class [dict get $Jobs $id spec]] ne $class} {
+		continue
+	    }
+	    dict update Jobs $id job {
+		dict incr job starved
+	    }
+	    if {[dict get $Jobs $id starved] > [dict get $Jobs $id retries]} {
+		my Settle $id failed [dict create status failed \
+		    error "no worker for the job: $why"]
+	    }
+	}
+    }
+
+    # Dispatch --
+    #	Sends job id to the worker of bid.
+    method Dispatch {id bid} {
+	set addr [dict get $bid address]
+	set rid $id.[incr Seq]
+	dict update Jobs $id job {
+	    dict set job state running
+	    dict set job active $addr [dict create rid $rid \
+		sent [clock milliseconds]]
+	    dict lappend job timers $addr \
+		[after [dict get $job timeout] \
+		[list [namespace which my] TimedOut $id $addr $rid]]
+	}
+	dict incr Inflight $addr
+	::p2p::log event system dispatched $addr "job $id as $rid"
+	my SendWorker $addr [list run $rid [dict get $bid token] \
+	    [dict get $Jobs $id spec]]
+    }
+
+    # Attempt --
+    #	One run of job id on addr ended without a result: re-issue it.
+    method Attempt {id addr rid outcome} {
+	if {![dict exists $Jobs $id]
+		|| ![dict exists $Jobs $id active $addr]
+		|| [dict get $Jobs $id active $addr rid] ne $rid} {
+	    return
+	}
+	my EndRun $id $addr
+	dict update Jobs $id job {
+	    dict lappend job attempts [list $addr $outcome]
+	    dict lappend job excluded $addr
+	    dict incr job reissues
+	}
+	::p2p::log event system reissue $addr "job $id: $outcome"
+	if {[dict get $Jobs $id reissues] > [dict get $Jobs $id retries]} {
+	    my Release $id
+	    my Settle $id failed [dict create status failed \
+		error "job $id failed [dict get $Jobs $id reissues] times:\
+		[join [lmap a [dict get $Jobs $id attempts] {join $a {: }}] {; }]"]
+	    return
+	}
+	if {[dict get $Jobs $id state] eq "running"} {
+	    dict set Jobs $id state queued
+	    lappend Queue $id
+	}
+	my Pump
+    }
+
+    # EndRun --
+    #	Forgets the run of job id on addr.
+    method EndRun {id addr} {
+	dict update Jobs $id job {
+	    dict unset job active $addr
+	    set timers [dict get $job timers]
+	    if {[dict exists $timers $addr]} {
+		after cancel [dict get $timers $addr]
+		dict unset timers $addr
+	    }
+	    dict set job timers $timers
+	}
+	if {[dict exists $Inflight $addr]} {
+	    dict incr Inflight $addr -1
+	    if {[dict get $Inflight $addr] <= 0} {
+		dict unset Inflight $addr
+	    }
+	}
+    }
+
+    # Release --
+    #	Ends every run of job id (after cancel, or once it is settled).
+    method Release {id} {
+	foreach addr [dict keys [dict get $Jobs $id active]] {
+	    my EndRun $id $addr
+	}
+    }
+
+    method TimedOut {id addr rid} {
+	catch {my SendWorker $addr [list cancel $rid]}
+	my Attempt $id $addr $rid "no result within\
+	    [dict get $Jobs $id timeout] ms"
+    }
+
+    # JobsLost --
+    #	A worker's connection dropped: its jobs are re-issued.
+    method JobsLost {addr reason} {
+	dict for {id job} $Jobs {
+	    if {[dict exists $job active $addr]} {
+		my Attempt $id $addr [dict get $job active $addr rid] \
+		    "worker lost: $reason"
+	    }
+	}
+	dict unset Inflight $addr
+    }
+
+    # Settle --
+    #	The job's final state and result; calls its -command.
+    method Settle {id state result} {
+	if {[dict get $Jobs $id state] in {done failed cancelled}} {
+	    return
+	}
+	foreach key {result error stdout stderr exit signal outputs worker} {
+	    if {![dict exists $result $key]} {
+		dict set result $key ""
+	    }
+	}
+	dict set result id $id
+	dict set result reissues [dict get $Jobs $id reissues]
+	dict set result attempts [dict get $Jobs $id attempts]
+	dict update Jobs $id job {
+	    dict set job state $state
+	    dict set job result $result
+	}
+	set Waits($id) $state
+	::p2p::log event system $state "" "job $id: [dict get $result status]"
+	set cmd [dict get $Jobs $id command]
+	if {[llength $cmd]} {
+	    after 0 [list {*}$cmd $id $result]
+	}
+	my Pump
+    }
+
+    # ------------------------------------------------------------------
+    # Protocol p2p:foreman<-worker/1: accepted, refused, progress, result
+    # ------------------------------------------------------------------
+
+    # RunOf --
+    #	{id addr} of a run id sent to the worker on handler h, or "".
+    method RunOf {h rid} {
+	set id [lindex [split $rid .] 0]
+	set addr [my ConnAddr $h]
+	if {![dict exists $Jobs $id] || ![dict exists $Jobs $id active $addr]
+		|| [dict get $Jobs $id active $addr rid] ne $rid} {
+	    return ""
+	}
+	list $id $addr
+    }
+
+    method OnAccepted {h cid rid} {
+	return
+    }
+
+    method OnRefused {h cid rid reason} {
+	set run [my RunOf $h $rid]
+	if {$run eq ""} {
+	    return
+	}
+	lassign $run id addr
+	if {[string match "no bid for token*" $reason]} {
+	    # The worker forgot our bids: ask again.
+	    dict unset Offers [my Class [dict get $Jobs $id spec]]
+	}
+	my Attempt $id $addr $rid "refused: $reason"
+	return
+    }
+
+    method OnProgress {h cid rid message} {
+	set run [my RunOf $h $rid]
+	if {$run eq ""} {
+	    return
+	}
+	lassign $run id addr
+	dict update Jobs $id job {
+	    dict set job progress [lrange [linsert [dict get $job progress] \
+		end [list $addr $message]] end-9 end]
+	}
+	return
+    }
+
+    method OnResult {h cid rid result} {
+	set run [my RunOf $h $rid]
+	if {$run eq "" || [catch {dict size $result}]} {
+	    return
+	}
+	lassign $run id addr
+	my EndRun $id $addr
+	set job [dict get $Jobs $id]
+	if {[dict get $job state] in {done failed cancelled}} {
+	    return
+	}
+	if {[dict get $result status] eq "cancelled"} {
+	    my Attempt $id $addr $rid "cancelled on the worker"
+	    return
+	}
+	if {[dict get $job k] == 1} {
+	    my Settle $id done $result
+	    return
+	}
+	my Vote $id $addr $result
+	return
+    }
+
+    # Vote --
+    #	Redundancy: a result from one of k workers.
+    method Vote {id addr result} {
+	dict set Jobs $id results $addr $result
+	set k [dict get $Jobs $id k]
+	set quorum [expr {$k / 2 + 1}]
+	set groups {}
+	dict for {a r} [dict get $Jobs $id results] {
+	    dict lappend groups [my Fingerprint $r] $a
+	}
+	dict for {fp addrs} $groups {
+	    if {[llength $addrs] >= $quorum} {
+		set winner [dict get $Jobs $id results [lindex $addrs 0]]
+		set others [lmap a [dict keys [dict get $Jobs $id results]] {
+		    expr {$a in $addrs ? [continue] : $a}
+		}]
+		dict set winner agreed $addrs
+		dict set winner disagreed $others
+		if {[llength $others]} {
+		    ::p2p::log event error disagree "" \
+			"job $id: [join $others {, }] disagreed with the quorum"
+		}
+		dict for {a run} [dict get $Jobs $id active] {
+		    catch {my SendWorker $a [list cancel [dict get $run rid]]}
+		}
+		my Release $id
+		my Settle $id done $winner
+		return
+	    }
+	}
+	set got [dict size [dict get $Jobs $id results]]
+	if {$got >= $k && [dict size [dict get $Jobs $id active]] == 0} {
+	    my Settle $id failed [dict create status failed \
+		error "no quorum of $quorum among $got results:\
+		[dict size $groups] different answers" \
+		disagreed [dict keys [dict get $Jobs $id results]]]
+	}
+    }
+
+    # Fingerprint --
+    #	What redundant results must agree on.
+    method Fingerprint {r} {
+	set fp {}
+	foreach key {status result stdout outputs exit} {
+	    lappend fp [expr {[dict exists $r $key] ? [dict get $r $key] : ""}]
+	}
+	return $fp
+    }
+}
