@@ -33,29 +33,42 @@
 namespace eval ::p2p {}
 
 oo::class create ::p2p::farming {
-    variable Config Seq Jobs Queue Offers Inflight Soliciting PumpId \
+    variable Config Seq Jobs Queue Head Offers Inflight Soliciting PumpId \
+	Runs SweepId \
 	Waits JobSeq
 
     method FarmInit {} {
 	set Jobs {}
 	set Queue {}
+	set Head {}
 	set Offers {}
 	set Inflight {}
 	set Soliciting {}
 	set PumpId ""
 	set JobSeq 0
+	set Runs {}
 	array set Waits {}
+	set SweepId [after 1000 [list [namespace which my] Sweep]]
     }
 
     method FarmDestroy {} {
 	catch {after cancel $PumpId}
-	if {[info exists Jobs]} {
-	    dict for {id job} $Jobs {
-		foreach {addr t} [dict get $job timers] {
-		    after cancel $t
-		}
+	catch {after cancel $SweepId}
+    }
+
+    # Sweep --
+    #	Once a second: the runs past their job's -timeout are re-issued.
+    #	(One timer for all runs: an `after` per run costs more than the
+    #	job.)
+    method Sweep {} {
+	set now [clock milliseconds]
+	dict for {rid run} $Runs {
+	    lassign $run id addr deadline
+	    if {$now >= $deadline} {
+		my TimedOut $id $addr $rid
 	    }
 	}
+	set SweepId [after 1000 [list [namespace which my] Sweep]]
     }
 
     # USAGE: $f submit -job dict ?-command cmd? ?-redundancy k?
@@ -92,8 +105,8 @@ oo::class create ::p2p::farming {
 	    command [dict get $o -command] k [dict get $o -redundancy] \
 	    retries [dict get $o -retries] timeout [dict get $o -timeout] \
 	    reissues 0 attempts {} active {} excluded {} results {} \
-	    timers {} progress {} created [clock milliseconds]]
-	lappend Queue $id
+	    progress {} created [clock milliseconds]]
+	my Enqueue $id
 	my Pump
 	return $id
     }
@@ -165,6 +178,7 @@ oo::class create ::p2p::farming {
 	my Known $id
 	if {[dict get $Jobs $id state] in {done failed cancelled}} {
 	    dict unset Jobs $id
+	    unset -nocomplain Waits($id)
 	}
 	return
     }
@@ -203,45 +217,118 @@ oo::class create ::p2p::farming {
 	}
     }
 
+    # PumpNow --
+    #	Each class's queue is a list with a head index (taking from the
+    #	front is then cheap); entries of jobs no longer queued are
+    #	skipped when met. A job that no bidder can take now stops the
+    #	scan of its class, unless the job excludes some workers (it
+    #	failed on them), in which case up to 64 such jobs are stepped
+    #	over.
     method PumpNow {} {
 	set PumpId ""
 	set now [clock milliseconds]
-	set left {}
-	set want {}
-	foreach id $Queue {
-	    if {![dict exists $Jobs $id]
-		    || [dict get $Jobs $id state] ne "queued"} {
-		continue
-	    }
-	    set job [dict get $Jobs $id]
-	    set class [my Class [dict get $job spec]]
-	    set need [expr {[dict get $job k] - [dict size [dict get $job active]]
-		- [dict size [dict get $job results]]}]
-	    while {$need > 0} {
-		set bid [my PickBid $class $id $now]
-		if {$bid eq ""} {
-		    break
+	foreach class [dict keys $Queue] {
+	    set q [dict get $Queue $class]
+	    set h [dict get $Head $class]
+	    set n [llength $q]
+	    set skipped 0
+	    set waiting 0
+	    set stuck 0
+	    for {set i $h} {$i < $n} {incr i} {
+		set id [lindex $q $i]
+		if {![dict exists $Jobs $id]
+			|| [dict get $Jobs $id state] ne "queued"} {
+		    if {$i == $h} {
+			incr h
+		    }
+		    continue
 		}
-		my Dispatch $id $bid
-		incr need -1
+		set job [dict get $Jobs $id]
+		set need [expr {[dict get $job k]
+		    - [dict size [dict get $job active]]
+		    - [dict size [dict get $job results]]}]
+		while {$need > 0} {
+		    set bid [my PickBid $class $id $now]
+		    if {$bid eq ""} {
+			break
+		    }
+		    my Dispatch $id $bid
+		    incr need -1
+		}
+		if {$need > 0 && [dict size [dict get $Jobs $id active]] == 0
+			&& [llength [dict get $Jobs $id attempts]]
+			&& [my Exhausted $class $id]} {
+		    my Settle $id failed [dict create status failed \
+			error "job $id failed on every worker that bid:\
+			[join [lmap a [dict get $Jobs $id attempts] {join $a {: }}] {; }]"]
+		    set need 0
+		}
+		if {$need > 0} {
+		    incr waiting
+		    set excluded [dict get $Jobs $id excluded]
+		    if {[llength $excluded] == 0} {
+			break
+		    }
+		    if {!$stuck && [my Excludes $class $excluded]} {
+			set stuck 1
+		    }
+		    if {[incr skipped] > 64} {
+			break
+		    }
+		    continue
+		}
+		if {$i == $h} {
+		    incr h
+		}
 	    }
-	    if {$need > 0 && [dict size [dict get $Jobs $id active]] == 0
-		    && [llength [dict get $Jobs $id attempts]]
-		    && [my Exhausted $class $id]} {
-		my Settle $id failed [dict create status failed \
-		    error "job $id failed on every worker that bid:\
-		    [join [lmap a [dict get $Jobs $id attempts] {join $a {: }}] {; }]"]
+	    if {$h >= $n} {
+		dict unset Queue $class
+		dict unset Head $class
 		continue
 	    }
-	    if {$need > 0} {
-		lappend left $id
-		dict incr want $class
+	    if {$h > 1024 && 2 * $h > $n} {
+		dict set Queue $class [lrange $q $h end]
+		set h 0
+	    }
+	    dict set Head $class $h
+	    if {$waiting} {
+		my NeedBids $class [expr {$n - $h}] $stuck
 	    }
 	}
-	set Queue $left
-	dict for {class count} $want {
-	    my NeedBids $class $count
+    }
+
+    # Excludes --
+    #	True when the list excluded holds every bidder of class (or
+    #	there are no bids).
+    method Excludes {class excluded} {
+	if {![dict exists $Offers $class]} {
+	    return 1
 	}
+	foreach bid [dict get $Offers $class bids] {
+	    if {[dict get $bid address] ni $excluded} {
+		return 0
+	    }
+	}
+	return 1
+    }
+
+    # Enqueue --
+    #	Puts job id at the end of its class's queue.
+    method Enqueue {id} {
+	set class [my Class [dict get $Jobs $id spec]]
+	dict lappend Queue $class $id
+	if {![dict exists $Head $class]} {
+	    dict set Head $class 0
+	}
+    }
+
+    # Queued --
+    #	The ids in the queue of class (some may no longer be queued).
+    method Queued {class} {
+	if {![dict exists $Queue $class]} {
+	    return {}
+	}
+	lrange [dict get $Queue $class] [dict get $Head $class] end
     }
 
     # Class --
@@ -314,15 +401,16 @@ oo::class create ::p2p::farming {
     }
 
     # NeedBids --
-    #	Asks for bids for a class, unless a round is under way.
-    method NeedBids {class count} {
+    #	Asks for bids for a class, unless a round is under way. stuck
+    #	says that a waiting job has failed on every current bidder.
+    method NeedBids {class count stuck} {
 	if {[dict exists $Soliciting $class]} {
 	    return
 	}
 	# Fresh bids that are all busy: wait for a job to finish.
 	if {[dict exists $Offers $class] && [clock milliseconds]
 		- [dict get $Offers $class time] <= [dict get $Config -offerttl]
-		&& ![my AllExcluded $class]} {
+		&& !$stuck} {
 	    return
 	}
 	lassign $class kind price
@@ -341,33 +429,6 @@ oo::class create ::p2p::farming {
 	    my FailStarved $class $msg
 	    after 500 [list [namespace which my] Pump]
 	}
-    }
-
-    # AllExcluded --
-    #	True when every bid of class is excluded for some queued job.
-    method AllExcluded {class} {
-	set addrs [lmap b [dict get $Offers $class bids] {
-	    dict get $b address
-	}]
-	foreach id $Queue {
-	    if {![dict exists $Jobs $id]} {
-		continue
-	    }
-	    set job [dict get $Jobs $id]
-	    if {[my Class [dict get $job spec]] ne $class} {
-		continue
-	    }
-	    set usable 0
-	    foreach a $addrs {
-		if {$a ni [dict get $job excluded]} {
-		    set usable 1
-		}
-	    }
-	    if {!$usable} {
-		return 1
-	    }
-	}
-	return 0
     }
 
     method GotBids {class round} {
@@ -392,9 +453,9 @@ oo::class create ::p2p::farming {
     #	Counts a failed attempt to find workers for the queued jobs of
     #	class; a job fails once that happened more than its retries.
     method FailStarved {class why} {
-	foreach id $Queue {
+	foreach id [my Queued $class] {
 	    if {![dict exists $Jobs $id]
-		    || [my Class [dict get $Jobs $id spec]] ne $class} {
+		    || [dict get $Jobs $id state] ne "queued"} {
 		continue
 	    }
 	    dict update Jobs $id job {
@@ -412,14 +473,13 @@ oo::class create ::p2p::farming {
     method Dispatch {id bid} {
 	set addr [dict get $bid address]
 	set rid $id.[incr Seq]
+	set now [clock milliseconds]
 	dict update Jobs $id job {
 	    dict set job state running
-	    dict set job active $addr [dict create rid $rid \
-		sent [clock milliseconds]]
-	    dict lappend job timers $addr \
-		[after [dict get $job timeout] \
-		[list [namespace which my] TimedOut $id $addr $rid]]
+	    dict set job active $addr [dict create rid $rid sent $now]
+	    set deadline [expr {$now + [dict get $job timeout]}]
 	}
+	dict set Runs $rid [list $id $addr $deadline]
 	dict incr Inflight $addr
 	::p2p::log event system dispatched $addr "job $id as $rid"
 	my SendWorker $addr [list run $rid [dict get $bid token] \
@@ -450,7 +510,7 @@ oo::class create ::p2p::farming {
 	}
 	if {[dict get $Jobs $id state] eq "running"} {
 	    dict set Jobs $id state queued
-	    lappend Queue $id
+	    my Enqueue $id
 	}
 	my Pump
     }
@@ -458,14 +518,11 @@ oo::class create ::p2p::farming {
     # EndRun --
     #	Forgets the run of job id on addr.
     method EndRun {id addr} {
+	if {[dict exists $Jobs $id active $addr]} {
+	    dict unset Runs [dict get $Jobs $id active $addr rid]
+	}
 	dict update Jobs $id job {
 	    dict unset job active $addr
-	    set timers [dict get $job timers]
-	    if {[dict exists $timers $addr]} {
-		after cancel [dict get $timers $addr]
-		dict unset timers $addr
-	    }
-	    dict set job timers $timers
 	}
 	if {[dict exists $Inflight $addr]} {
 	    dict incr Inflight $addr -1

@@ -1,0 +1,314 @@
+# jobs.tcl --
+#
+#	Benchmark of running jobs (issue 4): trivial script jobs (reverse a
+#	64-byte string) end to end through a foreman: submitted as a batch
+#	(one solicitation, dispatch pipelined) with 2 and 8 worker
+#	processes, in jobs per second; and one job at a time, latency p50
+#	and p99, with every process pinned to one core and unpinned. The
+#	authority and the foreman run in this process; each worker is a
+#	`bin/p2pjobs worker -slots 1` process on 127.0.0.1.
+#
+#	Baseline, measured in the same run: a plain-Tcl job farm
+#	(bench/tclfarm.tcl) whose server, in this process, hands the same
+#	jobs over sockets to 2 worker processes, keeping a window of 16 jobs
+#	per worker.
+#
+#	It prints a table and, unless -nodoc 1, replaces the section between
+#	<!-- begin jobs --> and <!-- end jobs --> of doc/performance.md.
+#
+#	USAGE: tclsh bench/jobs.tcl ?-jobs 20000? ?-seq 2000? ?-doc FILE?
+#		?-nodoc 1?
+#	(internal: -pinned 1 runs only the sequential test and prints it)
+
+package require Tcl 8.6
+
+namespace eval ::jobs {
+    variable benchDir [file dirname [file normalize [info script]]]
+    variable srcDir [file dirname $benchDir]
+    variable procs {}
+    variable payload [string repeat abcdefgh 8]
+}
+
+proc ::jobs::Log {msg} {
+    puts stderr "bench jobs: $msg"
+    flush stderr
+}
+
+proc ::jobs::StartWorkers {n authority} {
+    variable srcDir
+    variable procs
+    for {set i 0} {$i < $n} {incr i} {
+	set chan [open |[list [info nameofexecutable] \
+	    [file join $srcDir bin p2pjobs] worker -slots 1 \
+	    -authority $authority 2>@stderr] r]
+	lappend procs [list $chan [pid $chan]]
+	if {[gets $chan line] < 0} {
+	    error "worker process exited"
+	}
+    }
+}
+
+proc ::jobs::StopAll {} {
+    variable procs
+    foreach p $procs {
+	lassign $p chan pid
+	catch {exec kill -KILL $pid}
+	catch {close $chan}
+    }
+    set procs {}
+}
+
+proc ::jobs::Wait {script ms} {
+    set deadline [expr {[clock milliseconds] + $ms}]
+    while {![uplevel 1 $script]} {
+	if {[clock milliseconds] > $deadline} {
+	    error "timeout waiting for: $script"
+	}
+	after 50 {set ::jobs::tick 1}
+	vwait ::jobs::tick
+    }
+}
+
+proc ::jobs::Percentile {values p} {
+    set s [lsort -real $values]
+    lindex $s [expr {min([llength $s] - 1, int([llength $s] * $p))}]
+}
+
+# Network --
+#	An authority here and n worker processes, meshed; returns {a f}.
+proc ::jobs::Network {n} {
+    set a [p2p::authority new -port 0]
+    StartWorkers $n [$a address]
+    Wait [list apply {{a n} {
+	set ws [$a workers]
+	expr {[dict size $ws] == $n && [lsearch -exact [lmap {k w} $ws {
+	    llength [dict get $w peers]}] 0] < 0}
+    }} $a $n] 30000
+    set f [p2p::foreman new -authorities [list [$a address]]]
+    list $a $f
+}
+
+proc ::jobs::Spec {} {
+    variable payload
+    dict create kind script script {string reverse $s} vars [list s $payload]
+}
+
+# Batch --
+#	m jobs submitted at once; returns jobs per second.
+proc ::jobs::Batch {f m} {
+    variable payload
+    set want [string reverse $payload]
+    # Warm up: bids, connections, interpreters.
+    foreach id [lmap i {1 2 3 4 5 6 7 8} {$f submit -job [Spec]}] {
+	$f wait $id
+	$f forget $id
+    }
+    set t0 [clock microseconds]
+    set ids {}
+    for {set i 0} {$i < $m} {incr i} {
+	lappend ids [$f submit -job [Spec]]
+    }
+    foreach id $ids {
+	set r [$f wait $id -timeout 120000]
+	if {[dict get $r result] ne $want} {
+	    error "job $id: wrong result: $r"
+	}
+	$f forget $id
+    }
+    expr {$m / (([clock microseconds] - $t0) / 1e6)}
+}
+
+# Sequential --
+#	m jobs one at a time; returns {p50 p99} in microseconds.
+proc ::jobs::Sequential {f m} {
+    foreach i {1 2 3 4 5 6 7 8} {
+	set id [$f submit -job [Spec]]
+	$f wait $id
+	$f forget $id
+    }
+    set times {}
+    for {set i 0} {$i < $m} {incr i} {
+	set t [clock microseconds]
+	set id [$f submit -job [Spec]]
+	$f wait $id
+	lappend times [expr {[clock microseconds] - $t}]
+	$f forget $id
+    }
+    list [Percentile $times 0.5] [Percentile $times 0.99]
+}
+
+# Farm --
+#	The plain-Tcl baseline: m jobs over sockets to 2 worker processes
+#	with a window of 16 each; returns jobs per second.
+proc ::jobs::Farm {m} {
+    variable benchDir
+    variable procs
+    variable payload
+    variable farm
+    array set farm [list next 0 done 0 m $m conns {} want [string reverse $payload]]
+    set srv [socket -server [namespace code FarmAccept] -myaddr 127.0.0.1 0]
+    set port [lindex [fconfigure $srv -sockname] 2]
+    for {set i 0} {$i < 2} {incr i} {
+	set chan [open |[list [info nameofexecutable] \
+	    [file join $benchDir tclfarm.tcl] $port 2>@stderr] r]
+	lappend procs [list $chan [pid $chan]]
+    }
+    Wait {expr {[llength $::jobs::farm(conns)] == 2}} 10000
+    set t0 [clock microseconds]
+    foreach c $farm(conns) {
+	for {set i 0} {$i < 16} {incr i} {
+	    FarmSend $c
+	}
+	flush $c
+    }
+    vwait ::jobs::farm(finished)
+    set rate [expr {$m / (([clock microseconds] - $t0) / 1e6)}]
+    foreach c $farm(conns) {
+	close $c
+    }
+    close $srv
+    StopAll
+    return $rate
+}
+proc ::jobs::FarmAccept {chan addr port} {
+    variable farm
+    fconfigure $chan -buffering full -translation lf -blocking 0
+    fileevent $chan readable [namespace code [list FarmRead $chan]]
+    lappend farm(conns) $chan
+}
+proc ::jobs::FarmSend {chan} {
+    variable farm
+    variable payload
+    if {$farm(next) < $farm(m)} {
+	puts $chan "[incr farm(next)] $payload"
+    }
+}
+proc ::jobs::FarmRead {chan} {
+    variable farm
+    while {[gets $chan line] >= 0} {
+	if {[lindex $line 1] ne $farm(want)} {
+	    error "farm: wrong result $line"
+	}
+	if {[incr farm(done)] == $farm(m)} {
+	    set farm(finished) 1
+	}
+	FarmSend $chan
+    }
+    flush $chan
+}
+
+proc ::jobs::Main {argv} {
+    variable srcDir
+    set o [dict create -jobs 20000 -seq 2000 -nodoc 0 -pinned 0 \
+	-doc [file join $srcDir doc performance.md]]
+    foreach {k v} $argv {
+	if {![dict exists $o $k]} {
+	    puts stderr "usage: tclsh bench/jobs.tcl ?-jobs N? ?-seq N? ?-doc FILE? ?-nodoc 1?"
+	    exit 2
+	}
+	dict set o $k $v
+    }
+    package require p2pjobs
+    if {[dict get $o -pinned]} {
+	lassign [Network 2] a f
+	puts [Sequential $f [dict get $o -seq]]
+	$f destroy
+	StopAll
+	return
+    }
+    set started [clock seconds]
+    set rows {}
+    Log "baseline: plain-Tcl farm, 2 workers, window 16"
+    set farm [Farm [dict get $o -jobs]]
+    Log "baseline: [format %.0f $farm] jobs/s"
+    foreach n {2 8} {
+	lassign [Network $n] a f
+	set rate [Batch $f [dict get $o -jobs]]
+	Log "$n workers: [format %.0f $rate] jobs/s pipelined"
+	dict set rows batch$n $rate
+	if {$n == 2} {
+	    dict set rows seq [Sequential $f [dict get $o -seq]]
+	    Log "2 workers: sequential p50/p99 [dict get $rows seq] us"
+	}
+	$f destroy
+	StopAll
+	$a destroy
+    }
+    # Pinned: the same, every process on core 0.
+    set pinned [exec taskset -c 0 [info nameofexecutable] [info script] \
+	-pinned 1 -seq [dict get $o -seq] 2>@stderr]
+    dict set rows seqPinned $pinned
+    Log "pinned: sequential p50/p99 $pinned us"
+    set table [Table $rows $farm]
+    puts $table
+    if {![dict get $o -nodoc]} {
+	WriteDoc [dict get $o -doc] [Section $table $rows $farm $started $o]
+	Log "wrote [dict get $o -doc]"
+    }
+}
+
+proc ::jobs::Table {rows farm} {
+    set out "| measure | p2pjobs | plain-Tcl farm (baseline) |\n|---|---:|---:|\n"
+    append out [format "| jobs/s, 2 workers, batch | %.0f | %.0f |\n" \
+	[dict get $rows batch2] $farm]
+    append out [format "| jobs/s, 8 workers, batch | %.0f | |\n" \
+	[dict get $rows batch8]]
+    lassign [dict get $rows seq] p50 p99
+    append out "| one job at a time, p50 / p99 us, unpinned | $p50 / $p99 | |\n"
+    lassign [dict get $rows seqPinned] p50 p99
+    append out "| one job at a time, p50 / p99 us, all on one core | $p50 / $p99 | |\n"
+}
+
+proc ::jobs::Section {table rows farm started o} {
+    set out "<!-- begin jobs -->\n## Jobs (issue 4)\n\n"
+    append out "Generated by `tclsh bench/jobs.tcl` (run by `make bench`) on\
+	[clock format $started -format {%Y-%m-%d %H:%M:%S %Z}].\n\n"
+    append out "Trivial script jobs (`string reverse` of a 64-byte string)\
+	end to end through `p2p::foreman`: submit, bids (one solicitation for\
+	the batch), dispatch, run in a warm safe interpreter on the worker,\
+	result back, `wait`. The authority and the foreman in one process,\
+	each worker its own process (`p2pjobs worker -slots 1`), on\
+	127.0.0.1. Batch: [dict get $o -jobs] jobs submitted at once, then\
+	waited for. One at a time: [dict get $o -seq] jobs, each submitted\
+	after the last finished. Baseline in the same run: a plain-Tcl farm\
+	(`bench/tclfarm.tcl`) handing the same jobs as lines over sockets to 2\
+	worker processes with a window of 16 jobs each.\n\n"
+    append out $table
+    set b2 [dict get $rows batch2]
+    lassign [dict get $rows seqPinned] p50
+    append out "\nTargets of issue 4: >= 20,000 jobs/s with 2 workers:\
+	[expr {$b2 >= 20000 ? "met" : "not met"}] ([format %.0f $b2]);\
+	sequential p50 <= 60 us on one core:\
+	[expr {$p50 <= 60 ? "met" : "not met"}] ($p50 us).\n"
+    append out "<!-- end jobs -->\n"
+}
+
+proc ::jobs::WriteDoc {doc section} {
+    set text ""
+    if {[file exists $doc]} {
+	set f [open $doc]
+	set text [read $f]
+	close $f
+    }
+    set b [string first "<!-- begin jobs -->" $text]
+    set e [string first "<!-- end jobs -->" $text]
+    if {$b >= 0 && $e > $b} {
+	set e [expr {$e + [string length "<!-- end jobs -->\n"]}]
+	set text [string replace $text $b [expr {$e - 1}] $section]
+    } else {
+	append text "\n" $section
+    }
+    set f [open $doc w]
+    puts -nonewline $f $text
+    close $f
+}
+
+if {[info exists argv0] && [file normalize $argv0] eq [file normalize [info script]]} {
+    if {[catch {::jobs::Main $argv} msg]} {
+	::jobs::StopAll
+	puts stderr "bench jobs: $msg"
+	exit 1
+    }
+    ::jobs::StopAll
+    exit 0
+}
