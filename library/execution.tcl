@@ -143,9 +143,7 @@ oo::class create ::p2p::execution {
 	# Accepted goes out before the job starts (a script job runs to
 	# its end in one go).
 	::p2p::net::send $Address $h $cid [list accepted $id]
-	if {[llength $RunQueue] == 1} {
-	    after 0 [list [namespace which my] Next]
-	}
+	my Next
 	return
     }
 

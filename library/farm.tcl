@@ -34,7 +34,7 @@ namespace eval ::p2p {}
 
 oo::class create ::p2p::farming {
     variable Config Seq Jobs Queue Head Offers Inflight Soliciting PumpId \
-	Runs SweepId \
+	Runs SweepId Pumping \
 	Waits JobSeq
 
     method FarmInit {} {
@@ -47,6 +47,7 @@ oo::class create ::p2p::farming {
 	set PumpId ""
 	set JobSeq 0
 	set Runs {}
+	set Pumping 0
 	array set Waits {}
 	set SweepId [after 1000 [list [namespace which my] Sweep]]
     }
@@ -107,7 +108,12 @@ oo::class create ::p2p::farming {
 	    reissues 0 attempts {} active {} excluded {} results {} \
 	    progress {} created [clock milliseconds]]
 	my Enqueue $id
-	my Pump
+	# Dispatch now (one job at a time then costs no trip through the
+	# event loop), unless a pump is under way.
+	if {!$Pumping} {
+	    catch {after cancel $PumpId}
+	    my PumpNow
+	}
 	return $id
     }
 
@@ -226,6 +232,15 @@ oo::class create ::p2p::farming {
     #	over.
     method PumpNow {} {
 	set PumpId ""
+	set Pumping 1
+	try {
+	    my PumpClasses
+	} finally {
+	    set Pumping 0
+	}
+    }
+
+    method PumpClasses {} {
 	set now [clock milliseconds]
 	foreach class [dict keys $Queue] {
 	    set q [dict get $Queue $class]
