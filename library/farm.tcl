@@ -21,11 +21,11 @@
 #	whose script or program fails is not re-issued: its result says so
 #	(status error, limit or timeout, with the worker's error text).
 #
-#	With -redundancy k, the job runs on k distinct workers at once; a
-#	result is accepted when a quorum (more than half of k) of them
-#	agree on it (same status, result, stdout and outputs); the workers
-#	whose results differ are reported in `disagreed`. If the k results
-#	cannot make a quorum the job fails.
+#	With -redundancy k, the job runs on k distinct workers at once;
+#	once the k results are in, the one a majority (more than half of k)
+#	agrees on (same status, result, stdout and outputs) is accepted and
+#	the workers whose results differ are reported in `disagreed`.
+#	Without a majority the job fails.
 #
 #	The foreman provides Config, Seq, Rounds, SendWorker, SolicitStart
 #	and Rank.
@@ -579,11 +579,8 @@ oo::class create ::p2p::farming {
 	if {[dict get $Jobs $id state] in {done failed cancelled}} {
 	    return
 	}
-	foreach key {result error stdout stderr exit signal outputs worker} {
-	    if {![dict exists $result $key]} {
-		dict set result $key ""
-	    }
-	}
+	set result [dict merge {result {} error {} stdout {} stderr {} exit {}
+	    signal {} outputs {} worker {}} $result]
 	dict set result id $id
 	dict set result reissues [dict get $Jobs $id reissues]
 	dict set result attempts [dict get $Jobs $id attempts]
@@ -671,10 +668,17 @@ oo::class create ::p2p::farming {
     }
 
     # Vote --
-    #	Redundancy: a result from one of k workers.
+    #	Redundancy: a result from one of k workers. Once all k are in,
+    #	the result a majority agrees on is accepted and the others are
+    #	named; waiting for all k (rather than settling at the first
+    #	majority) is what lets a dishonest worker be caught.
     method Vote {id addr result} {
 	dict set Jobs $id results $addr $result
 	set k [dict get $Jobs $id k]
+	if {[dict size [dict get $Jobs $id results]] < $k
+		|| [dict size [dict get $Jobs $id active]] > 0} {
+	    return
+	}
 	set quorum [expr {$k / 2 + 1}]
 	set groups {}
 	dict for {a r} [dict get $Jobs $id results] {
@@ -690,23 +694,16 @@ oo::class create ::p2p::farming {
 		dict set winner disagreed $others
 		if {[llength $others]} {
 		    ::p2p::log event error disagree "" \
-			"job $id: [join $others {, }] disagreed with the quorum"
+			"job $id: [join $others {, }] disagreed with the majority"
 		}
-		dict for {a run} [dict get $Jobs $id active] {
-		    catch {my SendWorker $a [list cancel [dict get $run rid]]}
-		}
-		my Release $id
 		my Settle $id done $winner
 		return
 	    }
 	}
-	set got [dict size [dict get $Jobs $id results]]
-	if {$got >= $k && [dict size [dict get $Jobs $id active]] == 0} {
-	    my Settle $id failed [dict create status failed \
-		error "no quorum of $quorum among $got results:\
-		[dict size $groups] different answers" \
-		disagreed [dict keys [dict get $Jobs $id results]]]
-	}
+	my Settle $id failed [dict create status failed \
+	    error "no majority of $quorum among $k results:\
+	    [dict size $groups] different answers" \
+	    disagreed [dict keys [dict get $Jobs $id results]]]
     }
 
     # Fingerprint --

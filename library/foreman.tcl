@@ -14,7 +14,8 @@ namespace eval ::p2p {}
 
 oo::class create ::p2p::foreman {
     mixin ::p2p::farming
-    variable Config Client Reply Seq Conns ConnUp Outbox Rtt Pings Rounds
+    variable Config Client Reply Seq Conns ConnOf ConnUp Outbox Rtt Pings \
+	Rounds
 
     # USAGE: p2p::foreman new -authorities {host:port ...}
     #	?-network name? ?-timeout ms? ?-offerttl ms?
@@ -25,6 +26,7 @@ oo::class create ::p2p::foreman {
 	set Client ""
 	set Seq 0
 	set Conns {}
+	set ConnOf {}
 	set ConnUp {}
 	set Outbox {}
 	set Rtt {}
@@ -215,6 +217,7 @@ oo::class create ::p2p::foreman {
 	::p2p::net::own $c [self]
 	::p2p::protocol init $c p2p:foreman<-worker
 	dict set Conns $addr $c
+	dict set ConnOf $c $addr
 	dict set ConnUp $addr 0
 	dict set Outbox $addr {}
 	if {[catch {$c connect} msg]} {
@@ -240,6 +243,7 @@ oo::class create ::p2p::foreman {
 	if {[dict exists $Conns $addr]} {
 	    set c [dict get $Conns $addr]
 	    dict unset Conns $addr
+	    dict unset ConnOf $c
 	    dict unset ConnUp $addr
 	    dict unset Outbox $addr
 	    ::p2p::net::disown $c
@@ -282,10 +286,8 @@ oo::class create ::p2p::foreman {
     # ConnAddr --
     #	The worker address of a connection of this foreman.
     method ConnAddr {h} {
-	dict for {addr c} $Conns {
-	    if {$c eq $h} {
-		return $addr
-	    }
+	if {[dict exists $ConnOf $h]} {
+	    return [dict get $ConnOf $h]
 	}
 	return ""
     }
