@@ -126,6 +126,37 @@ proc startHelper {file args} {
     return $h
 }
 
+# startXvfb --
+#	Starts a virtual X server on a display it picks itself
+#	(-displayfd); returns a helper whose third element is the DISPLAY
+#	(":N"). Lines that are not the display number (warnings about a
+#	display already taken by another server) are skipped.
+proc startXvfb {{screen 640x480x24}} {
+    set chan [open |[list Xvfb -displayfd 1 -nolisten tcp -screen 0 \
+	    $screen 2>@1] r]
+    fconfigure $chan -blocking 0 -buffering line
+    set h [list $chan [pid $chan] ""]
+    lappend ::p2ptest::helpers $h
+    set seen {}
+    set deadline [expr {[clock milliseconds] + 10000}]
+    while {1} {
+	set ms [expr {$deadline - [clock milliseconds]}]
+	if {$ms <= 0 || [catch {helperRead $h $ms} line]} {
+	    killHelper $h
+	    error "Xvfb did not start: [join $seen { / }]"
+	}
+	if {[string is integer -strict $line]} {
+	    break
+	}
+	lappend seen $line
+    }
+    # The helper list holds it with its display now.
+    set i [lsearch -exact $::p2ptest::helpers $h]
+    set h [list $chan [pid $chan] :$line]
+    set ::p2ptest::helpers [lreplace $::p2ptest::helpers $i $i $h]
+    return $h
+}
+
 # workers --
 #	Starts a process (tests/helpers/node.tcl) with n workers of an
 #	authority; returns {helper addresses}. args go to each worker (or
