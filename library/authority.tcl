@@ -15,10 +15,12 @@ oo::class create ::p2p::authority {
 
     # USAGE: p2p::authority new ?-port 9001? ?-host 127.0.0.1?
     #	?-network name? ?-data dir? ?-expire ms? ?-sample n?
-    #	?-options dict?
+    #	?-options dict? ?-ledger none|sqlite:PATH|postgres://...?
+    #	?-grant n?
     constructor {args} {
 	set opts [dict create -port 9001 -host 127.0.0.1 -network default \
-	    -data "" -expire 30000 -sample 20 -options {}]
+	    -data "" -expire 30000 -sample 20 -options {} -ledger "" \
+	    -grant 100]
 	if {[llength $args] % 2} {
 	    return -code error -errorcode {TCL WRONGARGS} \
 		"wrong # args: should be \"p2p::authority new ?-option value\
@@ -31,9 +33,9 @@ oo::class create ::p2p::authority {
 	    }
 	    dict set opts $opt $value
 	}
-	foreach opt {-expire -sample} {
+	foreach opt {-expire -sample -grant} {
 	    if {![string is integer -strict [dict get $opts $opt]]
-		    || [dict get $opts $opt] <= 0} {
+		    || [dict get $opts $opt] < ($opt eq "-grant" ? 0 : 1)} {
 		return -code error -errorcode [list P2P USAGE BADVALUE $opt] \
 		    "bad value \"[dict get $opts $opt]\" for $opt: must be a\
 		    positive integer"
@@ -45,6 +47,8 @@ oo::class create ::p2p::authority {
 	set Options [dict get $opts -options]
 	set Workers {}
 	set Admitted {}
+	my BankInit [dict get $opts -data] [dict get $opts -ledger] \
+	    [dict get $opts -grant]
 	set Server [p2p::server new -host [dict get $opts -host] \
 	    -port [dict get $opts -port]]
 	set Address [dict get $opts -host]:[$Server cget -port]
@@ -59,6 +63,7 @@ oo::class create ::p2p::authority {
 
     destructor {
 	catch {after cancel $ExpireId}
+	catch {my BankDestroy}
 	if {[info exists Server]} {
 	    ::p2p::net::disown $Server
 	    catch {$Server destroy}
@@ -109,9 +114,13 @@ oo::class create ::p2p::authority {
     # Protocol p2p:authority<-node/1
     # ------------------------------------------------------------------
 
-    method OnHello {h cid network {role foreman}} {
+    method OnHello {h cid network {role foreman} {account ""} {secret ""}} {
 	my CheckNetwork $h $cid $network
 	dict set Admitted $cid $role
+	set push [my Bind $cid $account $secret]
+	if {$push ne ""} {
+	    $h send $cid $push
+	}
 	list admitted $Network
     }
 
@@ -199,6 +208,17 @@ oo::class create ::p2p::authority {
 	}
 	dict set entry lastSeen [clock milliseconds]
 	dict set entry cid $cid
+	if {$first} {
+	    set push [my Bind $cid \
+		[expr {[dict exists $info account] ? [dict get $info account] : ""}] \
+		[expr {[dict exists $info secret] ? [dict get $info secret] : ""}]]
+	    if {$push ne ""} {
+		$h send $cid $push
+		dict set entry account [lindex $push 1]
+	    }
+	} elseif {$known && [dict exists $Workers $addr account]} {
+	    dict set entry account [dict get $Workers $addr account]
+	}
 	dict set Workers $addr $entry
 	dict set Admitted $cid $addr
 	if {!$known} {
@@ -215,6 +235,7 @@ oo::class create ::p2p::authority {
     }
 
     method Dropped {h cid reason} {
+	my Unbind $cid
 	if {![dict exists $Admitted $cid]} {
 	    return
 	}

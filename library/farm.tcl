@@ -105,7 +105,7 @@ oo::class create ::p2p::farming {
 	dict set Jobs $id [dict create spec $spec state queued \
 	    command [dict get $o -command] k [dict get $o -redundancy] \
 	    retries [dict get $o -retries] timeout [dict get $o -timeout] \
-	    reissues 0 attempts {} active {} excluded {} results {} \
+	    reissues 0 attempts {} active {} excluded {} results {} rids {} \
 	    progress {} created [clock milliseconds]]
 	my Enqueue $id
 	# Dispatch now (one job at a time then costs no trip through the
@@ -197,6 +197,7 @@ oo::class create ::p2p::farming {
 	}
 	dict for {addr run} [dict get $Jobs $id active] {
 	    catch {my SendWorker $addr [list cancel [dict get $run rid]]}
+	    my Refund [dict get $run rid]
 	}
 	my Release $id
 	my Settle $id cancelled [dict create status cancelled \
@@ -497,8 +498,12 @@ oo::class create ::p2p::farming {
 	dict set Runs $rid [list $id $addr $deadline]
 	dict incr Inflight $addr
 	::p2p::log event system dispatched $addr "job $id as $rid"
-	my SendWorker $addr [list run $rid [dict get $bid token] \
-	    [dict get $Jobs $id spec]]
+	# With a ledger the run waits for its escrow (paying.tcl).
+	if {![my Hold $id $rid $addr [dict get $bid price] \
+		[dict get $bid token]]} {
+	    my SendWorker $addr [list run $rid [dict get $bid token] \
+		[dict get $Jobs $id spec]]
+	}
     }
 
     # Attempt --
@@ -510,6 +515,7 @@ oo::class create ::p2p::farming {
 	    return
 	}
 	my EndRun $id $addr
+	my Refund $rid
 	dict update Jobs $id job {
 	    dict lappend job attempts [list $addr $outcome]
 	    dict lappend job excluded $addr
@@ -650,19 +656,23 @@ oo::class create ::p2p::farming {
 	    return
 	}
 	lassign $run id addr
-	my EndRun $id $addr
 	set job [dict get $Jobs $id]
 	if {[dict get $job state] in {done failed cancelled}} {
+	    my EndRun $id $addr
 	    return
 	}
 	if {[dict get $result status] eq "cancelled"} {
 	    my Attempt $id $addr $rid "cancelled on the worker"
 	    return
 	}
+	my EndRun $id $addr
 	if {[dict get $job k] == 1} {
+	    # The worker ran it: it is paid, whatever the job's own outcome.
+	    my Pay $rid
 	    my Settle $id done $result
 	    return
 	}
+	dict set Jobs $id rids $addr $rid
 	my Vote $id $addr $result
 	return
     }
@@ -692,6 +702,13 @@ oo::class create ::p2p::farming {
 		}]
 		dict set winner agreed $addrs
 		dict set winner disagreed $others
+		dict for {a rid} [dict get $Jobs $id rids] {
+		    if {$a in $addrs} {
+			my Pay $rid
+		    } else {
+			my Refund $rid
+		    }
+		}
 		if {[llength $others]} {
 		    ::p2p::log event error disagree "" \
 			"job $id: [join $others {, }] disagreed with the majority"
@@ -699,6 +716,9 @@ oo::class create ::p2p::farming {
 		my Settle $id done $winner
 		return
 	    }
+	}
+	dict for {a rid} [dict get $Jobs $id rids] {
+	    my Refund $rid
 	}
 	my Settle $id failed [dict create status failed \
 	    error "no majority of $quorum among $k results:\

@@ -13,15 +13,16 @@
 namespace eval ::p2p {}
 
 oo::class create ::p2p::foreman {
+    superclass ::p2p::net::node
     mixin ::p2p::farming
     variable Config Client Reply Seq Conns ConnOf ConnUp Outbox Rtt Pings \
 	Rounds
 
     # USAGE: p2p::foreman new -authorities {host:port ...}
-    #	?-network name? ?-timeout ms? ?-offerttl ms?
+    #	?-network name? ?-timeout ms? ?-offerttl ms? ?-data dir?
     constructor {args} {
 	set Config [dict create -authorities {} -network default \
-	    -timeout 3000 -offerttl 30000]
+	    -timeout 3000 -offerttl 30000 -data ""]
 	set Config [p2p::net::nodeOptions p2p::foreman $Config $args]
 	set Client ""
 	set Seq 0
@@ -34,11 +35,13 @@ oo::class create ::p2p::foreman {
 	set Rounds {}
 	array set Reply {}
 	my FarmInit
+	my PayInit
     }
 
     destructor {
 	my Drop
 	catch {my FarmDestroy}
+	catch {my PayDestroy}
 	if {[info exists Rounds]} {
 	    dict for {token round} $Rounds {
 		catch {after cancel [dict get $round timer]}
@@ -381,7 +384,8 @@ oo::class create ::p2p::foreman {
 	    }
 	    set Client $c
 	    unset -nocomplain Reply(admitted) Reply(-)
-	    $c send [list hello [dict get $Config -network] foreman]
+	    $c send [list hello [dict get $Config -network] foreman \
+		{*}[my HelloWords]]
 	    set r [my Wait admitted]
 	    if {[lindex $r 0] eq "ok"} {
 		::p2p::log event system admitted $addr foreman
@@ -409,6 +413,7 @@ oo::class create ::p2p::foreman {
     method Lost {h cid reason} {
 	if {$h eq $Client} {
 	    set Reply(-) [list lost $reason]
+	    my Resend
 	}
     }
 
@@ -425,13 +430,12 @@ oo::class create ::p2p::foreman {
 	set Reply(status) [list ok [list $status]]
 	return
     }
-    method OnPeers {h cid peers} {
+    method OnBalance {h cid account n} {
+	set Reply(balance) [list ok [list $account $n]]
 	return
     }
-    method OnOptions {h cid args} {
-	return
-    }
-    method OnRegistered {h cid args} {
+    method OnHistory {h cid account rows} {
+	set Reply(history) [list ok [list $account $rows]]
 	return
     }
     method OnException {h cid message} {

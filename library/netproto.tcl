@@ -59,6 +59,19 @@ proc ::p2p::net::nodeOptions {class defaults argList} {
 # USAGE: p2p::net::own handler object ?node?
 #	Messages arriving on handler are dispatched to object's methods;
 #	node is the address the traffic is logged under.
+# p2p::net::node --
+#	The base class of worker and foreman: what a node does with a
+#	message of p2p:node<-authority/1 it has no use for (nothing). A
+#	class defines On<Command> for the ones it handles.
+oo::class create ::p2p::net::node {
+    foreach command {options registered admitted peers workers status
+	    account ledger history balance} {
+	method On[string totitle $command] {h cid args} {
+	    return
+	}
+    }
+}
+
 # p2p::net::cores --
 #	The number of processor cores (cached), the default of -slots.
 proc ::p2p::net::cores {} {
@@ -75,6 +88,41 @@ proc ::p2p::net::cores {} {
 	}
     }
     return $Cores
+}
+
+# p2p::net::loadAccount --
+#	A node's ledger account, {account NAME secret SECRET}, from
+#	DIR/account; {} when there is none (or no directory).
+proc ::p2p::net::loadAccount {dir} {
+    set path [file join $dir account]
+    if {$dir eq "" || ![file exists $path]} {
+	return {}
+    }
+    set f [open $path]
+    set data [string trim [read $f]]
+    close $f
+    if {[catch {dict get $data account}] || [catch {dict get $data secret}]} {
+	return {}
+    }
+    return $data
+}
+
+# p2p::net::saveAccount --
+#	The account after the authority's `account NAME SECRET` (SECRET
+#	empty: the one we have is confirmed); written to DIR/account
+#	(mode 0600) when DIR is given.
+proc ::p2p::net::saveAccount {dir account name secret} {
+    if {$secret eq ""} {
+	return $account
+    }
+    set account [dict create account $name secret $secret]
+    if {$dir ne ""} {
+	file mkdir $dir
+	set f [open [file join $dir account] {WRONLY CREAT TRUNC} 0600]
+	puts $f $account
+	close $f
+    }
+    return $account
 }
 
 # p2p::net::isRoot --
@@ -146,7 +194,9 @@ proc ::p2p::net::Peer {handler cid} {
 }
 
 # p2p:authority<-node/1 -- what an authority accepts.
-#   hello NETWORK ROLE        admit a foreman or a status client
+#   hello NETWORK ROLE ?ACCOUNT SECRET?
+#                             admit a foreman or a status client (with a
+#                             ledger: `account NAME SECRET` pushed first)
 #   register INFO             INFO dict: network address slots kinds
 #                             wonks price peers; reply `registered ADDR`
 #                             (after an `options` push)
@@ -154,15 +204,18 @@ proc ::p2p::net::Peer {handler cid} {
 #   peers ?N?                 reply `peers {ADDR ...}` (random, not asker)
 #   workers ?N?               reply `workers {INFO ...}`
 #   status                    reply `status DICT`
+#   escrow, release, refund, history, balance: the ledger (banking.tcl)
 ::p2p::protocol register p2p:authority<-node/1 {
-    foreach c {hello register heartbeat peers workers status} {
+    foreach c {hello register heartbeat peers workers status escrow release
+	    refund history balance} {
 	define $c {args} "::p2p::net::Dispatch $c {*}\$args"
     }
 }
 
 # p2p:node<-authority/1 -- what a node accepts from an authority.
 ::p2p::protocol register p2p:node<-authority/1 {
-    foreach c {options registered admitted peers workers status exception} {
+    foreach c {options registered admitted peers workers status account
+	    ledger history balance exception} {
 	define $c {args} "::p2p::net::Dispatch $c {*}\$args"
     }
 }

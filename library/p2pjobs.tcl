@@ -10,10 +10,14 @@ namespace eval ::p2p {
     variable library [file dirname [file normalize [info script]]]
 }
 
-# The other library files: log, options and protocol first (the rest may
-# use them when sourced), then every other .tcl file here in name order.
+# The other library files: log, options, protocol and netproto first (the
+# rest may use them when sourced: netproto holds the base class of the
+# nodes), then every other .tcl file here in name order. A class mixed
+# into another is defined in a file whose name sorts before that
+# class's (mesh, bidding, execution before worker; farm before foreman)
+# or attaches itself (banking to authority, paying to foreman).
 apply {{dir} {
-    set first {log.tcl options.tcl protocol.tcl}
+    set first {log.tcl options.tcl protocol.tcl netproto.tcl}
     set rest {}
     foreach path [lsort [glob -nocomplain -directory $dir -tails *.tcl]] {
 	if {$path ni $first && $path ne "p2pjobs.tcl"} {

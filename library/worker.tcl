@@ -16,9 +16,10 @@
 namespace eval ::p2p {}
 
 oo::class create ::p2p::worker {
+    superclass ::p2p::net::node
     mixin ::p2p::mesh ::p2p::bidding ::p2p::execution
     variable Server Address Config Opts Auth AuthClient Order Tried \
-	AfterId Refused Candidates Timers
+	AfterId Refused Candidates Timers Account
 
     # Option defaults of every worker (instance values start from these,
     # then -options, then what the authority pushes).
@@ -34,12 +35,12 @@ oo::class create ::p2p::worker {
     # USAGE: p2p::worker new -authorities {host:port ...} ?-port 0?
     #	?-host 127.0.0.1? ?-slots n? ?-kinds {script exec}? ?-price n?
     #	?-network name? ?-options dict? ?-wonks n? ?-apps dict?
-    #	?-workdir dir? ?-user name?
+    #	?-workdir dir? ?-user name? ?-data dir?
     constructor {args} {
 	set Config [dict create -authorities {} -port 0 -host 127.0.0.1 \
 	    -slots [::p2p::net::cores] -kinds {script exec} -price 1 \
 	    -network default -options {} -wonks -1 -apps {} -workdir "" \
-	    -user ""]
+	    -user "" -data ""]
 	set Config [p2p::net::nodeOptions p2p::worker $Config $args]
 	foreach opt {-slots -price} {
 	    set v [dict get $Config $opt]
@@ -51,6 +52,7 @@ oo::class create ::p2p::worker {
 	set Opts [dict merge [my Defaults] [dict get $Config -options]]
 	set Candidates {}
 	set Timers {}
+	set Account [::p2p::net::loadAccount [dict get $Config -data]]
 	set AuthClient ""
 	set AfterId ""
 	set Tried {}
@@ -181,7 +183,21 @@ oo::class create ::p2p::worker {
 	dict create network [dict get $Config -network] address $Address \
 	    slots [dict get $Config -slots] kinds [dict get $Config -kinds] \
 	    wonks [dict get $Config -wonks] price [dict get $Config -price] \
-	    peers [my peers] free [my FreeSlots] done [my done]
+	    peers [my peers] free [my FreeSlots] done [my done] \
+	    {*}[expr {[dict size $Account] ? $Account : {}}]
+    }
+
+    # USAGE: $w account		-> the name of its ledger account, "" if
+    #				   none yet
+    method account {} {
+	expr {[dict exists $Account account] ? [dict get $Account account] : ""}
+    }
+
+    # The authority's ledger gave (or confirmed) this worker's account.
+    method OnAccount {h cid name secret} {
+	set Account [::p2p::net::saveAccount [dict get $Config -data] \
+	    $Account $name $secret]
+	return
     }
 
     # Log --
@@ -350,15 +366,6 @@ oo::class create ::p2p::worker {
 		"worker $Address is not registered with an authority"
 	}
 	$AuthClient send [list peers {*}$n]
-	return
-    }
-    method OnWorkers {h cid workers} {
-	return
-    }
-    method OnStatus {h cid status} {
-	return
-    }
-    method OnAdmitted {h cid network} {
 	return
     }
 

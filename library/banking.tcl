@@ -1,0 +1,244 @@
+# banking.tcl --
+#
+#	p2p::banking: the authority's side of the points ledger (DESIGN 3,
+#	"Ledger"), a class mixed into p2p::authority. The ledger itself is
+#	p2p::ledger (library/ledger.tcl): SQLite in the authority's -data
+#	directory, or PostgreSQL (-ledger postgres://...).
+#
+#	Accounts. A node that says hello (foreman) or registers (worker)
+#	without an account gets one: a fresh name and a secret, pushed as
+#	`account NAME SECRET`, and an initial grant (-grant points). A node
+#	that comes back sends its NAME and SECRET (hello's third and fourth
+#	words, register's info keys account and secret) and gets `account
+#	NAME {}` (keep yours). The secrets live in DATA/accounts (mode
+#	0600), one "name secret" line each.
+#
+#	Requests (p2p:authority<-node/1), each carrying the account and its
+#	secret, and an operation id chosen by the caller (repeating one
+#	returns the first outcome):
+#
+#	    escrow ACCOUNT SECRET OPID AMOUNT ?EXPIRES-MS?
+#	    release ACCOUNT SECRET OPID ESCROW WORKER-ADDRESS
+#	    refund ACCOUNT SECRET OPID ESCROW
+#	    history ACCOUNT SECRET ?LIMIT?
+#	    balance ACCOUNT
+#
+#	accepted only over the connection the account said hello (or
+#	registered) on; answered by `ledger OPID ok RESULT` or `ledger OPID
+#	error MESSAGE CODE` (see Outcome). The ledger records OPID as
+#	ACCOUNT/OPID, so the ids of different nodes cannot collide.
+#	(history: `history ACCOUNT ROWS`, balance: `balance ACCOUNT N`).
+#	Only an escrow's payer may release or refund it; a release pays the
+#	account of the worker registered at WORKER-ADDRESS. Open escrows
+#	past their deadline are refunded every second.
+
+namespace eval ::p2p {}
+
+oo::class create ::p2p::banking {
+    variable Ledger Secrets SecretsFile Grant Workers ExpireLedgerId \
+	Address Bound
+
+    # BankInit --
+    #	Opens the ledger described by -ledger and -data ("" without
+    #	-data: no ledger, points are not kept).
+    method BankInit {data spec grant} {
+	set Ledger ""
+	set Bound {}
+	set Secrets {}
+	set SecretsFile ""
+	set Grant $grant
+	set ExpireLedgerId ""
+	if {$spec eq "none" || ($spec eq "" && $data eq "")} {
+	    return
+	}
+	if {$data ne ""} {
+	    file mkdir $data
+	    set SecretsFile [file join $data accounts]
+	    if {[file exists $SecretsFile]} {
+		set f [open $SecretsFile]
+		foreach line [split [read $f] \n] {
+		    if {[llength $line] == 2} {
+			dict set Secrets {*}$line
+		    }
+		}
+		close $f
+	    }
+	}
+	if {[string match postgres://* $spec] || [string match postgresql://* $spec]} {
+	    set Ledger [p2p::ledger new -postgres $spec]
+	} elseif {[string match sqlite:* $spec]} {
+	    set Ledger [p2p::ledger new -file [string range $spec 7 end]]
+	} elseif {$spec eq ""} {
+	    set Ledger [p2p::ledger new -file [file join $data ledger.sqlite]]
+	} else {
+	    return -code error -errorcode [list P2P USAGE BADVALUE -ledger] \
+		"bad value \"$spec\" for -ledger: must be none,\
+		sqlite:PATH or postgres://..."
+	}
+	set ExpireLedgerId [after 1000 [list [namespace which my] ExpireLedger]]
+    }
+
+    method BankDestroy {} {
+	catch {after cancel $ExpireLedgerId}
+	if {[info exists Ledger] && $Ledger ne ""} {
+	    catch {$Ledger destroy}
+	}
+    }
+
+    # USAGE: $a ledger		-> the p2p::ledger object, "" if none
+    method ledger {} {
+	return $Ledger
+    }
+
+    # Bind --
+    #	The account of a node that says hello or registers: its own,
+    #	when it proves it, or a new one. Returns the `account` message
+    #	to push, or "" without a ledger.
+    method Bind {cid account secret} {
+	if {$Ledger eq ""} {
+	    return ""
+	}
+	if {$account ne "" && [dict exists $Secrets $account]
+		&& [dict get $Secrets $account] eq $secret} {
+	    dict set Bound $cid $account
+	    return [list account $account {}]
+	}
+	set account acct-[my Random 8]
+	set secret [my Random 16]
+	$Ledger account $account -create 1
+	if {$Grant > 0} {
+	    $Ledger grant grant-$account $account $Grant
+	}
+	dict set Secrets $account $secret
+	if {$SecretsFile ne ""} {
+	    set f [open $SecretsFile {WRONLY APPEND CREAT} 0600]
+	    puts $f [list $account $secret]
+	    close $f
+	}
+	::p2p::log event system account $account "created, granted $Grant"
+	dict set Bound $cid $account
+	list account $account $secret
+    }
+
+    # Unbind --
+    #	The connection cid is gone.
+    method Unbind {cid} {
+	dict unset Bound $cid
+    }
+
+    # Random --
+    #	n random bytes, in hex, from the system's generator.
+    method Random {n} {
+	set f [open /dev/urandom rb]
+	set bytes [read $f $n]
+	close $f
+	binary scan $bytes H* hex
+	return $hex
+    }
+
+    # Prove --
+    #	Errors unless secret is account's and the request came over the
+    #	connection that account said hello (or registered) on.
+    method Prove {cid account secret} {
+	if {$Ledger eq ""} {
+	    return -level 2 -code error -errorcode {P2P LEDGER NONE} \
+		"this authority keeps no ledger"
+	}
+	if {![dict exists $Secrets $account]
+		|| [dict get $Secrets $account] ne $secret} {
+	    return -level 2 -code error -errorcode {P2P LEDGER DENIED} \
+		"account \"$account\": wrong or missing secret"
+	}
+	if {![dict exists $Bound $cid] || [dict get $Bound $cid] ne $account} {
+	    return -level 2 -code error -errorcode {P2P LEDGER DENIED} \
+		"account \"$account\" is not this connection's: say hello\
+		with it first"
+	}
+    }
+
+    # Outcome --
+    #	Runs a ledger operation; the `ledger` reply, with the error code
+    #	when it failed: P2P LEDGER ... is the ledger's final word on that
+    #	operation id; P2P BANK RETRY ... may succeed later (a payee not
+    #	registered yet); anything else (the database) is worth sending
+    #	again with the same id.
+    method Outcome {opid script} {
+	if {[catch {uplevel 1 $script} result opts]} {
+	    return [list ledger $opid error $result [dict get $opts -errorcode]]
+	}
+	list ledger $opid ok $result
+    }
+
+    method OnEscrow {h cid account secret opid amount {expires ""}} {
+	my Prove $cid $account $secret
+	set opts {}
+	if {$expires ne ""} {
+	    set opts [list -expires $expires]
+	}
+	my Outcome $opid {
+	    $Ledger escrow $account/$opid $account $amount {*}$opts
+	}
+    }
+
+    method OnRelease {h cid account secret opid escrow worker} {
+	my Prove $cid $account $secret
+	my Outcome $opid {
+	    my Payer $escrow $account
+	    if {![dict exists $Workers $worker account]} {
+		return -code error -errorcode [list P2P BANK RETRY NOPAYEE $worker] \
+		    "no account for worker $worker (not registered now)"
+	    }
+	    $Ledger release $account/$opid $escrow \
+		[dict get $Workers $worker account]
+	}
+    }
+
+    method OnRefund {h cid account secret opid escrow} {
+	my Prove $cid $account $secret
+	my Outcome $opid {
+	    my Payer $escrow $account
+	    $Ledger refund $account/$opid $escrow
+	}
+    }
+
+    method OnBalance {h cid account} {
+	if {$Ledger eq ""} {
+	    error "this authority keeps no ledger"
+	}
+	list balance $account [$Ledger balance $account]
+    }
+
+    method OnHistory {h cid account secret {limit 100}} {
+	my Prove $cid $account $secret
+	list history $account [$Ledger history $account -limit $limit]
+    }
+
+    # Payer --
+    #	Errors unless account paid into escrow.
+    method Payer {escrow account} {
+	if {![string is entier -strict $escrow]} {
+	    return -code error -errorcode [list P2P BANK ESCROW $escrow] \
+		"bad escrow id \"$escrow\""
+	}
+	set rows [$Ledger escrows -id $escrow]
+	if {[llength $rows] == 0} {
+	    return -code error -errorcode [list P2P BANK ESCROW $escrow] \
+		"unknown escrow $escrow"
+	}
+	if {[dict get [lindex $rows 0] payer] ne $account} {
+	    return -code error -errorcode [list P2P BANK DENIED $escrow] \
+		"escrow $escrow is not $account's"
+	}
+    }
+
+    method ExpireLedger {} {
+	if {[catch {$Ledger expire} n]} {
+	    ::p2p::log event error ledger "" "expire: $n"
+	} elseif {$n > 0} {
+	    ::p2p::log event system expired "" "$n escrows refunded"
+	}
+	set ExpireLedgerId [after 1000 [list [namespace which my] ExpireLedger]]
+    }
+}
+
+oo::define ::p2p::authority mixin -append ::p2p::banking

@@ -1,0 +1,238 @@
+# paying.tcl --
+#
+#	p2p::paying: the foreman's side of the points ledger, a class mixed
+#	into p2p::foreman. When its authority keeps a ledger, the foreman
+#	has an account there (created at its first hello, kept in -data if
+#	given) and pays for every run of a job:
+#
+#	  * before the job goes to a worker, the bid's price is put in
+#	    escrow (an escrow per run);
+#	  * an accepted result releases that escrow to the worker that ran
+#	    the job; with redundancy, the workers of the majority are paid
+#	    and the others refunded;
+#	  * a run that ends without a result (refused, worker lost, timed
+#	    out, cancelled) is refunded, and so is every run of a job that
+#	    fails or is cancelled.
+#
+#	Ledger requests carry the account's secret and an operation id made
+#	from the run's id, so a request sent again after a lost connection
+#	is not carried out twice. The requests wait in Pending until the
+#	authority answers; on a lost connection they are sent again.
+#
+#	The foreman provides Config, Client, Jobs and the methods Connect,
+#	SendWorker, EndRun, Settle.
+
+namespace eval ::p2p {}
+
+oo::class create ::p2p::paying {
+    variable Config Client Jobs Account Pending Escrows ResendId
+
+    method PayInit {} {
+	set Account [::p2p::net::loadAccount [dict get $Config -data]]
+	set Pending {}
+	set Escrows {}
+	set ResendId ""
+    }
+
+    method PayDestroy {} {
+	catch {after cancel $ResendId}
+    }
+
+    # USAGE: $f account		-> the foreman's ledger account, "" if none
+    method account {} {
+	expr {[dict exists $Account account] ? [dict get $Account account] : ""}
+    }
+
+    # USAGE: $f balance ?account?	-> points of an account (default: its own)
+    method balance {{account ""}} {
+	if {$account eq ""} {
+	    my Connect
+	    set account [my account]
+	    if {$account eq ""} {
+		return -code error -errorcode {P2P LEDGER NONE} \
+		    "no account: the authority keeps no ledger"
+	    }
+	}
+	lindex [my Ask [list balance $account] balance] 1
+    }
+
+    # USAGE: $f history ?limit?	-> the journal rows of its account
+    method history {{limit 100}} {
+	my Connect
+	if {[my account] eq ""} {
+	    return -code error -errorcode {P2P LEDGER NONE} \
+		"no account: the authority keeps no ledger"
+	}
+	lindex [my Ask [list history [my account] [dict get $Account secret] \
+	    $limit] history] 1
+    }
+
+    # HelloWords --
+    #	What the foreman's hello adds: its account and secret.
+    method HelloWords {} {
+	if {[dict size $Account]} {
+	    return [list [dict get $Account account] [dict get $Account secret]]
+	}
+	return {}
+    }
+
+    # Paying --
+    #	True when the authority keeps a ledger (it gave us an account).
+    method Paying {} {
+	expr {[dict size $Account] > 0}
+    }
+
+    # Hold --
+    #	Puts the price of run rid (job id on addr) in escrow; then calls
+    #	Held. Returns 0 when there is no ledger: the run goes at once.
+    method Hold {id rid addr price token} {
+	if {![my Paying]} {
+	    return 0
+	}
+	dict set Escrows $rid [dict create job $id addr $addr escrow "" \
+	    state pending token $token]
+	my Request esc-$rid [list escrow $price \
+	    [expr {[dict get $Jobs $id timeout] + 60000}]] \
+	    [list [namespace which my] Held $rid]
+	return 1
+    }
+
+    # Held --
+    #	The escrow of a run is in place (or failed).
+    method Held {rid status result} {
+	if {![dict exists $Escrows $rid]} {
+	    return
+	}
+	set e [dict get $Escrows $rid]
+	set id [dict get $e job]
+	set addr [dict get $e addr]
+	if {$status ne "ok"} {
+	    dict unset Escrows $rid
+	    if {[dict exists $Jobs $id active $addr]
+		    && [dict get $Jobs $id active $addr rid] eq $rid} {
+		my EndRun $id $addr
+		my Settle $id failed [dict create status failed \
+		    error "cannot pay for job $id: $result"]
+	    }
+	    return
+	}
+	dict set Escrows $rid escrow $result
+	dict set Escrows $rid state held
+	if {[dict exists $Jobs $id active $addr]
+		&& [dict get $Jobs $id active $addr rid] eq $rid
+		&& [dict get $Jobs $id state] eq "running"} {
+	    my SendWorker $addr [list run $rid [dict get $e token] \
+		[dict get $Jobs $id spec]]
+	} else {
+	    # The run ended while the escrow was on its way.
+	    my Refund $rid
+	}
+    }
+
+    # Pay --
+    #	Releases the escrow of run rid to the worker that ran it.
+    method Pay {rid} {
+	my Close $rid rel release
+    }
+
+    # Refund --
+    #	Gives the escrow of run rid back.
+    method Refund {rid} {
+	my Close $rid ref refund
+    }
+
+    method Close {rid prefix op} {
+	if {![dict exists $Escrows $rid]} {
+	    return
+	}
+	set e [dict get $Escrows $rid]
+	if {[dict get $e state] eq "pending"} {
+	    # Held will see the run is over and refund it.
+	    return
+	}
+	dict unset Escrows $rid
+	set words [list $op [dict get $e escrow]]
+	if {$op eq "release"} {
+	    lappend words [dict get $e addr]
+	}
+	my Request $prefix-$rid $words [list [namespace which my] Closed \
+	    $op $rid [dict get $e job]]
+    }
+
+    method Closed {op rid id status result} {
+	if {$status ne "ok"} {
+	    ::p2p::log event error ledger "" "$op for run $rid: $result"
+	} else {
+	    ::p2p::log event system $op "" "run $rid of $id: $result points"
+	}
+    }
+
+    # Request --
+    #	Sends a ledger request (its account, secret and opid added);
+    #	callback is called with status (ok or error) and the result.
+    method Request {opid words callback} {
+	set message [list [lindex $words 0] [dict get $Account account] \
+	    [dict get $Account secret] $opid {*}[lrange $words 1 end]]
+	dict set Pending $opid [list $message $callback 0]
+	my SendPending $opid
+    }
+
+    method SendPending {opid} {
+	if {[catch {
+	    my Connect
+	    $Client send [lindex [dict get $Pending $opid] 0]
+	} msg]} {
+	    ::p2p::log event error ledger "" "$opid: $msg (will retry)"
+	    my Resend
+	}
+    }
+
+    # Resend --
+    #	Sends every pending request again, soon (after a lost authority).
+    method Resend {} {
+	if {$ResendId eq "" && [dict size $Pending]} {
+	    set ResendId [after 500 [list [namespace which my] ResendNow]]
+	}
+    }
+
+    method ResendNow {} {
+	set ResendId ""
+	foreach opid [dict keys $Pending] {
+	    my SendPending $opid
+	}
+    }
+
+    # p2p:node<-authority/1
+    method OnAccount {h cid name secret} {
+	set Account [::p2p::net::saveAccount [dict get $Config -data] \
+	    $Account $name $secret]
+	return
+    }
+
+    method OnLedger {h cid opid status result {code {}}} {
+	if {![dict exists $Pending $opid]} {
+	    return
+	}
+	lassign [dict get $Pending $opid] message callback tries
+	# Not the ledger's final word (a payee not registered yet, the
+	# database): the same request again, a little later, a few times.
+	if {$status eq "error" && [lrange $code 0 1] ne {P2P LEDGER}
+		&& [lrange $code 0 2] ne {P2P BANK DENIED}
+		&& [lrange $code 0 2] ne {P2P BANK ESCROW} && $tries < 20} {
+	    dict set Pending $opid [list $message $callback [incr tries]]
+	    after 500 [list [namespace which my] SendAgain $opid]
+	    return
+	}
+	dict unset Pending $opid
+	uplevel #0 [list {*}$callback $status $result]
+	return
+    }
+
+    method SendAgain {opid} {
+	if {[dict exists $Pending $opid]} {
+	    my SendPending $opid
+	}
+    }
+}
+
+oo::define ::p2p::foreman mixin -append ::p2p::paying
