@@ -11,7 +11,8 @@
 #	that comes back sends its NAME and SECRET (hello's third and fourth
 #	words, register's info keys account and secret) and gets `account
 #	NAME {}` (keep yours). The secrets live in DATA/accounts (mode
-#	0600), one "name secret" line each.
+#	0600), one "name secret" line each. Several authorities sharing a
+#	PostgreSQL ledger share that directory too.
 #
 #	Requests (p2p:authority<-node/1), each carrying the account and its
 #	secret, and an operation id chosen by the caller (repeating one
@@ -54,15 +55,7 @@ oo::class create ::p2p::banking {
 	if {$data ne ""} {
 	    file mkdir $data
 	    set SecretsFile [file join $data accounts]
-	    if {[file exists $SecretsFile]} {
-		set f [open $SecretsFile]
-		foreach line [split [read $f] \n] {
-		    if {[llength $line] == 2} {
-			dict set Secrets {*}$line
-		    }
-		}
-		close $f
-	    }
+	    my LoadSecrets
 	}
 	if {[string match postgres://* $spec] || [string match postgresql://* $spec]} {
 	    set Ledger [p2p::ledger new -postgres $spec]
@@ -76,6 +69,33 @@ oo::class create ::p2p::banking {
 		sqlite:PATH or postgres://..."
 	}
 	set ExpireLedgerId [after 1000 [list [namespace which my] ExpireLedger]]
+    }
+
+    # LoadSecrets --
+    #	Reads the secrets file (again: authorities that share a ledger
+    #	and a data directory learn each other's accounts this way).
+    method LoadSecrets {} {
+	if {$SecretsFile eq "" || ![file exists $SecretsFile]} {
+	    return
+	}
+	set f [open $SecretsFile]
+	foreach line [split [read $f] \n] {
+	    if {[llength $line] == 2} {
+		dict set Secrets {*}$line
+	    }
+	}
+	close $f
+    }
+
+    # Known --
+    #	True when secret is account's (reading the file again once when
+    #	the account is not known yet).
+    method Known {account secret} {
+	if {![dict exists $Secrets $account]} {
+	    my LoadSecrets
+	}
+	expr {[dict exists $Secrets $account]
+	    && [dict get $Secrets $account] eq $secret}
     }
 
     method BankDestroy {} {
@@ -98,8 +118,7 @@ oo::class create ::p2p::banking {
 	if {$Ledger eq ""} {
 	    return ""
 	}
-	if {$account ne "" && [dict exists $Secrets $account]
-		&& [dict get $Secrets $account] eq $secret} {
+	if {$account ne "" && [my Known $account $secret]} {
 	    dict set Bound $cid $account
 	    return [list account $account {}]
 	}
@@ -144,8 +163,7 @@ oo::class create ::p2p::banking {
 	    return -level 2 -code error -errorcode {P2P LEDGER NONE} \
 		"this authority keeps no ledger"
 	}
-	if {![dict exists $Secrets $account]
-		|| [dict get $Secrets $account] ne $secret} {
+	if {![my Known $account $secret]} {
 	    return -level 2 -code error -errorcode {P2P LEDGER DENIED} \
 		"account \"$account\": wrong or missing secret"
 	}

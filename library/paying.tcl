@@ -25,13 +25,16 @@
 namespace eval ::p2p {}
 
 oo::class create ::p2p::paying {
-    variable Config Client Jobs Account Pending Escrows ResendId
+    variable Config Client Jobs Account Pending Escrows ResendId Session
 
     method PayInit {} {
 	set Account [::p2p::net::loadAccount [dict get $Config -data]]
 	set Pending {}
 	set Escrows {}
 	set ResendId ""
+	# Run ids start again in every foreman object: with this in the
+	# operation ids, two objects on one account never share one.
+	set Session [format %08x [expr {int(rand() * 0xffffffff)}]][pid]
     }
 
     method PayDestroy {} {
@@ -91,7 +94,7 @@ oo::class create ::p2p::paying {
 	}
 	dict set Escrows $rid [dict create job $id addr $addr escrow "" \
 	    state pending token $token]
-	my Request esc-$rid [list escrow $price \
+	my Request esc-$Session-$rid [list escrow $price \
 	    [expr {[dict get $Jobs $id timeout] + 60000}]] \
 	    [list [namespace which my] Held $rid]
 	return 1
@@ -155,7 +158,7 @@ oo::class create ::p2p::paying {
 	if {$op eq "release"} {
 	    lappend words [dict get $e addr]
 	}
-	my Request $prefix-$rid $words [list [namespace which my] Closed \
+	my Request $prefix-$Session-$rid $words [list [namespace which my] Closed \
 	    $op $rid [dict get $e job]]
     }
 

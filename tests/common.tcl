@@ -126,6 +126,96 @@ proc startHelper {file args} {
     return $h
 }
 
+# ----------------------------------------------------------------------
+# A private PostgreSQL cluster (for the ledger's tests): created in a
+# temporary directory, listening on a unix socket there only, run as
+# the user postgres when the tests run as root, stopped by pid.
+# ----------------------------------------------------------------------
+
+# pgBinDir --
+#	The directory of the newest PostgreSQL server binaries, or "".
+proc pgBinDir {} {
+    set dirs [lsort -dictionary [glob -nocomplain -type d \
+	/usr/lib/postgresql/*/bin]]
+    foreach dir [lreverse $dirs] {
+	if {[file executable $dir/initdb] && [file executable $dir/pg_ctl]} {
+	    return $dir
+	}
+    }
+    set initdb [auto_execok initdb]
+    if {$initdb ne "" && [auto_execok pg_ctl] ne ""} {
+	return [file dirname [lindex $initdb 0]]
+    }
+    return ""
+}
+
+# As root, the server runs as the user postgres (it refuses root).
+proc pgAsUser {} {
+    expr {[exec id -u] == 0 ? "postgres" : ""}
+}
+
+testConstraint postgres [expr {[pgBinDir] ne ""
+    && ![catch {package require tdbc::postgres}]
+    && ([pgAsUser] eq "" || (![catch {exec id -u postgres}]
+	&& [auto_execok runuser] ne ""))}]
+
+# pgRun --
+#	Runs a server program as the server's user; returns its output.
+proc pgRun {args} {
+    set cmd [list [file join [pgBinDir] [lindex $args 0]] \
+	{*}[lrange $args 1 end]]
+    if {[pgAsUser] ne ""} {
+	set cmd [list runuser -u [pgAsUser] -- {*}$cmd]
+    }
+    exec {*}$cmd 2>@1
+}
+
+# pgStart --
+#	Creates a cluster in a new temporary directory and starts it,
+#	listening on a unix socket there only. Sets ::pg (dir, port,
+#	pid); a failure is kept in ::pg(error) and fails the tests.
+proc pgStart {} {
+    global pg
+    set pg(dir) /tmp/p2pledger-[pid]
+    file delete -force $pg(dir)
+    file mkdir $pg(dir)
+    if {[pgAsUser] ne ""} {
+	file attributes $pg(dir) -owner [pgAsUser]
+    }
+    set pg(port) [freePort]
+    if {[catch {
+	pgRun initdb -D $pg(dir)/data -A trust -U postgres -E UTF8 \
+	    --no-sync
+	pgRun pg_ctl -D $pg(dir)/data -l $pg(dir)/server.log -w -t 60 \
+	    -o "-k $pg(dir) -p $pg(port) -h ''" start
+	set f [open $pg(dir)/data/postmaster.pid]
+	set pg(pid) [gets $f]
+	close $f
+    } msg]} {
+	set pg(error) "could not start PostgreSQL: $msg"
+    }
+}
+
+# pgStop --
+#	Stops the cluster by pid (fast shutdown, then SIGKILL if it takes
+#	more than 20 s) and removes its directory.
+proc pgStop {} {
+    global pg
+    if {[info exists pg(pid)]} {
+	catch {exec kill -INT $pg(pid)}
+	set deadline [expr {[clock milliseconds] + 20000}]
+	while {[file exists /proc/$pg(pid)]
+		&& [clock milliseconds] < $deadline} {
+	    pause 50
+	}
+	catch {exec kill -KILL $pg(pid)}
+	unset pg(pid)
+    }
+    if {[info exists pg(dir)]} {
+	file delete -force $pg(dir)
+    }
+}
+
 # startXvfb --
 #	Starts a virtual X server on a display it picks itself
 #	(-displayfd); returns a helper whose third element is the DISPLAY
