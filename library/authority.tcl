@@ -119,7 +119,7 @@ oo::class create ::p2p::authority {
 	dict set Admitted $cid $role
 	set push [my Bind $cid $account $secret]
 	if {$push ne ""} {
-	    $h send $cid $push
+	    ::p2p::net::send $Address $h $cid $push
 	}
 	list admitted $Network
     }
@@ -213,7 +213,7 @@ oo::class create ::p2p::authority {
 		[expr {[dict exists $info account] ? [dict get $info account] : ""}] \
 		[expr {[dict exists $info secret] ? [dict get $info secret] : ""}]]
 	    if {$push ne ""} {
-		$h send $cid $push
+		::p2p::net::send $Address $h $cid $push
 		dict set entry account [lindex $push 1]
 	    }
 	} elseif {$known && [dict exists $Workers $addr account]} {
@@ -229,7 +229,7 @@ oo::class create ::p2p::authority {
 	    return
 	}
 	if {[dict size $Options]} {
-	    $h send $cid [list options {*}$Options]
+	    ::p2p::net::send $Address $h $cid [list options {*}$Options]
 	}
 	list registered $addr
     }

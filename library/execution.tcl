@@ -263,6 +263,9 @@ oo::class create ::p2p::execution {
 	lassign $key h cid id
 	my Log system started [my LinkAddr $h $cid] \
 	    "job $id [dict get $spec kind]"
+	# A script job holds the event loop until it ends: the log would
+	# not see it start before.
+	::p2p::log flush
 	if {[dict get $spec kind] eq "script"} {
 	    my RunScript $key $spec
 	} else {

@@ -205,7 +205,7 @@ oo::class create ::p2p::foreman {
 	}
 	set c [dict get $Conns $addr]
 	if {[dict get $ConnUp $addr]} {
-	    $c send $message
+	    ::p2p::net::tell "" $c $message
 	} else {
 	    dict lappend Outbox $addr $message
 	}
@@ -233,11 +233,11 @@ oo::class create ::p2p::foreman {
 	    return
 	}
 	dict set ConnUp $addr 1
-	$h send [list hello [dict get $Config -network] foreman]
+	::p2p::net::tell "" $h [list hello [dict get $Config -network] foreman]
 	dict set Pings [incr Seq] [list $addr [clock microseconds]]
-	$h send [list ping $Seq]
+	::p2p::net::tell "" $h [list ping $Seq]
 	foreach message [dict get $Outbox $addr] {
-	    $h send $message
+	    ::p2p::net::tell "" $h $message
 	}
 	dict set Outbox $addr {}
     }
@@ -321,7 +321,7 @@ oo::class create ::p2p::foreman {
 	for {set try 0} {$try < 2} {incr try} {
 	    my Connect
 	    unset -nocomplain Reply($answer)
-	    $Client send $request
+	    ::p2p::net::tell "" $Client $request
 	    set result [my Wait $answer]
 	    if {[lindex $result 0] eq "ok"} {
 		return [lindex $result 1]
@@ -384,7 +384,7 @@ oo::class create ::p2p::foreman {
 	    }
 	    set Client $c
 	    unset -nocomplain Reply(admitted) Reply(-)
-	    $c send [list hello [dict get $Config -network] foreman \
+	    ::p2p::net::tell "" $c [list hello [dict get $Config -network] foreman \
 		{*}[my HelloWords]]
 	    set r [my Wait admitted]
 	    if {[lindex $r 0] eq "ok"} {

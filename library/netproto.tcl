@@ -184,6 +184,12 @@ proc ::p2p::net::send {node handler cid message} {
     $handler send $cid $message
 }
 
+# USAGE: p2p::net::tell node client message
+#	The same for a client's own connection.
+proc ::p2p::net::tell {node client message} {
+    send $node $client [$client cid] $message
+}
+
 # Peer --
 #	The name of a connection for the log.
 proc ::p2p::net::Peer {handler cid} {

@@ -183,7 +183,7 @@ oo::class create ::p2p::paying {
     method SendPending {opid} {
 	if {[catch {
 	    my Connect
-	    $Client send [lindex [dict get $Pending $opid] 0]
+	    ::p2p::net::tell "" $Client [lindex [dict get $Pending $opid] 0]
 	} msg]} {
 	    ::p2p::log event error ledger "" "$opid: $msg (will retry)"
 	    my Resend

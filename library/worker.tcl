@@ -256,7 +256,7 @@ oo::class create ::p2p::worker {
 	if {$h ne $AuthClient} {
 	    return
 	}
-	$h send [list register [my info]]
+	::p2p::net::tell $Address $h [list register [my info]]
     }
 
     method AuthDown {h cid reason} {
@@ -298,7 +298,7 @@ oo::class create ::p2p::worker {
 	if {[$Auth state] ne "registered"} {
 	    return
 	}
-	catch {$AuthClient send [list heartbeat [my info]]}
+	catch {::p2p::net::tell $Address $AuthClient [list heartbeat [my info]]}
 	my ScheduleHeartbeat
     }
 
@@ -365,7 +365,7 @@ oo::class create ::p2p::worker {
 	    return -code error -errorcode {P2P NET NOTREGISTERED} \
 		"worker $Address is not registered with an authority"
 	}
-	$AuthClient send [list peers {*}$n]
+	::p2p::net::tell $Address $AuthClient [list peers {*}$n]
 	return
     }
 
