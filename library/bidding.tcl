@@ -29,17 +29,25 @@
 #	came over to the latency of each bid in it, so that a bid's latency
 #	is that of the path from the foreman.
 #
+#	Each connection may send solicit_rate solicitations a second, in
+#	bursts of up to solicit_burst (a token bucket per connection, worker
+#	options). Beyond that a solicitation is answered at once with an
+#	empty proffer, STATS {messages 0 limited 1}, and no bid: a flooder
+#	gets nothing and costs little, while other connections are served.
+#	A solicit_rate of 0 turns the limit off.
+#
 #	The worker provides Address, Config, Opts, Links (library/mesh.tcl)
 #	and the methods Admitted, SendKey, Log, Later, Ms and FreeSlots.
 
 namespace eval ::p2p {}
 
 oo::class create ::p2p::bidding {
-    variable Address Config Opts Links Seen Pending
+    variable Address Config Opts Links Seen Pending Buckets
 
     method BidInit {} {
 	set Seen {}
 	set Pending {}
+	set Buckets {}
 	my Later [dict get $Opts token_memory] SeenTick
     }
 
@@ -50,6 +58,7 @@ oo::class create ::p2p::bidding {
 	    }
 	}
 	set Pending {}
+	set Buckets {}
     }
 
     # USAGE: $w bid job	-> {bid DICT} or {decline DICT}: what this
@@ -90,6 +99,9 @@ oo::class create ::p2p::bidding {
 
     method OnSolicit {h cid token ttl path job {hop 250}} {
 	my Admitted $h $cid
+	if {![my SolicitAllowed [list $h $cid]]} {
+	    return [list proffer $token {} {} {messages 0 limited 1}]
+	}
 	if {![string is integer -strict $ttl] || $ttl < 0} {
 	    error "bad ttl \"$ttl\": must be a non-negative integer"
 	}
@@ -230,9 +242,49 @@ oo::class create ::p2p::bidding {
 	    "token $token: [llength $bids] bids"
     }
 
+    # SolicitAllowed --
+    #	Takes a token from the bucket of the connection key (refilled at
+    #	solicit_rate a second, holding at most solicit_burst). Returns 0
+    #	when the bucket is empty, and then logs, at most once a second per
+    #	connection, how many solicitations it refused.
+    method SolicitAllowed {key} {
+	set rate [dict get $Opts solicit_rate]
+	set burst [dict get $Opts solicit_burst]
+	if {![string is double -strict $rate] || $rate <= 0} {
+	    return 1
+	}
+	if {![string is double -strict $burst] || $burst < 1} {
+	    set burst 1
+	}
+	set now [clock milliseconds]
+	if {[dict exists $Buckets $key]} {
+	    lassign [dict get $Buckets $key] tokens last logged refused
+	    set tokens [expr {min($burst,
+		$tokens + ($now - $last) * $rate / 1000.0)}]
+	} else {
+	    lassign [list $burst 0 0] tokens logged refused
+	}
+	if {$tokens >= 1} {
+	    dict set Buckets $key [list [expr {$tokens - 1}] $now $logged $refused]
+	    return 1
+	}
+	incr refused
+	if {$now - $logged >= 1000} {
+	    my Log error limited [my LinkAddr {*}$key] \
+		"$refused solicitations over the limit ($rate a second,\
+		bursts of $burst): answered with empty proffers"
+	    set logged $now
+	    set refused 0
+	}
+	dict set Buckets $key [list $tokens $now $logged $refused]
+	return 0
+    }
+
     # BidLinkDown --
-    #	A link closed: it answers nothing more.
+    #	A connection closed: it answers nothing more, and its bucket is
+    #	forgotten.
     method BidLinkDown {key} {
+	dict unset Buckets $key
 	dict for {token p} $Pending {
 	    if {$key in [dict get $p waiting]} {
 		my BidAnswered $token $key

@@ -29,7 +29,8 @@ oo::class create ::p2p::worker {
 	    ping_interval 5000 probe_count 8 probe_timeout 1000 \
 	    rebuild_delay 200 \
 	    mesh_interval 30000 token_memory 60000 max_queue 16 \
-	    job_timeout 600000 sandbox_pool 8 max_output_file 16777216
+	    job_timeout 600000 sandbox_pool 8 max_output_file 16777216 \
+	    solicit_rate 100 solicit_burst 200
     }
 
     # USAGE: p2p::worker new -authorities {host:port ...} ?-port 0?
