@@ -160,15 +160,25 @@ proc ::p2p::net::Dispatch {command args} {
 	    "no node owns handler \"$handler\""
     }
     lassign [dict get $Owners $handler] obj node
-    if {![dict get $::p2p::log::States traffic]} {
-	tailcall [info object namespace $obj]::my On[string totitle $command] \
-	    $handler $cid {*}$args
+    set traffic [dict get $::p2p::log::States traffic]
+    if {$traffic} {
+	set peer [Peer $handler $cid]
+	::p2p::log event -node $node traffic in $peer $command
     }
-    set peer [Peer $handler $cid]
-    ::p2p::log event -node $node traffic in $peer $command
-    set reply [[info object namespace $obj]::my \
-	On[string totitle $command] $handler $cid {*}$args]
-    if {$reply ne ""} {
+    set method On[string totitle $command]
+    if {[catch {
+	[info object namespace $obj]::my $method $handler $cid {*}$args
+    } reply opts]} {
+	# Wrong arguments: say so in the protocol's terms, not the
+	# method's.
+	if {[dict get $opts -errorcode] eq {TCL WRONGARGS} && [regexp \
+		"should be \"\\S+ $method h cid ?(\[^\"\]*)\"\$" $reply -> usage]} {
+	    return -code error -errorcode {P2P NET WRONGARGS} \
+		"wrong # args: should be \"[string trim "$command $usage"]\""
+	}
+	return -options $opts $reply
+    }
+    if {$traffic && $reply ne ""} {
 	::p2p::log event -node $node traffic out $peer [lindex $reply 0]
     }
     return $reply
