@@ -436,7 +436,9 @@ oo::class create ::p2p::farming {
 	}
 	dict set Soliciting $class 1
 	if {[catch {
-	    my SolicitStart $job 4 250 3 2000 \
+	    my SolicitStart $job [dict get $Config -ttl] \
+		[dict get $Config -hop] [dict get $Config -entries] \
+		[expr {[dict get $Config -ttl] * [dict get $Config -hop] + 1000}] \
 		[list [namespace which my] GotBids $class]
 	} msg]} {
 	    dict unset Soliciting $class

@@ -20,10 +20,18 @@ oo::class create ::p2p::foreman {
 
     # USAGE: p2p::foreman new -authorities {host:port ...}
     #	?-network name? ?-timeout ms? ?-offerttl ms? ?-data dir?
+    #	?-ttl n? ?-hop ms? ?-entries n?	(the solicitations of submit)
     constructor {args} {
 	set Config [dict create -authorities {} -network default \
-	    -timeout 3000 -offerttl 30000 -data ""]
+	    -timeout 3000 -offerttl 30000 -data "" -ttl 4 -hop 250 -entries 3]
 	set Config [p2p::net::nodeOptions p2p::foreman $Config $args]
+	foreach opt {-ttl -hop -entries -offerttl} {
+	    set v [dict get $Config $opt]
+	    if {![string is integer -strict $v] || $v <= 0} {
+		return -code error -errorcode [list P2P USAGE BADVALUE $opt] \
+		    "bad value \"$v\" for $opt: must be a positive integer"
+	    }
+	}
 	set Client ""
 	set Seq 0
 	set Conns {}
