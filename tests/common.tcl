@@ -162,7 +162,9 @@ testConstraint postgres [expr {[pgBinDir] ne ""
 # pgRun --
 #	Runs a server program as the server's user; returns its output.
 proc pgRun {args} {
-    set cmd [list [file join [pgBinDir] [lindex $args 0]] \
+    # Without the sanitizer runtime that `make test-asan` preloads into
+    # every child: the server's programs hang under it.
+    set cmd [list env -u LD_PRELOAD [file join [pgBinDir] [lindex $args 0]] \
 	{*}[lrange $args 1 end]]
     if {[pgAsUser] ne ""} {
 	set cmd [list runuser -u [pgAsUser] -- {*}$cmd]
