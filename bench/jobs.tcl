@@ -6,7 +6,11 @@
 #	processes, in jobs per second; and one job at a time, latency p50
 #	and p99, with every process pinned to one core and unpinned. The
 #	authority and the foreman run in this process; each worker is a
-#	`bin/p2pjobs worker -slots 1` process on 127.0.0.1.
+#	`bin/p2pjobs worker -slots 1` process on 127.0.0.1. During the batch
+#	with 2 workers it also measures CPU time per job (utime+stime from
+#	/proc/PID/stat, 10 ms ticks) of this process (the foreman; the
+#	authority is idle meanwhile) and of the workers (all their work per
+#	job: message in, slot, interpreter, script, result out).
 #
 #	Baseline, measured in the same run: a plain-Tcl job farm
 #	(bench/tclfarm.tcl) whose server, in this process, hands the same
@@ -67,6 +71,51 @@ proc ::jobs::Wait {script ms} {
 	after 50 {set ::jobs::tick 1}
 	vwait ::jobs::tick
     }
+}
+
+# Cpu --
+#	CPU time (utime + stime) of process pid in microseconds, or "" where
+#	there is no /proc.
+proc ::jobs::Cpu {pid} {
+    if {[catch {
+	set f [open /proc/$pid/stat]
+	set stat [read $f]
+	close $f
+    }]} {
+	return ""
+    }
+    # The fields after the command name (which may hold spaces).
+    set fields [string range $stat [expr {[string last ")" $stat] + 2}] end]
+    expr {([lindex $fields 11] + [lindex $fields 12]) * 1000000
+	/ [Ticks]}
+}
+
+proc ::jobs::Ticks {} {
+    variable ticks
+    if {![info exists ticks]} {
+	set ticks 100
+	catch {set ticks [exec getconf CLK_TCK]}
+    }
+    return $ticks
+}
+
+# CpuPerJob --
+#	Microseconds of CPU per job from two samples {self workers...}.
+proc ::jobs::CpuPerJob {before after m} {
+    if {"" in $before || "" in $after} {
+	return {"" ""}
+    }
+    set self [expr {([lindex $after 0] - [lindex $before 0]) / double($m)}]
+    set workers [expr {([tcl::mathop::+ {*}[lrange $after 1 end]]
+	- [tcl::mathop::+ {*}[lrange $before 1 end]]) / double($m)}]
+    list [format %.1f $self] [format %.1f $workers]
+}
+
+# CpuSample --
+#	CPU times of this process and of the workers.
+proc ::jobs::CpuSample {} {
+    variable procs
+    list [Cpu [pid]] {*}[lmap p $procs {Cpu [lindex $p 1]}]
 }
 
 proc ::jobs::Percentile {values p} {
@@ -223,7 +272,14 @@ proc ::jobs::Main {argv} {
     Log "baseline: [format %.0f $farm] jobs/s"
     foreach n {2 8} {
 	lassign [Network $n] a f
+	set before [CpuSample]
 	set rate [Batch $f [dict get $o -jobs]]
+	if {$n == 2} {
+	    # Batch's warm-up (8 jobs) is in the interval too.
+	    dict set rows cpu [CpuPerJob $before [CpuSample] \
+		[expr {[dict get $o -jobs] + 8}]]
+	    Log "2 workers: CPU per job: foreman, workers [dict get $rows cpu] us"
+	}
 	Log "$n workers: [format %.0f $rate] jobs/s pipelined"
 	dict set rows batch$n $rate
 	if {$n == 2} {
@@ -253,6 +309,9 @@ proc ::jobs::Table {rows farm} {
 	[dict get $rows batch2] $farm]
     append out [format "| jobs/s, 8 workers, batch | %.0f | |\n" \
 	[dict get $rows batch8]]
+    lassign [dict get $rows cpu] self workers
+    append out "| CPU per job, us, foreman process (2 workers, batch) | $self | |\n"
+    append out "| CPU per job, us, worker process (2 workers, batch) | $workers | |\n"
     lassign [dict get $rows seq] p50 p99
     append out "| one job at a time, p50 / p99 us, unpinned | $p50 / $p99 | |\n"
     lassign [dict get $rows seqPinned] p50 p99
@@ -276,10 +335,14 @@ proc ::jobs::Section {table rows farm started o} {
     append out $table
     set b2 [dict get $rows batch2]
     lassign [dict get $rows seqPinned] p50
+    set w [lindex [dict get $rows cpu] 1]
     append out "\nTargets of issue 4: >= 20,000 jobs/s with 2 workers:\
 	[expr {$b2 >= 20000 ? "met" : "not met"}] ([format %.0f $b2]);\
 	sequential p50 <= 60 us on one core:\
-	[expr {$p50 <= 60 ? "met" : "not met"}] ($p50 us).\n"
+	[expr {$p50 <= 60 ? "met" : "not met"}] ($p50 us); a worker's\
+	per-job overhead under 20 us of CPU:\
+	[expr {$w eq "" ? "not measured" : $w < 20 ? "met" : "not met"}]\
+	([expr {$w eq "" ? "no /proc" : "$w us, all its work per job"}]).\n"
     append out "<!-- end jobs -->\n"
 }
 
