@@ -32,6 +32,9 @@ namespace eval ::p2p::log {
     variable Chan ""		;# Its channel.
     variable Node ""		;# Written in the node field of every line.
     variable Failed 0		;# 1 once a write failed (reported once).
+    variable Open 0		;# 1 while events are written (a file is
+				;# open and writing it has not failed): hot
+				;# paths skip building events when 0.
     variable FlushId ""		;# The pending idle flush.
     variable Sec -1		;# Cache: the last second formatted...
     variable SecText ""		;# ...and its text.
@@ -73,6 +76,7 @@ proc ::p2p::log::File {args} {
     variable Path
     variable Chan
     variable Failed
+    variable Open
     if {[llength $args] > 1} {
 	return -code error -errorcode {TCL WRONGARGS} \
 	    {wrong # args: should be "p2p::log file ?path?"}
@@ -92,6 +96,7 @@ proc ::p2p::log::File {args} {
     set Chan $new
     set Path $path
     set Failed 0
+    set Open [expr {$new ne ""}]
     return $path
 }
 
@@ -376,10 +381,12 @@ proc ::p2p::log::IdleFlush {} {
 proc ::p2p::log::Failure {msg opts} {
     variable Failed
     variable Path
+    variable Open
     if {$Failed} {
 	return
     }
     set Failed 1
+    set Open 0
     dict set opts -errorcode [list P2P LOG WRITE $Path]
     set msg "cannot write log file \"$Path\": $msg"
     catch {uplevel #0 [linsert [interp bgerror {}] end $msg $opts]}

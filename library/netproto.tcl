@@ -137,7 +137,9 @@ proc ::p2p::net::isRoot {} {
 
 proc ::p2p::net::own {handler object {node ""}} {
     variable Owners
-    dict set Owners $handler [list $object $node]
+    # The object's own `my`, looked up once: Dispatch calls it directly.
+    dict set Owners $handler [list $object $node \
+	[info object namespace $object]::my]
     return
 }
 
@@ -149,45 +151,54 @@ proc ::p2p::net::disown {handler} {
 }
 
 # Dispatch --
-#	Calls On$command of the owner of the calling handler with the cid
-#	and args. With the log's traffic channel on, logs the message in
-#	(and the reply out) under the owner's node address.
-proc ::p2p::net::Dispatch {command args} {
+#	Calls method (On<Command>) of the owner of the calling handler with
+#	the cid and args. With the log's traffic channel on, logs the
+#	message in (and the reply out) under the owner's node address.
+#	It runs once per message, so it does no more than it must.
+proc ::p2p::net::Dispatch {command method args} {
     variable Owners
     lassign [::p2p::caller] handler cid
-    if {![dict exists $Owners $handler]} {
+    if {[catch {dict get $Owners $handler} owner]} {
 	return -code error -errorcode {P2P NET NOOWNER} \
 	    "no node owns handler \"$handler\""
     }
-    lassign [dict get $Owners $handler] obj node
-    set traffic [dict get $::p2p::log::States traffic]
+    set traffic [expr {$::p2p::log::Open
+	&& [dict get $::p2p::log::States traffic]}]
     if {$traffic} {
 	set peer [Peer $handler $cid]
-	::p2p::log event -node $node traffic in $peer $command
+	::p2p::log event -node [lindex $owner 1] traffic in $peer $command
     }
-    set method On[string totitle $command]
-    if {[catch {
-	[info object namespace $obj]::my $method $handler $cid {*}$args
-    } reply opts]} {
-	# Wrong arguments: say so in the protocol's terms, not the
-	# method's.
-	if {[dict get $opts -errorcode] eq {TCL WRONGARGS} && [regexp \
-		"should be \"\\S+ $method h cid ?(\[^\"\]*)\"\$" $reply -> usage]} {
-	    return -code error -errorcode {P2P NET WRONGARGS} \
-		"wrong # args: should be \"[string trim "$command $usage"]\""
+    if {[catch {[lindex $owner 2] $method $handler $cid {*}$args} \
+	    reply opts]} {
+	set usage [Usage $command $method $reply $opts]
+	if {$usage ne ""} {
+	    return -code error -errorcode {P2P NET WRONGARGS} $usage
 	}
 	return -options $opts $reply
     }
     if {$traffic && $reply ne ""} {
-	::p2p::log event -node $node traffic out $peer [lindex $reply 0]
+	::p2p::log event -node [lindex $owner 1] traffic out $peer \
+	    [lindex $reply 0]
     }
     return $reply
+}
+
+# Usage --
+#	For an error of method that says its arguments were wrong, the
+#	same said in the protocol's terms; otherwise "".
+proc ::p2p::net::Usage {command method msg opts} {
+    if {[dict exists $opts -errorcode]
+	    && [dict get $opts -errorcode] eq {TCL WRONGARGS} && [regexp \
+	    "should be \"\\S+ $method h cid ?(\[^\"\]*)\"\$" $msg -> usage]} {
+	return "wrong # args: should be \"[string trim "$command $usage"]\""
+    }
+    return ""
 }
 
 # USAGE: p2p::net::send node handler cid message
 #	Sends message on a connection, logging it (traffic out) under node.
 proc ::p2p::net::send {node handler cid message} {
-    if {[dict get $::p2p::log::States traffic]} {
+    if {$::p2p::log::Open && [dict get $::p2p::log::States traffic]} {
 	::p2p::log event -node $node traffic out [Peer $handler $cid] \
 	    [lindex $message 0]
     }
@@ -224,7 +235,7 @@ proc ::p2p::net::Peer {handler cid} {
 ::p2p::protocol register p2p:authority<-node/1 {
     foreach c {hello register heartbeat peers workers status escrow release
 	    refund history balance} {
-	define $c {args} "::p2p::net::Dispatch $c {*}\$args"
+	define $c {args} "::p2p::net::Dispatch $c On[string totitle $c] {*}\$args"
     }
 }
 
@@ -232,7 +243,7 @@ proc ::p2p::net::Peer {handler cid} {
 ::p2p::protocol register p2p:node<-authority/1 {
     foreach c {options registered admitted peers workers status account
 	    ledger history balance exception} {
-	define $c {args} "::p2p::net::Dispatch $c {*}\$args"
+	define $c {args} "::p2p::net::Dispatch $c On[string totitle $c] {*}\$args"
     }
 }
 
@@ -251,7 +262,7 @@ proc ::p2p::net::Peer {handler cid} {
 ::p2p::protocol register p2p:peer/1 {
     foreach c {hello welcome ping pong join joined full solicit proffer
 	    exception} {
-	define $c {args} "::p2p::net::Dispatch $c {*}\$args"
+	define $c {args} "::p2p::net::Dispatch $c On[string totitle $c] {*}\$args"
     }
 }
 
@@ -265,7 +276,7 @@ proc ::p2p::net::Peer {handler cid} {
 #   cancel JOBID              stops it (its result says cancelled)
 ::p2p::protocol register p2p:worker<-foreman/1 {
     foreach c {hello ping solicit run cancel} {
-	define $c {args} "::p2p::net::Dispatch $c {*}\$args"
+	define $c {args} "::p2p::net::Dispatch $c On[string totitle $c] {*}\$args"
     }
 }
 
@@ -273,6 +284,7 @@ proc ::p2p::net::Peer {handler cid} {
 ::p2p::protocol register p2p:foreman<-worker/1 {
     foreach c {welcome pong proffer accepted refused progress result
 	    exception} {
-	define $c {args} "::p2p::net::Dispatch $c {*}\$args"
+	define $c {args} "::p2p::net::Dispatch $c On[string totitle $c] {*}\$args"
     }
 }
+

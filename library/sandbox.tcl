@@ -142,7 +142,16 @@ oo::class create ::p2p::sandbox {
 		    set vars $value
 		}
 		-commands {set commands [my Count $opt $value 1]}
-		-time {set time [my Count $opt $value 1]}
+		-time {
+		    # The worker gives it for every job: the usual value
+		    # needs no call of Count.
+		    if {[string is integer -strict $value] && $value >= 1
+			    && $value <= 2147483647} {
+			set time [expr {$value}]
+		    } else {
+			set time [my Count $opt $value 1]
+		    }
+		}
 		-output {set output [my Count $opt $value 0]}
 		-progress {
 		    if {[catch {llength $value}]} {
