@@ -14,6 +14,11 @@
 #	(the result then says cancelled). A foreman whose connection drops
 #	has its running exec jobs cancelled: it will re-issue them.
 #
+#	p2p:worker<-foreman/2 has no `accepted`, takes several jobs at once
+#	(`runs {JOBID TOKEN SPEC ...}`) and sends results in batches
+#	(`results {JOBID RESULT ...}`): those of the jobs that finished
+#	while one message was handled go back together, as its reply.
+#
 #	SPEC is a dict. Kind script: script, vars (dict: the input, as
 #	variables), limits (commands, time ms). Kind exec: app (a name on
 #	the worker's -apps allow-list), args (list), stdin, files (dict of
@@ -35,12 +40,18 @@ namespace eval ::p2p {}
 
 oo::class create ::p2p::execution {
     variable Address Config Opts Server Hellos Offered Running Sandbox \
-	JobSeq WorkDir RunQueue Done
+	JobSeq WorkDir RunQueue Done NextId Collect Collected
 
     method ExecInit {} {
 	set Offered {}
 	set Running {}
 	set RunQueue {}
+	set NextId ""
+	# While a message of p2p:worker<-foreman/2 is handled: its
+	# connection {h cid}, and the results (id result ...) of its jobs
+	# that finished meanwhile, sent back together as its reply.
+	set Collect ""
+	set Collected {}
 	set Done 0
 	set JobSeq 0
 	set Sandbox [p2p::sandbox new -size [dict get $Opts sandbox_pool]]
@@ -56,6 +67,7 @@ oo::class create ::p2p::execution {
     }
 
     method ExecDestroy {} {
+	catch {after cancel $NextId}
 	if {[info exists Running]} {
 	    dict for {key job} $Running {
 		if {[dict exists $job exec]} {
@@ -147,15 +159,69 @@ oo::class create ::p2p::execution {
 	return
     }
 
+    # p2p:worker<-foreman/2: run (one job) and runs (several), with no
+    # `accepted`; results go back in batches.
+    method OnRun2 {h cid id token spec} {
+	my OnRuns $h $cid [list $id $token $spec]
+    }
+
+    method OnRuns {h cid jobs} {
+	my Admitted $h $cid
+	if {[catch {llength $jobs} n] || $n % 3} {
+	    return -code error -errorcode {P2P JOB BADRUNS} \
+		"bad jobs: must be a list of rid token spec ..."
+	}
+	set Collect [list $h $cid]
+	set Collected {}
+	set code [catch {
+	    foreach {id token spec} $jobs {
+		set reason [my Refusal $token $spec]
+		set key [list $h $cid $id]
+		if {$reason eq "" && [dict exists $Running $key]} {
+		    set reason "job $id is already running here"
+		}
+		if {$reason ne ""} {
+		    if {$::p2p::log::Open} {
+			my Log system refused [my LinkAddr $h $cid] \
+			    "job $id: $reason"
+		    }
+		    catch {::p2p::net::send $Address $h $cid \
+			[list refused $id $reason]}
+		    continue
+		}
+		dict set Running $key [dict create spec $spec token $token \
+		    started [clock milliseconds] state queued v 2]
+		lappend RunQueue $key
+	    }
+	    my Next
+	} msg opts]
+	set results $Collected
+	set Collect ""
+	set Collected {}
+	if {$code} {
+	    if {[llength $results]} {
+		catch {::p2p::net::send $Address $h $cid [list results $results]}
+	    }
+	    return -options $opts $msg
+	}
+	if {[llength $results]} {
+	    return [list results $results]
+	}
+	return
+    }
+
     # Next --
     #	Starts queued jobs while slots are free.
     method Next {} {
+	if {$NextId ne ""} {
+	    after cancel $NextId
+	    set NextId ""
+	}
 	while {[llength $RunQueue]} {
-	    set active 0
-	    dict for {key job} $Running {
-		incr active [expr {[dict get $job state] eq "running"}]
-	    }
-	    if {$active >= [dict get $Config -slots]} {
+	    # Every job in Running is queued (and then in RunQueue) or
+	    # running.
+	    if {[dict size $Running] - [llength $RunQueue]
+		    >= [dict get $Config -slots]} {
 		return
 	    }
 	    set RunQueue [lassign $RunQueue key]
@@ -260,12 +326,14 @@ oo::class create ::p2p::execution {
 	    return
 	}
 	set spec [dict get $job spec]
-	lassign $key h cid id
-	my Log system started [my LinkAddr $h $cid] \
-	    "job $id [dict get $spec kind]"
-	# A script job holds the event loop until it ends: the log would
-	# not see it start before.
-	::p2p::log flush
+	if {$::p2p::log::Open} {
+	    lassign $key h cid id
+	    my Log system started [my LinkAddr $h $cid] \
+		"job $id [dict get $spec kind]"
+	    # A script job holds the event loop until it ends: the log
+	    # would not see it start before.
+	    ::p2p::log flush
+	}
 	if {[dict get $spec kind] eq "script"} {
 	    my RunScript $key $spec
 	} else {
@@ -450,11 +518,21 @@ oo::class create ::p2p::execution {
 	    }
 	}
 	incr Done
-	my Log system finished [my LinkAddr $h $cid] \
-	    "job $id [dict get $result status] in [dict get $result ms] ms"
-	catch {::p2p::net::send $Address $h $cid [list result $id $result]}
-	if {[llength $RunQueue]} {
-	    after 0 [list [namespace which my] Next]
+	if {$::p2p::log::Open} {
+	    my Log system finished [my LinkAddr $h $cid] \
+		"job $id [dict get $result status] in [dict get $result ms] ms"
+	}
+	if {![dict exists $job v]} {
+	    # p2p:worker<-foreman/1
+	    catch {::p2p::net::send $Address $h $cid [list result $id $result]}
+	} elseif {$Collect eq [lrange $key 0 1]} {
+	    lappend Collected $id $result
+	} else {
+	    catch {::p2p::net::send $Address $h $cid \
+		[list results [list $id $result]]}
+	}
+	if {[llength $RunQueue] && $NextId eq ""} {
+	    set NextId [after 0 [list [namespace which my] Next]]
 	}
     }
 

@@ -27,15 +27,22 @@
 #	the workers whose results differ are reported in `disagreed`.
 #	Without a majority the job fails.
 #
-#	The foreman provides Config, Seq, Rounds, SendWorker, SolicitStart
-#	and Rank.
+#	To a worker that speaks p2p:worker<-foreman/2, the jobs dispatched
+#	in one pass over the queues go in one `runs` message, and its
+#	results come back in batches (`results`).
+#
+#	The foreman provides Config, Seq, Rounds, ConnVer, ConnOf,
+#	SendWorker, SolicitStart and Rank; paying.tcl Escrows, Account,
+#	Hold, Pay and Refund. (Per job, a method call costs about as much as
+#	a dozen dict operations: the paths run for every job read those
+#	variables rather than call a method that would.)
 
 namespace eval ::p2p {}
 
 oo::class create ::p2p::farming {
     variable Config Seq Jobs Queue Head Offers Inflight Soliciting PumpId \
 	Runs SweepId Pumping \
-	Waits JobSeq
+	Waits JobSeq ConnVer Batch ConnOf Escrows Account
 
     method FarmInit {} {
 	set Jobs {}
@@ -48,6 +55,7 @@ oo::class create ::p2p::farming {
 	set JobSeq 0
 	set Runs {}
 	set Pumping 0
+	set Batch {}
 	array set Waits {}
 	set SweepId [after 1000 [list [namespace which my] Sweep]]
     }
@@ -75,26 +83,39 @@ oo::class create ::p2p::farming {
     # USAGE: $f submit -job dict ?-command cmd? ?-redundancy k?
     #	?-retries n? ?-timeout ms?	-> job id
     method submit {args} {
-	set o [dict create -job {} -command {} -redundancy 1 -retries 3 \
-	    -timeout 600000]
 	if {[llength $args] % 2} {
 	    return -code error -errorcode {TCL WRONGARGS} \
 		"wrong # args: should be \"[self] submit -job dict ?-option\
 		value ...?\""
 	}
+	# The defaults are valid; only the options given are checked.
+	set spec {}
+	set command {}
+	set ints {}
+	set o {-redundancy 1 -retries 3 -timeout 600000}
 	foreach {opt value} $args {
-	    if {![dict exists $o $opt]} {
-		return -code error -errorcode [list P2P USAGE OPTION $opt] \
-		    "bad option \"$opt\": must be [join [lsort [dict keys $o]] {, }]"
+	    switch -exact -- $opt {
+		-job {set spec $value}
+		-command {set command $value}
+		-redundancy - -retries - -timeout {
+		    dict set o $opt $value
+		    lappend ints $opt
+		}
+		default {
+		    return -code error -errorcode [list P2P USAGE OPTION $opt] \
+			"bad option \"$opt\": must be -command, -job,\
+			-redundancy, -retries, -timeout"
+		}
 	    }
-	    dict set o $opt $value
 	}
-	set spec [dict get $o -job]
-	if {[catch {dict size $spec}] || ![dict exists $spec kind]} {
+	if {[catch {dict exists $spec kind} hasKind] || !$hasKind} {
 	    return -code error -errorcode {P2P USAGE BADVALUE -job} \
 		"bad value for -job: must be a dict with at least a kind"
 	}
 	foreach {opt min} {-redundancy 1 -retries 0 -timeout 1} {
+	    if {$opt ni $ints} {
+		continue
+	    }
 	    set v [dict get $o $opt]
 	    if {![string is integer -strict $v] || $v < $min} {
 		return -code error -errorcode [list P2P USAGE BADVALUE $opt] \
@@ -103,7 +124,7 @@ oo::class create ::p2p::farming {
 	}
 	set id job[incr JobSeq]
 	dict set Jobs $id [dict create spec $spec state queued \
-	    command [dict get $o -command] k [dict get $o -redundancy] \
+	    command $command k [dict get $o -redundancy] \
 	    retries [dict get $o -retries] timeout [dict get $o -timeout] \
 	    reissues 0 attempts {} active {} excluded {} results {} rids {} \
 	    progress {} created [clock milliseconds]]
@@ -119,7 +140,9 @@ oo::class create ::p2p::farming {
 
     # USAGE: $f wait id ?-timeout ms?	-> the job's result dict
     method wait {id args} {
-	my Known $id
+	if {![dict exists $Jobs $id]} {
+	    my Known $id
+	}
 	set timeout ""
 	foreach {opt value} $args {
 	    if {$opt ne "-timeout"} {
@@ -127,6 +150,9 @@ oo::class create ::p2p::farming {
 		    "bad option \"$opt\": must be -timeout"
 	    }
 	    set timeout $value
+	}
+	if {[dict get $Jobs $id state] in {done failed cancelled}} {
+	    return [dict get $Jobs $id result]
 	}
 	set var [my varname Waits]
 	set tid ""
@@ -137,7 +163,9 @@ oo::class create ::p2p::farming {
 		&& ![info exists Waits(timeout-$id)]} {
 	    vwait $var
 	}
-	after cancel $tid
+	if {$tid ne ""} {
+	    after cancel $tid
+	}
 	if {[info exists Waits(timeout-$id)]} {
 	    unset Waits(timeout-$id)
 	    return -code error -errorcode [list P2P TIMEOUT $id] \
@@ -181,7 +209,9 @@ oo::class create ::p2p::farming {
 
     # USAGE: $f forget id	-> forgets a finished job
     method forget {id} {
-	my Known $id
+	if {![dict exists $Jobs $id]} {
+	    my Known $id
+	}
 	if {[dict get $Jobs $id state] in {done failed cancelled}} {
 	    dict unset Jobs $id
 	    unset -nocomplain Waits($id)
@@ -238,6 +268,25 @@ oo::class create ::p2p::farming {
 	    my PumpClasses
 	} finally {
 	    set Pumping 0
+	    my SendBatches
+	}
+    }
+
+    # SendBatches --
+    #	Sends the runs Dispatch gathered for workers of
+    #	p2p:worker<-foreman/2: one message per worker.
+    method SendBatches {} {
+	if {[dict size $Batch] == 0} {
+	    return
+	}
+	set batch $Batch
+	set Batch {}
+	dict for {addr jobs} $batch {
+	    if {[llength $jobs] == 3} {
+		my SendWorker $addr [list run {*}$jobs]
+	    } else {
+		my SendWorker $addr [list runs $jobs]
+	    }
 	}
     }
 
@@ -259,13 +308,12 @@ oo::class create ::p2p::farming {
 		    }
 		    continue
 		}
-		set job [dict get $Jobs $id]
-		set need [expr {[dict get $job k]
-		    - [dict size [dict get $job active]]
-		    - [dict size [dict get $job results]]}]
+		set need [expr {[dict get $Jobs $id k]
+		    - [dict size [dict get $Jobs $id active]]
+		    - [dict size [dict get $Jobs $id results]]}]
 		while {$need > 0} {
 		    set bid [my PickBid $class $id $now]
-		    if {$bid eq ""} {
+		    if {[dict size $bid] == 0} {
 			break
 		    }
 		    my Dispatch $id $bid
@@ -379,7 +427,9 @@ oo::class create ::p2p::farming {
 	    set busy [expr {[dict exists $Inflight $addr]
 		? [dict get $Inflight $addr] : 0}]
 	    if {$busy < $slots} {
-		return [linsert $bid end token [dict get $offer token]]
+		# (dict replace keeps the offer's bid a dict; linsert would
+		# turn it into a list, and back, for every job.)
+		return [dict replace $bid token [dict get $offer token]]
 	    }
 	    set queue [expr {[dict exists $bid queue] ? [dict get $bid queue] : 0}]
 	    if {$busy < $slots + $queue} {
@@ -393,7 +443,7 @@ oo::class create ::p2p::farming {
 	if {$best eq ""} {
 	    return ""
 	}
-	linsert $best end token [dict get $offer token]
+	dict replace $best token [dict get $offer token]
     }
 
     # Exhausted --
@@ -492,17 +542,24 @@ oo::class create ::p2p::farming {
 	set addr [dict get $bid address]
 	set rid $id.[incr Seq]
 	set now [clock milliseconds]
-	dict update Jobs $id job {
-	    dict set job state running
-	    dict set job active $addr [dict create rid $rid sent $now]
-	    set deadline [expr {$now + [dict get $job timeout]}]
-	}
-	dict set Runs $rid [list $id $addr $deadline]
+	dict set Jobs $id state running
+	dict set Jobs $id active $addr [dict create rid $rid sent $now]
+	dict set Runs $rid [list $id $addr \
+	    [expr {$now + [dict get $Jobs $id timeout]}]]
 	dict incr Inflight $addr
-	::p2p::log event system dispatched $addr "job $id as $rid"
+	if {$::p2p::log::Open} {
+	    ::p2p::log event system dispatched $addr "job $id as $rid"
+	}
 	# With a ledger the run waits for its escrow (paying.tcl).
-	if {![my Hold $id $rid $addr [dict get $bid price] \
-		[dict get $bid token]]} {
+	if {[dict size $Account] && [my Hold $id $rid $addr \
+		[dict get $bid price] [dict get $bid token]]} {
+	    return
+	}
+	if {[dict exists $ConnVer $addr] && [dict get $ConnVer $addr] >= 2} {
+	    # Sent with the others of this pass (SendBatches).
+	    dict lappend Batch $addr $rid [dict get $bid token] \
+		[dict get $Jobs $id spec]
+	} else {
 	    my SendWorker $addr [list run $rid [dict get $bid token] \
 		[dict get $Jobs $id spec]]
 	}
@@ -543,9 +600,7 @@ oo::class create ::p2p::farming {
     method EndRun {id addr} {
 	if {[dict exists $Jobs $id active $addr]} {
 	    dict unset Runs [dict get $Jobs $id active $addr rid]
-	}
-	dict update Jobs $id job {
-	    dict unset job active $addr
+	    dict unset Jobs $id active $addr
 	}
 	if {[dict exists $Inflight $addr]} {
 	    dict incr Inflight $addr -1
@@ -588,32 +643,38 @@ oo::class create ::p2p::farming {
 	    return
 	}
 	set result [dict merge {result {} error {} stdout {} stderr {} exit {}
-	    signal {} outputs {} worker {}} $result]
-	dict set result id $id
-	dict set result reissues [dict get $Jobs $id reissues]
-	dict set result attempts [dict get $Jobs $id attempts]
-	dict update Jobs $id job {
-	    dict set job state $state
-	    dict set job result $result
-	}
+	    signal {} outputs {} worker {}} $result [list id $id \
+	    reissues [dict get $Jobs $id reissues] \
+	    attempts [dict get $Jobs $id attempts]]]
+	dict set Jobs $id state $state
+	dict set Jobs $id result $result
 	set Waits($id) $state
-	::p2p::log event system $state "" "job $id: [dict get $result status]"
+	if {$::p2p::log::Open} {
+	    ::p2p::log event system $state "" \
+		"job $id: [dict get $result status]"
+	}
 	set cmd [dict get $Jobs $id command]
 	if {[llength $cmd]} {
 	    after 0 [list {*}$cmd $id $result]
 	}
-	my Pump
+	# A slot is free: dispatch what waits (nothing waits: no pass, and
+	# no event for it, one job at a time).
+	if {[dict size $Queue]} {
+	    my Pump
+	}
     }
 
     # ------------------------------------------------------------------
-    # Protocol p2p:foreman<-worker/1: accepted, refused, progress, result
+    # Protocol p2p:foreman<-worker/1: accepted, refused, progress, result;
+    # /2: refused, progress, results
     # ------------------------------------------------------------------
 
     # RunOf --
     #	{id addr} of a run id sent to the worker on handler h, or "".
     method RunOf {h rid} {
 	set id [lindex [split $rid .] 0]
-	set addr [my ConnAddr $h]
+	# (ConnAddr)
+	set addr [expr {[dict exists $ConnOf $h] ? [dict get $ConnOf $h] : ""}]
 	if {![dict exists $Jobs $id] || ![dict exists $Jobs $id active $addr]
 		|| [dict get $Jobs $id active $addr rid] ne $rid} {
 	    return ""
@@ -627,7 +688,7 @@ oo::class create ::p2p::farming {
 
     method OnRefused {h cid rid reason} {
 	set run [my RunOf $h $rid]
-	if {$run eq ""} {
+	if {[llength $run] == 0} {
 	    return
 	}
 	lassign $run id addr
@@ -641,7 +702,7 @@ oo::class create ::p2p::farming {
 
     method OnProgress {h cid rid message} {
 	set run [my RunOf $h $rid]
-	if {$run eq ""} {
+	if {[llength $run] == 0} {
 	    return
 	}
 	lassign $run id addr
@@ -652,14 +713,25 @@ oo::class create ::p2p::farming {
 	return
     }
 
+    # p2p:foreman<-worker/2: results in batches.
+    method OnResults {h cid results} {
+	if {[catch {llength $results} n] || $n % 2} {
+	    return -code error -errorcode {P2P JOB BADRESULTS} \
+		"bad results: must be a list of rid result ..."
+	}
+	foreach {rid result} $results {
+	    my OnResult $h $cid $rid $result
+	}
+	return
+    }
+
     method OnResult {h cid rid result} {
 	set run [my RunOf $h $rid]
-	if {$run eq "" || [catch {dict size $result}]} {
+	if {[llength $run] == 0 || [catch {dict size $result}]} {
 	    return
 	}
 	lassign $run id addr
-	set job [dict get $Jobs $id]
-	if {[dict get $job state] in {done failed cancelled}} {
+	if {[dict get $Jobs $id state] in {done failed cancelled}} {
 	    my EndRun $id $addr
 	    return
 	}
@@ -668,9 +740,11 @@ oo::class create ::p2p::farming {
 	    return
 	}
 	my EndRun $id $addr
-	if {[dict get $job k] == 1} {
+	if {[dict get $Jobs $id k] == 1} {
 	    # The worker ran it: it is paid, whatever the job's own outcome.
-	    my Pay $rid
+	    if {[dict exists $Escrows $rid]} {
+		my Pay $rid
+	    }
 	    my Settle $id done $result
 	    return
 	}

@@ -16,7 +16,7 @@ oo::class create ::p2p::foreman {
     superclass ::p2p::net::node
     mixin ::p2p::farming
     variable Config Client Reply Seq Conns ConnOf ConnUp Outbox Rtt Pings \
-	Rounds
+	Rounds ConnVer
 
     # USAGE: p2p::foreman new -authorities {host:port ...}
     #	?-network name? ?-timeout ms? ?-offerttl ms? ?-data dir?
@@ -37,6 +37,7 @@ oo::class create ::p2p::foreman {
 	set Conns {}
 	set ConnOf {}
 	set ConnUp {}
+	set ConnVer {}
 	set Outbox {}
 	set Rtt {}
 	set Pings {}
@@ -241,6 +242,8 @@ oo::class create ::p2p::foreman {
 	    return
 	}
 	dict set ConnUp $addr 1
+	# The version of p2p:worker<-foreman the connection speaks.
+	dict set ConnVer $addr [lindex [split $protocol /] end]
 	::p2p::net::tell "" $h [list hello [dict get $Config -network] foreman]
 	dict set Pings [incr Seq] [list $addr [clock microseconds]]
 	::p2p::net::tell "" $h [list ping $Seq]
@@ -256,6 +259,7 @@ oo::class create ::p2p::foreman {
 	    dict unset Conns $addr
 	    dict unset ConnOf $c
 	    dict unset ConnUp $addr
+	    dict unset ConnVer $addr
 	    dict unset Outbox $addr
 	    ::p2p::net::disown $c
 	    catch {$c configure -onprotocol {} -ondisconnect {}}
@@ -455,7 +459,7 @@ oo::class create ::p2p::foreman {
 	return
     }
 
-    # p2p:foreman<-worker/1
+    # p2p:foreman<-worker/1 and /2
     method OnWelcome {h cid address} {
 	return
     }

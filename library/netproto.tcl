@@ -4,7 +4,8 @@
 #	from nodes (p2p:authority<-node/1), what a node accepts from an
 #	authority (p2p:node<-authority/1), what workers of the mesh say to
 #	each other (p2p:peer/1), what a worker and a foreman say to each
-#	other (p2p:worker<-foreman/1, p2p:foreman<-worker/1). Every command is a thin proc that
+#	other (p2p:worker<-foreman/1 and /2, p2p:foreman<-worker/1 and
+#	/2). Every command is a thin proc that
 #	finds the node object owning the handler the message arrived on
 #	(p2p::caller) and calls its method On<command> with the cid and the
 #	message's words. Objects claim their handlers with
@@ -288,3 +289,25 @@ proc ::p2p::net::Peer {handler cid} {
     }
 }
 
+# p2p:worker<-foreman/2 -- /1 with jobs in batches and no `accepted`.
+#   hello, ping, solicit, cancel   as in /1
+#   run JOBID TOKEN SPEC      one job: `refused JOBID REASON`, or
+#                             `progress JOBID MESSAGE`... then its result
+#                             in `results`
+#   runs JOBS                 JOBS: a list JOBID TOKEN SPEC JOBID TOKEN
+#                             SPEC ...; each as run
+# The worker sends results in batches, `results {JOBID RESULT ...}`: those
+# of the jobs that finished while it handled one message go in one reply.
+::p2p::protocol register p2p:worker<-foreman/2 {
+    foreach c {hello ping solicit cancel runs} {
+	define $c {args} "::p2p::net::Dispatch $c On[string totitle $c] {*}\$args"
+    }
+    define run {args} {::p2p::net::Dispatch run OnRun2 {*}$args}
+}
+
+# p2p:foreman<-worker/2 -- what a foreman accepts from a worker of /2.
+::p2p::protocol register p2p:foreman<-worker/2 {
+    foreach c {welcome pong proffer refused progress results exception} {
+	define $c {args} "::p2p::net::Dispatch $c On[string totitle $c] {*}\$args"
+    }
+}
