@@ -128,12 +128,19 @@ oo::class create ::p2p::farming {
 	    retries [dict get $o -retries] timeout [dict get $o -timeout] \
 	    reissues 0 attempts {} active {} excluded {} results {} rids {} \
 	    progress {} created [clock milliseconds]]
-	my Enqueue $id
+	set class [my Enqueue $id]
 	# Dispatch now (one job at a time then costs no trip through the
-	# event loop), unless a pump is under way.
+	# event loop), unless a pump is under way. Behind other jobs of its
+	# class (a batch being submitted), one pass soon serves them all:
+	# a pass per job would look at the same waiting head each time.
 	if {!$Pumping} {
-	    catch {after cancel $PumpId}
-	    my PumpNow
+	    if {[llength [dict get $Queue $class]] - [dict get $Head $class]
+		    > 1} {
+		my Pump
+	    } else {
+		catch {after cancel $PumpId}
+		my PumpNow
+	    }
 	}
 	return $id
     }
@@ -377,13 +384,14 @@ oo::class create ::p2p::farming {
     }
 
     # Enqueue --
-    #	Puts job id at the end of its class's queue.
+    #	Puts job id at the end of its class's queue; returns the class.
     method Enqueue {id} {
 	set class [my Class [dict get $Jobs $id spec]]
 	dict lappend Queue $class $id
 	if {![dict exists $Head $class]} {
 	    dict set Head $class 0
 	}
+	return $class
     }
 
     # Queued --
