@@ -35,7 +35,7 @@ namespace eval ::p2p {}
 
 oo::class create ::p2p::execution {
     variable Address Config Opts Server Hellos Offered Running Sandbox \
-	JobSeq WorkDir RunQueue Done
+	JobSeq WorkDir RunQueue Done Waiting
 
     method ExecInit {} {
 	set Offered {}
@@ -43,6 +43,7 @@ oo::class create ::p2p::execution {
 	set RunQueue {}
 	set Done 0
 	set JobSeq 0
+	my TreeInit
 	set Sandbox [p2p::sandbox new -size [dict get $Opts sandbox_pool]]
 	# A worker running as root runs exec jobs as nobody.
 	if {[dict get $Config -user] eq "" && [::p2p::net::isRoot]} {
@@ -93,9 +94,10 @@ oo::class create ::p2p::execution {
     }
 
     # FreeSlots --
-    #	Slots not taken by a job (running or queued).
+    #	Slots not taken by a job (running or queued; a tree job waiting
+    #	for its pieces takes none).
     method FreeSlots {} {
-	expr {max(0, [dict get $Config -slots] - [dict size $Running])}
+	expr {max(0, [dict get $Config -slots] - [dict size $Running] + $Waiting)}
     }
 
     # QueueRoom --
@@ -173,11 +175,12 @@ oo::class create ::p2p::execution {
 	if {![dict exists $Running $key]} {
 	    return
 	}
+	dict set Running $key cancelled 1
 	if {[dict exists $Running $key exec]} {
-	    dict set Running $key cancelled 1
 	    p2p::exec cancel [dict get $Running $key exec]
-	} else {
-	    dict set Running $key cancelled 1
+	} elseif {[my IsTree $key]} {
+	    my TreeAbandon $key
+	    my Finish $key [dict create status cancelled error "cancelled"]
 	}
 	return
     }
@@ -196,11 +199,12 @@ oo::class create ::p2p::execution {
 	    return "kind \"$kind\" not accepted: accepts\
 		[join [dict get $Config -kinds] {, }]"
 	}
-	if {$kind ni {script exec}} {
-	    return "kind \"$kind\" unknown: must be script or exec"
+	if {$kind ni {script exec tree}} {
+	    return "kind \"$kind\" unknown: must be script, exec or tree"
 	}
 	set slots [dict get $Config -slots]
-	if {$slots == 0 || [dict size $Running] >= $slots + [dict get $Opts max_queue]} {
+	if {$slots == 0 || [dict size $Running] - $Waiting
+		>= $slots + [dict get $Opts max_queue]} {
 	    return "no free slot: $slots of $slots busy, [dict get $Opts max_queue]\
 		jobs queued"
 	}
@@ -268,6 +272,8 @@ oo::class create ::p2p::execution {
 	::p2p::log flush
 	if {[dict get $spec kind] eq "script"} {
 	    my RunScript $key $spec
+	} elseif {[dict get $spec kind] eq "tree"} {
+	    my RunTree $key $spec
 	} else {
 	    my RunExec $key $spec
 	}
@@ -467,6 +473,7 @@ oo::class create ::p2p::execution {
 		    dict set Running $key cancelled 1
 		    catch {p2p::exec cancel [dict get $job exec]}
 		} else {
+		    my TreeAbandon $key
 		    dict unset Running $key
 		    set i [lsearch -exact $RunQueue $key]
 		    if {$i >= 0} {

@@ -74,9 +74,12 @@ oo::class create ::p2p::farming {
 
     # USAGE: $f submit -job dict ?-command cmd? ?-redundancy k?
     #	?-retries n? ?-timeout ms?	-> job id
+    #	or $f submit -tree script -input data ?-maxdepth n? ?-fanout n?
+    #	?-budget points? ?-price n? ...	(a tree job: library/tree.tcl)
     method submit {args} {
 	set o [dict create -job {} -command {} -redundancy 1 -retries 3 \
-	    -timeout 600000]
+	    -timeout 600000 -tree {} -input {} -maxdepth 3 -fanout 4 \
+	    -budget {} -price {}]
 	if {[llength $args] % 2} {
 	    return -code error -errorcode {TCL WRONGARGS} \
 		"wrong # args: should be \"[self] submit -job dict ?-option\
@@ -90,6 +93,9 @@ oo::class create ::p2p::farming {
 	    dict set o $opt $value
 	}
 	set spec [dict get $o -job]
+	if {[dict get $o -tree] ne ""} {
+	    set spec [my TreeSpec $o]
+	}
 	if {[catch {dict size $spec}] || ![dict exists $spec kind]} {
 	    return -code error -errorcode {P2P USAGE BADVALUE -job} \
 		"bad value for -job: must be a dict with at least a kind"
@@ -645,6 +651,10 @@ oo::class create ::p2p::farming {
 	    return
 	}
 	lassign $run id addr
+	if {[lindex $message 0] eq "tree"} {
+	    my TreeNode $id [lindex $message 1]
+	    return
+	}
 	dict update Jobs $id job {
 	    dict set job progress [lrange [linsert [dict get $job progress] \
 		end [list $addr $message]] end-9 end]
