@@ -350,7 +350,10 @@ oo::class create ::p2p::treeworker {
 	    return
 	}
 	my TreeWaiting $key 0
-	my TreeSplit $key [dict get $round bids] $round
+	# Others' bids only: this worker works on its own piece anyway.
+	my TreeSplit $key [lmap b [dict get $round bids] {
+	    expr {[dict get $b address] eq $Address ? [continue] : $b}
+	}] $round
     }
 
     # TreeWaiting --
