@@ -294,8 +294,10 @@ proc ::tree::Main {argv} {
 	    as workers are added beyond that.\n\n"
 	append section "Overhead of the tree: the same 15 pieces as a flat farm of\
 	    15 script jobs submitted at once to the 8 workers (merged by the\
-	    foreman), beside the tree. In the tree, each level asks its mesh for\
-	    bids and pays through the ledger-free path here (no ledger).\n\n"
+	    foreman), beside the tree, where each node asks its own mesh for bids\
+	    before it splits. No ledger in these runs: nothing is paid. With\
+	    one worker nobody else bids, so the root works on every piece\
+	    itself (one node): that row is the work without the tree.\n\n"
 	append section $t2
 	append section "<!-- end tree -->\n"
 	WriteDoc [dict get $o -doc] $section
