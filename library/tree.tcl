@@ -470,7 +470,8 @@ oo::class create ::p2p::treeworker {
 		dict set child price $ceiling
 	    }
 	    if {$budget ne ""} {
-		dict set child budget $ceiling
+		# Its share of what is left (the price ceiling may be lower).
+		dict set child budget [expr {$budget / max(1, $n - 1)}]
 	    }
 	    if {[dict exists $spec escrow]} {
 		dict set child fund [dict get $spec escrow]
