@@ -14,7 +14,9 @@
 #	(Live). Get Bids asks the network for bids on a job; Spend submits
 #	jobs paid with points through a foreman inside this process and
 #	shows them dispatched, running, re-issued and finished, and the
-#	points moving. Stop, and closing the window, kill every process
+#	points moving. Tree Job submits one tree job (library/tree.tcl)
+#	and draws its tree over the network as it grows, from the `tree`
+#	events of the foreman's log. Stop, and closing the window, kill every process
 #	Start launched, by pid.
 #
 #	The procs of the last section ("Test interface") let
@@ -104,6 +106,8 @@ namespace eval ::demo {
 	peer #7d8896 register #d9a066 job #2ea35a
 	request #2b6cd4 reply #202020 exception #d62728
 	highlight #ff7f0e faded #e6e6e6
+	tree-working #0f9d8f tree-waiting #e0a100 tree-merging #c2185b
+	tree-done #1c3f94 tree-failed #d62728
     }
 
     # The job Spend submits: some arithmetic (a few tenths of a second),
@@ -120,6 +124,49 @@ namespace eval ::demo {
 	set x
     }
     variable jobSize 100000
+
+    # The tree job of Tree Job: counts the primes below treeLimit by
+    # trial division, a range {lo hi} split into fanout ranges while it
+    # holds 20,000 numbers or more, down to treeDepth; each node keeps
+    # its first piece and hands on the others (a few tenths of a second
+    # of work each). The window checks the count with a sieve here.
+    variable treeScript {
+	proc split {input info} {
+	    lassign $input lo hi
+	    if {$hi - $lo < 20000} {
+		return {}
+	    }
+	    set n [dict get $info fanout]
+	    set step [expr {($hi - $lo + $n - 1) / $n}]
+	    set pieces {}
+	    for {set a $lo} {$a < $hi} {incr a $step} {
+		lappend pieces [list $a [expr {min($a + $step, $hi)}]]
+	    }
+	    return $pieces
+	}
+	proc work {piece} {
+	    lassign $piece lo hi
+	    set count 0
+	    for {set n [expr {max($lo, 2)}]} {$n < $hi} {incr n} {
+		set prime 1
+		for {set d 2} {$d * $d <= $n} {incr d} {
+		    if {$n % $d == 0} {
+			set prime 0
+			break
+		    }
+		}
+		incr count $prime
+	    }
+	    return $count
+	}
+	proc merge {results} {
+	    tcl::mathop::+ {*}$results
+	}
+    }
+    variable treeLimit 360000
+    variable treeDepth 2
+    variable treeFanout 3
+    variable trees {}		;# id -> dict budget result local
 }
 
 # ----------------------------------------------------------------------
@@ -491,6 +538,103 @@ proc ::demo::spend {{amount ""}} {
     return $ids
 }
 
+# demo::treeJob --
+#	Tree Job: one tree job (the primes below treeLimit), paid with
+#	points: the Points: entry is its budget, which each node shares
+#	among the pieces it hands on; each node's worker is paid the price
+#	it bid. The tree is drawn over the P2P Network view as it grows.
+# Results:
+#	The job's id.
+proc ::demo::treeJob {{amount ""}} {
+    variable points
+    variable foreman
+    variable bids
+    variable trees
+    variable treeScript
+    variable treeLimit
+    variable treeDepth
+    variable treeFanout
+    if {$amount ne ""} {
+	set points $amount
+    }
+    set amount [string trim $points]
+    if {![string is integer -strict $amount] || $amount < 1} {
+	return -code error -errorcode [list DEMO USAGE POINTS $amount] \
+	    "bad number of points \"$amount\": must be a positive integer"
+    }
+    Need
+    if {[llength $bids] == 0} {
+	getBids
+    }
+    if {[llength $bids] == 0} {
+	return -code error -errorcode {DEMO NOBIDS} \
+	    "no worker bid: nothing to spend the points on"
+    }
+    set price [tcl::mathfunc::max {*}[lmap b $bids {dict get $b price}]]
+    if {$amount < $price} {
+	return -code error -errorcode {DEMO POINTS} \
+	    "$amount points do not pay for one piece: the workers ask up to\
+	    $price"
+    }
+    # (With -price, a node would hand its pieces no more budget than
+    # that price: they could not split further.)
+    set id [$foreman submit -tree $treeScript -input [list 0 $treeLimit] \
+	-maxdepth $treeDepth -fanout $treeFanout -budget $amount \
+	-command ::demo::TreeDone]
+    dict set trees $id [dict create budget $amount result {} local {}]
+    p2p::log event system submitted "" "job $id tree budget $amount"
+    Status "Submitted tree job $id: the primes below $treeLimit, depth <=\
+	$treeDepth, fanout <= $treeFanout, $amount points at most."
+    Reload
+    return $id
+}
+
+# demo::TreeDone --
+#	The -command of a tree job: keeps the result, counts the primes
+#	here (a sieve) to check it, says both on the status line.
+proc ::demo::TreeDone {id result} {
+    variable trees
+    variable foreman
+    variable treeLimit
+    if {![dict exists $trees $id]} {
+	return
+    }
+    dict set trees $id result $result
+    set nodes [$foreman tree $id]
+    set workers [llength [lsort -unique [lmap n $nodes {dict get $n node}]]]
+    if {[dict get $result status] eq "ok"} {
+	set local [CountPrimes $treeLimit]
+	dict set trees $id local $local
+	set got [dict get $result result]
+	Status "Tree job $id: $got primes below $treeLimit, from [llength \
+	    $nodes] nodes on $workers workers; counted here: $local,\
+	    [expr {$got == $local ? "the same" : "DIFFERENT"}]."
+    } else {
+	Status "Tree job $id: [dict get $result status]:\
+	    [dict get $result error]"
+    }
+    JobDone $id $result
+}
+
+# demo::CountPrimes --
+#	The primes below limit, by a sieve of Eratosthenes.
+proc ::demo::CountPrimes {limit} {
+    if {$limit < 3} {
+	return 0
+    }
+    set sieve [lrepeat $limit 1]
+    lset sieve 0 0
+    lset sieve 1 0
+    for {set p 2} {$p * $p < $limit} {incr p} {
+	if {[lindex $sieve $p]} {
+	    for {set m [expr {$p * $p}]} {$m < $limit} {incr m $p} {
+		lset sieve $m 0
+	    }
+	}
+    }
+    tcl::mathop::+ {*}$sieve
+}
+
 # demo::JobDone --
 #	The -command of the jobs: keeps the result, reads the balance.
 proc ::demo::JobDone {id result} {
@@ -578,6 +722,7 @@ proc ::demo::Buttons {} {
     .top.stop state [expr {$running ? "!disabled" : "disabled"}]
     .side.bids.get state $net
     .side.jobs.spend state $net
+    .side.jobs.treejob state $net
 }
 
 # demo::Do --
@@ -623,6 +768,7 @@ proc ::demo::Forget {} {
     variable bids {}
     variable bidInfo ""
     variable jobs {}
+    variable trees {}
     variable ledgerNow ""
     variable ledgerText ""
     variable selected ""
@@ -933,9 +1079,10 @@ proc ::demo::Build {} {
 	set M(t0) [set M(t1) [clock milliseconds]]
     }
     set netTimes {}
-    array set runWorker {}	;# run id -> worker
-    array set runJob {}		;# run id -> job id
+    array set runWorker {}	;# sender|run id -> worker
+    array set runJob {}		;# worker|run id -> job id (the foreman's)
     array set sentTo {}		;# worker -> ids of the jobs sent to it
+    array set lastTree {}	;# worker -> the last tree job it is in
     foreach e $all {
 	lassign $e ms node channel kind peer message
 	if {$channel eq "error"} {
@@ -974,6 +1121,13 @@ proc ::demo::Build {} {
 	if {$channel ne "system"} {
 	    continue
 	}
+	# The jobs are the foreman's; a worker splitting a tree job is a
+	# foreman for its pieces too, whose runs and payments count here
+	# only as the tree's.
+	set origin [expr {$node eq "foreman"}]
+	if {!$origin && $kind in {submitted reissue done failed cancelled}} {
+	    continue
+	}
 	switch -- $kind {
 	    peers - registered - dropped - chose - killed {
 		lappend netTimes $ms
@@ -993,8 +1147,11 @@ proc ::demo::Build {} {
 	    }
 	    dispatched {
 		if {[regexp {^job (\S+) as (\S+)} $message -> id rid]} {
-		    set runWorker($rid) $peer
-		    set runJob($rid) $id
+		    set runWorker($node|$rid) $peer
+		    if {!$origin} {
+			continue
+		    }
+		    set runJob($peer|$rid) $id
 		    set M(rid,$id) $rid
 		    lappend sentTo($peer) $id
 		    JobState $id $ms dispatched $peer
@@ -1005,8 +1162,8 @@ proc ::demo::Build {} {
 		# A worker's side of the job's current run (the foreman's
 		# dispatched came first), until the job ended.
 		if {[regexp {^job (\S+)} $message -> rid]
-			&& [info exists runJob($rid)]} {
-		    set id $runJob($rid)
+			&& [info exists runJob($node|$rid)]} {
+		    set id $runJob($node|$rid)
 		    set state [lindex $M(job,$id) end 1]
 		    if {$M(rid,$id) eq $rid
 			    && $state in {dispatched running}
@@ -1035,8 +1192,29 @@ proc ::demo::Build {} {
 	    }
 	    release {
 		if {[regexp {^run (\S+) of (\S+): (\d+) points} $message \
-			-> rid id n] && [info exists runWorker($rid)]} {
-		    lappend M(pay) [list $ms $runWorker($rid) $n $id]
+			-> rid id n] && [info exists runWorker($node|$rid)]} {
+		    # A worker pays its tree's pieces out of the escrow the
+		    # foreman gave it: the foreman's points, for that tree.
+		    if {!$origin} {
+			set id [expr {[info exists lastTree($node)]
+			    ? $lastTree($node) : ""}]
+		    }
+		    lappend M(pay) [list $ms $runWorker($node|$rid) $n $id]
+		    lappend netTimes $ms
+		}
+	    }
+	    tree {
+		# A node of a tree job changed (the origin logs them all).
+		if {$origin && [regexp {^job (\S+) path \{([^\}]*)\} depth (\d+)\
+			(\S+)(?: pieces (\d+))?} $message -> id path depth state \
+			pieces]} {
+		    if {![info exists M(tree,$id)]} {
+			lappend M(trees) $id
+			set M(tree,$id) {}
+		    }
+		    lappend M(tree,$id) [list $ms $path $peer $depth $state \
+			$pieces]
+		    set lastTree($peer) $id
 		    lappend netTimes $ms
 		}
 	    }
@@ -1068,7 +1246,7 @@ proc ::demo::EmptyModel {} {
     array unset M
     set now [clock milliseconds]
     array set M [list t0 $now t1 $now nodes {} msgs {} msgMs {} \
-	msgTimes {} netTimes {} jobs {} pay {} errors {} grant 100]
+	msgTimes {} netTimes {} jobs {} pay {} errors {} grant 100 trees {}]
 }
 
 # demo::JobState --
@@ -1260,6 +1438,53 @@ proc ::demo::PointsAt {t} {
 	}
     }
     return $points
+}
+
+# demo::TreesAt --
+#	The tree jobs shown at time t: those under way then, or else the
+#	last one begun by then. A list of {id nodes}, nodes a dict path ->
+#	dict node depth state pieces (the node at path P is the parent of
+#	those at P+{i}; a piece re-issued has its new worker).
+proc ::demo::TreesAt {t} {
+    variable M
+    set shown {}
+    set last {}
+    foreach id $M(trees) {
+	set nodes [TreeNodesAt $id $t]
+	if {![dict exists $nodes {}]} {
+	    continue
+	}
+	if {[dict get $nodes {} state] in {done failed}} {
+	    set last [list $id $nodes]
+	} else {
+	    lappend shown [list $id $nodes]
+	}
+    }
+    if {[llength $shown] == 0 && [llength $last]} {
+	lappend shown $last
+    }
+    return $shown
+}
+
+# demo::TreeNodesAt --
+#	The nodes of tree job id at time t: a dict path -> dict node depth
+#	state pieces.
+proc ::demo::TreeNodesAt {id t} {
+    variable M
+    set nodes {}
+    foreach e $M(tree,$id) {
+	lassign $e ms path node depth state pieces
+	if {$ms > $t} {
+	    break
+	}
+	if {$pieces eq "" && [dict exists $nodes $path]
+		&& [dict get $nodes $path node] eq $node} {
+	    set pieces [dict get $nodes $path pieces]
+	}
+	dict set nodes $path [dict create node $node depth $depth \
+	    state $state pieces $pieces]
+    }
+    return $nodes
 }
 
 # demo::Price --
@@ -1673,8 +1898,120 @@ proc ::demo::DrawNetwork {c t nodes xy} {
     set workers [llength [lmap n $nodes {
 	expr {$M(role,$n) eq "worker" && [Alive $n $t] ? 1 : [continue]}
     }]]
-    return "$workers workers, [llength $links] peer links; jobs: $running\
+    set info "$workers workers, [llength $links] peer links; jobs: $running\
 	running, $waiting sent and waiting"
+    foreach tree [DrawTree $c $t $nodes $xy] {
+	lassign $tree id count over
+	append info "; tree $id: $count nodes, $over"
+    }
+    return $info
+}
+
+# demo::TreeState --
+#	The state a tree node is drawn in (splitting counts as working).
+proc ::demo::TreeState {state} {
+    expr {$state in {waiting merging done failed} ? $state : "working"}
+}
+
+# demo::DrawTree --
+#	The tree jobs shown at time t (TreesAt) over the network: an arrow
+#	from each node's worker to each of its children's, in the child's
+#	state's colour, labelled with the child's depth where the label
+#	covers no node and no other label; a dashed ring round the root's
+#	worker. Arrows between the same two workers curve apart.
+# Results:
+#	{id nodes state} of each tree drawn.
+proc ::demo::DrawTree {c t nodes xy} {
+    variable M
+    variable colors
+    set area [Area]
+    set placed {}
+    foreach n $nodes {
+	lappend placed [Box $n {*}[dict get $xy $n] $area]
+    }
+    set lh [font metrics DemoSmall -linespace]
+    set pairs {}
+    set drawn {}
+    foreach tree [TreesAt $t] {
+	lassign $tree id tnodes
+	dict for {path info} $tnodes {
+	    set node [dict get $info node]
+	    set state [TreeState [dict get $info state]]
+	    set color [dict get $colors tree-$state]
+	    if {![dict exists $xy $node]} {
+		continue
+	    }
+	    lassign [dict get $xy $node] xb yb
+	    set r [Radius $M(role,$node)]
+	    if {$path eq ""} {
+		set rr [expr {$r + 8}]
+		$c create oval [expr {$xb - $rr}] [expr {$yb - $rr}] \
+		    [expr {$xb + $rr}] [expr {$yb + $rr}] -outline $color \
+		    -width 2 -dash {4 2} -tags [list treeroot e[Id $node]]
+		continue
+	    }
+	    set ppath [lrange $path 0 end-1]
+	    if {![dict exists $tnodes $ppath]} {
+		continue
+	    }
+	    set from [dict get $tnodes $ppath node]
+	    if {![dict exists $xy $from]} {
+		continue
+	    }
+	    lassign [dict get $xy $from] xa ya
+	    dict incr pairs [list $from $node]
+	    set k [dict get $pairs [list $from $node]]
+	    set tags [list link treeedge tree-$state e[Id $from] e[Id $node]]
+	    if {$from eq $node} {
+		# (A worker never takes its own pieces; drawn all the same.)
+		set d [expr {$r + 18 + 8 * $k}]
+		set coords [list [expr {$xa + $r}] [expr {$ya - 4}] \
+		    [expr {$xa + $d}] [expr {$ya - $d}] \
+		    [expr {$xa + $d}] [expr {$ya + $d}] \
+		    [expr {$xa + $r + 2}] [expr {$ya + 4}]]
+		set lx [expr {$xa + $d + 4}]
+		set ly $ya
+	    } else {
+		set dx [expr {$xb - $xa}]
+		set dy [expr {$yb - $ya}]
+		set len [expr {max(1.0, hypot($dx, $dy))}]
+		# Bent to the right of the direction of travel: the two
+		# directions of a pair never share a curve.
+		set s [expr {18.0 * $k}]
+		set px [expr {-$dy / $len}]
+		set py [expr {$dx / $len}]
+		set cx [expr {($xa + $xb) / 2.0 + 2 * $s * $px}]
+		set cy [expr {($ya + $yb) / 2.0 + 2 * $s * $py}]
+		set ra [expr {[Radius $M(role,$from)] + 3}]
+		set rb [expr {$r + 5}]
+		set ua [expr {max(1.0, hypot($cx - $xa, $cy - $ya))}]
+		set ub [expr {max(1.0, hypot($cx - $xb, $cy - $yb))}]
+		set coords [list \
+		    [expr {$xa + ($cx - $xa) / $ua * $ra}] \
+		    [expr {$ya + ($cy - $ya) / $ua * $ra}] $cx $cy \
+		    [expr {$xb + ($cx - $xb) / $ub * $rb}] \
+		    [expr {$yb + ($cy - $yb) / $ub * $rb}]]
+		# The label beside the curve's apex, outwards.
+		set lx [expr {($xa + $xb) / 2.0 + ($s + 4 + $lh / 2.0) * $px}]
+		set ly [expr {($ya + $yb) / 2.0 + ($s + 4 + $lh / 2.0) * $py}]
+	    }
+	    $c create line $coords -smooth true -fill $color -width 3 \
+		-arrow last -arrowshape {10 12 4} -tags $tags
+	    set text "d[dict get $info depth]"
+	    set tw [font measure DemoSmall $text]
+	    set box [list [expr {$lx - $tw / 2.0 - 1}] [expr {$ly - $lh / 2.0}] \
+		[expr {$lx + $tw / 2.0 + 1}] [expr {$ly + $lh / 2.0}]]
+	    if {![Overlaps $box $placed]} {
+		lappend placed $box
+		$c create text $lx $ly -text $text -fill $color \
+		    -font DemoSmall -tags [list treelabel e[Id $from] e[Id $node]]
+	    }
+	}
+	set rootState [dict get $tnodes {} state]
+	lappend drawn [list $id [dict size $tnodes] [expr {$rootState in
+	    {done failed} ? $rootState : "under way"}]]
+    }
+    return $drawn
 }
 
 # demo::DrawTraffic --
@@ -1865,6 +2202,7 @@ proc ::demo::DrawNodes {c t nodes xy} {
 proc ::demo::LegendItems {} {
     variable view
     variable window
+    variable M
     set items {
 	{shape authority} authority {shape worker} worker
 	{shape foreman} foreman
@@ -1874,6 +2212,13 @@ proc ::demo::LegendItems {} {
 	    {line peer 3 {} none} "chosen both ways" \
 	    {line register 1 {4 4} none} "registered" \
 	    {line job 1 {6 3} none} "job sent" {ring} "running a job"
+	if {[llength $M(trees)]} {
+	    lappend items {line tree-working 2.5 {} last} "tree piece: working" \
+		{line tree-waiting 2.5 {} last} waiting \
+		{line tree-merging 2.5 {} last} merging \
+		{line tree-done 2.5 {} last} done \
+		{line tree-failed 2.5 {} last} failed {treeroot} "tree root"
+	}
     } else {
 	lappend items {line request 2 {} last} request \
 	    {line reply 2 {} last} reply {line exception 2 {} last} exception \
@@ -1953,6 +2298,12 @@ proc ::demo::DrawLegend {c} {
 		    $c create oval $x [expr {$y - 6}] [expr {$x + 12}] \
 			[expr {$y + 6}] -outline [dict get $colors job] \
 			-width 2 -tags legend
+		    incr x 18
+		}
+		treeroot {
+		    $c create oval $x [expr {$y - 6}] [expr {$x + 12}] \
+			[expr {$y + 6}] -outline [dict get $colors tree-done] \
+			-width 2 -dash {4 2} -tags legend
 		    incr x 18
 		}
 	    }
@@ -2103,7 +2454,7 @@ proc ::demo::Details {{ask 0}} {
 	toplevel $w
 	wm title $w "Node details"
 	wm transient $w .
-	text $w.text -width 52 -height 16 -font DemoText -relief flat \
+	text $w.text -width 52 -height 20 -font DemoText -relief flat \
 	    -background #fbfbfb -wrap word -padx 8 -pady 6
 	ttk::frame $w.bar
 	ttk::button $w.bar.kill -text "Kill this worker" \
@@ -2137,6 +2488,21 @@ proc ::demo::Details {{ask 0}} {
 	}
 	lappend lines "  jobs run   $done"
 	lappend lines "  price      [Price $n] points a job"
+	set pieces {}
+	foreach id $M(trees) {
+	    dict for {path info} [TreeNodesAt $id $t] {
+		if {[dict get $info node] ne $n} {
+		    continue
+		}
+		set split [expr {[dict get $info pieces] ne ""
+		    ? ", split in [dict get $info pieces]" : ""}]
+		lappend pieces "    $id path \{$path\}: depth\
+		    [dict get $info depth]$split, [dict get $info state]"
+	    }
+	}
+	if {[llength $pieces]} {
+	    lappend lines "  tree pieces [llength $pieces]" {*}$pieces
+	}
     }
     set points [PointsAt $t]
     if {[dict exists $points $n]} {
@@ -2385,7 +2751,7 @@ proc ::demo::Signature {t} {
     set dead [lmap n $nodes {
 	expr {[Alive $n $t] ? [continue] : $n}
     }]
-    list $nodes [Links $t] $jobs $registered $dead
+    list $nodes [Links $t] $jobs $registered $dead [TreesAt $t]
 }
 
 # demo::GoLive --
@@ -2513,10 +2879,12 @@ proc ::demo::Window {} {
     ttk::spinbox .side.jobs.points -from 1 -to 1000 -width 5 \
 	-textvariable ::demo::points
     ttk::button .side.jobs.spend -text Spend -command {demo::Do demo::spend}
+    ttk::button .side.jobs.treejob -text "Tree Job" \
+	-command {demo::Do demo::treeJob}
     ttk::label .side.jobs.ledger -textvariable ::demo::ledgerText \
 	-font DemoSmall
-    pack .side.jobs.pl .side.jobs.points .side.jobs.spend -in .side.jobs.bar \
-	-side left -padx 2
+    pack .side.jobs.pl .side.jobs.points .side.jobs.spend .side.jobs.treejob \
+	-in .side.jobs.bar -side left -padx 2
     Tree .side.jobs {job Job 54 state State 96 worker Worker 62
 	reissues Re-issued 78 cost Cost 52} 7
     pack .side.jobs.ledger -side top -anchor w -before .side.jobs.box
@@ -2781,6 +3149,26 @@ proc ::demo::balance {{account ""}} {
     }
 }
 
+# demo::accounts --
+#	The workers' ledger accounts, as the authority says: address ->
+#	account.
+proc ::demo::accounts {} {
+    variable foreman
+    Need
+    Busy 1
+    try {
+	set accounts {}
+	dict for {addr info} [dict get [$foreman status] workers] {
+	    if {[dict exists $info account]} {
+		dict set accounts $addr [dict get $info account]
+	    }
+	}
+	return $accounts
+    } finally {
+	Busy 0
+    }
+}
+
 # demo::peakTime --
 #	The moment (ms after the first event) with the most jobs running.
 proc ::demo::peakTime {} {
@@ -2795,6 +3183,63 @@ proc ::demo::peakTime {} {
 	    }
 	}
 	if {$n > $best} {
+	    set best $n
+	    set bestT [expr {$t - $M(t0)}]
+	}
+    }
+    return $bestT
+}
+
+# demo::treeEdges, treeRoots --
+#	The tree arrows drawn now, and the roots marked.
+proc ::demo::treeEdges {} {
+    .view.c find withtag treeedge
+}
+
+proc ::demo::treeRoots {} {
+    .view.c find withtag treeroot
+}
+
+# demo::treeResults --
+#	The tree jobs Tree Job submitted: id -> dict budget result local (result {} while it runs; local: the count made here).
+proc ::demo::treeResults {} {
+    variable trees
+    return $trees
+}
+
+# demo::treeNodes --
+#	The nodes of tree job id as the foreman says ($f tree).
+proc ::demo::treeNodes {id} {
+    variable foreman
+    $foreman tree $id
+}
+
+# demo::treeTimes --
+#	The first and last moments (ms after the first event) the logs
+#	show a node of tree job id.
+proc ::demo::treeTimes {id} {
+    variable M
+    list [expr {[lindex $M(tree,$id) 0 0] - $M(t0)}] \
+	[expr {[lindex $M(tree,$id) end 0] - $M(t0)}]
+}
+
+# demo::treePeakTime --
+#	The moment (ms after the first event) when the most tree nodes
+#	are under way (not done), the latest of equals.
+proc ::demo::treePeakTime {} {
+    variable M
+    set best -1
+    set bestT [expr {$M(t1) - $M(t0)}]
+    foreach t $M(netTimes) {
+	set n 0
+	foreach tree [TreesAt $t] {
+	    dict for {path info} [lindex $tree 1] {
+		if {[dict get $info state] ne "done"} {
+		    incr n
+		}
+	    }
+	}
+	if {$n > 0 && $n >= $best} {
 	    set best $n
 	    set bestT [expr {$t - $M(t0)}]
 	}

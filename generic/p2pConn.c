@@ -37,6 +37,11 @@ static void	WriteProc(uv_write_t *req, int status);
 static void	CloseProc(uv_handle_t *handle);
 static void	ServiceFrames(P2pConn *connPtr);
 static void	FireDisconnect(P2pConn *connPtr);
+static void	SecureStart(P2pConn *connPtr);
+static void	SecureIngest(P2pConn *connPtr);
+static void	SecureMoveOut(P2pConn *connPtr);
+static void	AppendFrame(P2pBuf *bufPtr, const unsigned char *body,
+		    size_t len);
 
 /*
  *----------------------------------------------------------------------
@@ -96,6 +101,9 @@ P2pConnRegister(
     connPtr->flags |= CONN_REGISTERED | CONN_NEED_CONNECT;
     uv_tcp_nodelay(&connPtr->tcp, 1);
     P2pConnSetPeer(connPtr);
+    if (hPtr->identityObj) {
+	SecureStart(connPtr);
+    }
     P2pLoopMarkReady(connPtr);
 }
 
@@ -235,8 +243,16 @@ ReadProc(
 	P2pLoopMarkReady(connPtr);
 	return;
     }
-    P2pBufAppend(&connPtr->in, bufPtr->base, (size_t) nread);
     P2pHandlerCountIn(connPtr, (size_t) nread);
+    if (connPtr->securePtr) {
+	P2pBufAppend(&connPtr->raw, bufPtr->base, (size_t) nread);
+	SecureIngest(connPtr);
+	if (connPtr->flags & CONN_CLOSING) {
+	    return;
+	}
+    } else {
+	P2pBufAppend(&connPtr->in, bufPtr->base, (size_t) nread);
+    }
     unread = connPtr->in.len - connPtr->inStart;
     if (unread >= READ_HIGH_WATER && P2pFrameScan(
 	    connPtr->in.bytes + connPtr->inStart, unread,
@@ -269,7 +285,7 @@ P2pConnQueued(
     size_t frameLen)
 {
     P2pHandler *hPtr = connPtr->handlerPtr;
-    size_t queued = connPtr->out.len + connPtr->inflight;
+    size_t queued = connPtr->out.len + connPtr->wire.len + connPtr->inflight;
 
     connPtr->stats.framesOut++;
     connPtr->stats.bytesOut += frameLen;
@@ -314,16 +330,22 @@ P2pConnFlush(
     uv_buf_t buf;
     int n;
     WriteReq *wPtr;
+    P2pBuf *outPtr = &connPtr->out;
 
-    if (connPtr->out.len == 0 || (connPtr->flags & CONN_CLOSING)
-	    || (connPtr->flags & CONN_WRITING)) {
+    if ((connPtr->flags & CONN_CLOSING) || (connPtr->flags & CONN_WRITING)) {
 	return;
     }
-    buf = uv_buf_init((char *) connPtr->out.bytes,
-	    (unsigned) connPtr->out.len);
+    if (connPtr->securePtr) {
+	SecureMoveOut(connPtr);
+	outPtr = &connPtr->wire;
+    }
+    if (outPtr->len == 0) {
+	return;
+    }
+    buf = uv_buf_init((char *) outPtr->bytes, (unsigned) outPtr->len);
     n = uv_try_write((uv_stream_t *) &connPtr->tcp, &buf, 1);
-    if (n == (int) connPtr->out.len) {
-	P2pBufFree(&connPtr->out);
+    if (n == (int) outPtr->len) {
+	P2pBufFree(outPtr);
 	return;
     }
     if (n < 0 && n != UV_EAGAIN) {
@@ -339,10 +361,10 @@ P2pConnFlush(
     wPtr = (WriteReq *) ckalloc(sizeof(WriteReq));
     wPtr->req.data = wPtr;
     wPtr->connPtr = connPtr;
-    wPtr->bytes = connPtr->out.bytes;
-    wPtr->len = connPtr->out.len - (size_t) n;
-    connPtr->out.bytes = NULL;
-    connPtr->out.len = connPtr->out.cap = 0;
+    wPtr->bytes = outPtr->bytes;
+    wPtr->len = outPtr->len - (size_t) n;
+    outPtr->bytes = NULL;
+    outPtr->len = outPtr->cap = 0;
     buf = uv_buf_init((char *) wPtr->bytes + n, (unsigned) wPtr->len);
     if (uv_write(&wPtr->req, (uv_stream_t *) &connPtr->tcp, &buf, 1,
 	    WriteProc) != 0) {
@@ -375,7 +397,7 @@ WriteProc(
 
 	    P2pConnClose(connPtr, reasonObj);
 	}
-    } else if (connPtr->out.len > 0) {
+    } else if (connPtr->out.len > 0 || connPtr->wire.len > 0) {
 	P2pLoopWantFlush(connPtr);
     }
     P2pConnRelease(connPtr);
@@ -489,6 +511,12 @@ P2pConnRelease(
     }
     P2pBufFree(&connPtr->in);
     P2pBufFree(&connPtr->out);
+    if (connPtr->securePtr) {
+	P2pSecureWipe(connPtr->securePtr);
+	ckfree((char *) connPtr->securePtr);
+	P2pBufFree(&connPtr->raw);
+	P2pBufFree(&connPtr->wire);
+    }
     hPtr->loopPtr->numConns--;
     ckfree((char *) connPtr);
     P2pHandlerRelease(hPtr);
@@ -549,6 +577,7 @@ P2pConnService(
     P2pConn *connPtr)
 {
     P2pHandler *hPtr = connPtr->handlerPtr;
+    int secured;
 
     if (connPtr->flags & CONN_DISPATCHING) {
 	return;
@@ -557,7 +586,14 @@ P2pConnService(
     connPtr->refCount++;
     P2pHandlerPreserve(hPtr);
 
-    if (connPtr->flags & CONN_NEED_CONNECT) {
+    /*
+     * With an -identity, nothing happens before the handshake is done:
+     * neither -onconnect nor any dispatch.
+     */
+
+    secured = (connPtr->securePtr == NULL
+	    || connPtr->securePtr->state == P2P_HS_DONE);
+    if (secured && (connPtr->flags & CONN_NEED_CONNECT)) {
 	connPtr->flags &= ~CONN_NEED_CONNECT;
 	if (!(hPtr->flags & HANDLER_DEAD) && hPtr->onConnect) {
 	    Tcl_Obj *args[2];
@@ -567,12 +603,23 @@ P2pConnService(
 	    P2pInvokeCallback(hPtr, hPtr->onConnect, 2, args);
 	}
     }
-    ServiceFrames(connPtr);
+    if (secured) {
+	ServiceFrames(connPtr);
+    }
     if ((connPtr->flags & CONN_EOF) && !(connPtr->flags & CONN_CLOSING)) {
 	size_t unread = connPtr->in.len - connPtr->inStart;
 
 	if (connPtr->reasonObj == NULL) {
-	    if (unread >= P2P_FRAME_HEADER) {
+	    if (!secured) {
+		connPtr->reasonObj = Tcl_NewStringObj("handshake failed:"
+			" the peer closed the connection (it has no"
+			" -identity, or it refused this side)", -1);
+	    } else if (connPtr->securePtr && connPtr->securePtr->encrypt
+		    && connPtr->raw.len > 0) {
+		connPtr->reasonObj = Tcl_ObjPrintf("peer closed mid-frame"
+			" (%lu bytes of an encrypted frame)",
+			(unsigned long) connPtr->raw.len);
+	    } else if (unread >= P2P_FRAME_HEADER) {
 		connPtr->reasonObj = Tcl_ObjPrintf("peer closed mid-frame"
 			" (%lu of %lu bytes)", (unsigned long) unread,
 			(unsigned long) (P2P_FRAME_HEADER + P2pGetU32(
@@ -699,5 +746,216 @@ ServiceFrames(
 		connPtr->in.len - connPtr->inStart);
 	connPtr->in.len -= connPtr->inStart;
 	connPtr->inStart = 0;
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * SecureStart --
+ *
+ *	A connection of a handler with an -identity was established: makes
+ *	its handshake state and, on a client, queues message 1.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+SecureStart(
+    P2pConn *connPtr)
+{
+    P2pHandler *hPtr = connPtr->handlerPtr;
+    unsigned char body[P2P_HS_MAX_LEN];
+    const char *net = "";
+    int netLen = 0;
+    size_t len;
+
+    if (hPtr->netSecretObj) {
+	net = Tcl_GetStringFromObj(hPtr->netSecretObj, &netLen);
+    }
+    connPtr->securePtr = (P2pSecure *) ckalloc(sizeof(P2pSecure));
+    P2pSecureInit(connPtr->securePtr, hPtr->kind == P2P_CLIENT
+	    ? P2P_HS_CLIENT : P2P_HS_SERVER, hPtr->idPk, hPtr->idSk,
+	    (const unsigned char *) net, (size_t) netLen, hPtr->secure);
+    len = P2pSecureStart(connPtr->securePtr, body);
+    if (len > 0) {
+	AppendFrame(&connPtr->wire, body, len);
+    }
+}
+
+static void
+AppendFrame(
+    P2pBuf *bufPtr,
+    const unsigned char *body,
+    size_t len)
+{
+    P2pBufReserve(bufPtr, P2P_FRAME_HEADER + len);
+    P2pPutU32(bufPtr->bytes + bufPtr->len, (uint32_t) len);
+    memcpy(bufPtr->bytes + bufPtr->len + P2P_FRAME_HEADER, body, len);
+    bufPtr->len += P2P_FRAME_HEADER + len;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * SecureMoveOut --
+ *
+ *	Once the handshake is done, moves the frames queued in out to the
+ *	wire buffer, sealing each when the connection encrypts. Before, out
+ *	is held as it is.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+SecureMoveOut(
+    P2pConn *connPtr)
+{
+    P2pSecure *sPtr = connPtr->securePtr;
+    P2pBuf *outPtr = &connPtr->out, *wirePtr = &connPtr->wire;
+    size_t pos = 0;
+
+    if (sPtr->state != P2P_HS_DONE || outPtr->len == 0) {
+	return;
+    }
+    if (!sPtr->encrypt) {
+	if (wirePtr->len == 0) {
+	    P2pBuf tmp = *wirePtr;
+
+	    *wirePtr = *outPtr;
+	    *outPtr = tmp;
+	} else {
+	    P2pBufAppend(wirePtr, outPtr->bytes, outPtr->len);
+	    outPtr->len = 0;
+	}
+	return;
+    }
+
+    /*
+     * out holds whole frames only: every writer appends one at a time.
+     */
+
+    while (outPtr->len - pos >= P2P_FRAME_HEADER) {
+	size_t frameLen = P2P_FRAME_HEADER + P2pGetU32(outPtr->bytes + pos);
+
+	if (frameLen > outPtr->len - pos) {
+	    break;
+	}
+	P2pBufReserve(wirePtr, P2P_SEAL_HEADER + frameLen + P2P_SEAL_TAG);
+	P2pSecureSeal(sPtr, outPtr->bytes + pos, frameLen,
+		wirePtr->bytes + wirePtr->len);
+	wirePtr->len += P2P_SEAL_HEADER + frameLen + P2P_SEAL_TAG;
+	pos += frameLen;
+    }
+    if (pos == outPtr->len) {
+	P2pBufFree(outPtr);
+    } else {
+	memmove(outPtr->bytes, outPtr->bytes + pos, outPtr->len - pos);
+	outPtr->len -= pos;
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * SecureIngest --
+ *
+ *	From ReadProc: takes what arrived in raw. During the handshake, runs
+ *	its messages and queues the answers; after it, decrypts each sealed
+ *	frame into in (or, without encryption, moves the bytes there as
+ *	they are). Evaluates nothing.
+ *
+ * Side effects:
+ *	May close the connection with the reason: "handshake failed: ...",
+ *	"frame failed authentication", a frame too large.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+SecureIngest(
+    P2pConn *connPtr)
+{
+    P2pSecure *sPtr = connPtr->securePtr;
+    P2pHandler *hPtr = connPtr->handlerPtr;
+    P2pBuf *rawPtr = &connPtr->raw;
+    size_t pos = 0;
+
+    while (!(connPtr->flags & CONN_CLOSING) && pos < rawPtr->len) {
+	const unsigned char *start = rawPtr->bytes + pos;
+	size_t avail = rawPtr->len - pos, len, plainLen;
+	int code;
+
+	if (sPtr->state != P2P_HS_DONE) {
+	    unsigned char reply[P2P_HS_MAX_LEN];
+	    size_t replyLen;
+
+	    code = P2pFrameScan(start, avail, P2P_HS_MAX_LEN, &len);
+	    if (code == P2P_FRAME_NEED) {
+		break;
+	    }
+	    if (code == P2P_FRAME_OK) {
+		pos += len;
+		code = P2pSecureHandle(sPtr, start + P2P_FRAME_HEADER,
+			len - P2P_FRAME_HEADER, reply, &replyLen);
+	    } else {
+		code = P2pSecureHandle(sPtr, start, 0, reply, &replyLen);
+	    }
+	    if (code != P2P_HS_OK) {
+		connPtr->stats.errors++;
+		hPtr->stats.errors++;
+		P2pConnClose(connPtr, Tcl_ObjPrintf("handshake failed: %s",
+			sPtr->error));
+		break;
+	    }
+	    if (replyLen > 0) {
+		AppendFrame(&connPtr->wire, reply, replyLen);
+	    }
+	    if (replyLen > 0 || sPtr->state == P2P_HS_DONE) {
+		P2pConnFlush(connPtr);
+	    }
+	    continue;
+	}
+	if (!sPtr->encrypt) {
+	    P2pBufAppend(&connPtr->in, start, avail);
+	    pos += avail;
+	    break;
+	}
+	code = P2pSecureScan(start, avail, (size_t) hPtr->maxFrame, &len);
+	if (code == P2P_FRAME_NEED) {
+	    break;
+	}
+	if (code == P2P_FRAME_TOOBIG) {
+	    connPtr->stats.errors++;
+	    hPtr->stats.errors++;
+	    P2pConnClose(connPtr, Tcl_ObjPrintf("frame of %" TCL_LL_MODIFIER
+		    "d bytes exceeds -maxframe %" TCL_LL_MODIFIER "d",
+		    (Tcl_WideInt) (len - P2P_FRAME_HEADER - P2P_SEAL_TAG),
+		    (Tcl_WideInt) hPtr->maxFrame));
+	    break;
+	}
+	if (code == P2P_FRAME_OK) {
+	    P2pBufReserve(&connPtr->in, len);
+	    code = P2pSecureOpen(sPtr, start, len,
+		    connPtr->in.bytes + connPtr->in.len, &plainLen);
+	}
+	if (code != P2P_FRAME_OK) {
+	    connPtr->stats.errors++;
+	    hPtr->stats.errors++;
+	    P2pConnCloseStr(connPtr, code == P2P_SEAL_AUTH
+		    ? "frame failed authentication"
+		    : "malformed frame: not one sealed frame");
+	    break;
+	}
+	connPtr->in.len += plainLen;
+	pos += len;
+    }
+    if (connPtr->flags & CONN_CLOSING) {
+	P2pBufFree(rawPtr);
+    } else if (pos == rawPtr->len) {
+	P2pBufFree(rawPtr);
+    } else if (pos > 0) {
+	memmove(rawPtr->bytes, rawPtr->bytes + pos, rawPtr->len - pos);
+	rawPtr->len -= pos;
     }
 }

@@ -8,6 +8,7 @@
 
 #include "p2pjobsInt.h"
 #include <stdlib.h>
+#include <sodium.h>
 
 static void	DeleteMeta(ClientData clientData);
 static int	CloneMeta(Tcl_Interp *interp, ClientData src, ClientData *dst);
@@ -32,23 +33,27 @@ typedef struct OptionSpec {
 } OptionSpec;
 
 enum {
-    OPT_ADDRESS, OPT_ASYNC, OPT_HOST, OPT_MAXFRAME, OPT_MAXOUTPUT,
-    OPT_ONCONNECT, OPT_ONDISCONNECT, OPT_ONERROR, OPT_ONPROTOCOL, OPT_PORT,
-    OPT_PROTOCOL, OPT_TIMEOUT, OPT_COUNT
+    OPT_ADDRESS, OPT_ASYNC, OPT_HOST, OPT_IDENTITY, OPT_MAXFRAME,
+    OPT_MAXOUTPUT, OPT_NETSECRET, OPT_ONCONNECT, OPT_ONDISCONNECT,
+    OPT_ONERROR, OPT_ONPROTOCOL, OPT_PORT, OPT_PROTOCOL, OPT_SECURE,
+    OPT_TIMEOUT, OPT_COUNT
 };
 
 static const OptionSpec options[OPT_COUNT] = {
     {"-address", OPT_CLIENT, 0},
     {"-async", OPT_CLIENT, 0},
     {"-host", OPT_SERVER, 1},
+    {"-identity", OPT_BOTH, 0},
     {"-maxframe", OPT_BOTH, 0},
     {"-maxoutput", OPT_BOTH, 0},
+    {"-netsecret", OPT_BOTH, 0},
     {"-onconnect", OPT_BOTH, 0},
     {"-ondisconnect", OPT_BOTH, 0},
     {"-onerror", OPT_BOTH, 0},
     {"-onprotocol", OPT_BOTH, 0},
     {"-port", OPT_SERVER, 1},
     {"-protocol", OPT_CLIENT, 0},
+    {"-secure", OPT_BOTH, 0},
     {"-timeout", OPT_CLIENT, 0},
 };
 
@@ -151,7 +156,7 @@ P2pHandlerRelease(
 	&hPtr->onConnect, &hPtr->onProtocol, &hPtr->onDisconnect,
 	&hPtr->onError, &hPtr->hostObj, &hPtr->portObj, &hPtr->addressObj,
 	&hPtr->rootObj, &hPtr->offerObj, &hPtr->failMsgObj,
-	&hPtr->failCodeObj
+	&hPtr->failCodeObj, &hPtr->identityObj, &hPtr->netSecretObj
     };
     size_t i;
 
@@ -163,6 +168,7 @@ P2pHandlerRelease(
 	    Tcl_DecrRefCount(*objs[i]);
 	}
     }
+    sodium_memzero(hPtr->idSk, sizeof(hPtr->idSk));
     P2pProtocolDeleteAll(hPtr);
     Tcl_DeleteHashTable(&hPtr->protocols);
     Tcl_DeleteHashTable(&hPtr->conns);
@@ -268,6 +274,14 @@ GetOption(
 	return Tcl_NewBooleanObj(hPtr->async);
     case OPT_HOST:
 	return hPtr->hostObj;
+    case OPT_IDENTITY:
+	objPtr = hPtr->identityObj;
+	break;
+    case OPT_NETSECRET:
+	objPtr = hPtr->netSecretObj;
+	break;
+    case OPT_SECURE:
+	return Tcl_NewBooleanObj(hPtr->secure);
     case OPT_MAXFRAME:
 	return Tcl_NewWideIntObj(hPtr->maxFrame);
     case OPT_MAXOUTPUT:
@@ -406,6 +420,33 @@ P2pHandlerConfigure(
 	    break;
 	case OPT_HOST:
 	    SetObj(&hPtr->hostObj, valueObj, 0);
+	    break;
+	case OPT_IDENTITY: {
+	    unsigned char pk[32], sk[64];
+	    int len;
+
+	    Tcl_GetStringFromObj(valueObj, &len);
+	    if (len > 0) {
+		if (P2pIdentityFromObj(interp, valueObj, pk, sk) != TCL_OK) {
+		    return TCL_ERROR;
+		}
+		memcpy(hPtr->idPk, pk, 32);
+		memcpy(hPtr->idSk, sk, 64);
+		sodium_memzero(sk, sizeof(sk));
+	    } else {
+		sodium_memzero(hPtr->idSk, sizeof(hPtr->idSk));
+	    }
+	    SetObj(&hPtr->identityObj, valueObj, 1);
+	    break;
+	}
+	case OPT_NETSECRET:
+	    SetObj(&hPtr->netSecretObj, valueObj, 1);
+	    break;
+	case OPT_SECURE:
+	    if (Tcl_GetBooleanFromObj(interp, valueObj, &b) != TCL_OK) {
+		return TCL_ERROR;
+	    }
+	    hPtr->secure = b;
 	    break;
 	case OPT_MAXFRAME:
 	case OPT_MAXOUTPUT:
@@ -626,6 +667,26 @@ METHOD(ConnectionNameMethod)
 	SetObj(&connPtr->nameObj, objv[skip + 1], 0);
     }
     Tcl_SetObjResult(interp, connPtr->nameObj);
+    return TCL_OK;
+}
+
+METHOD(ConnectionKeyMethod)
+{
+    P2pConn *connPtr;
+    char hex[65];
+    HANDLER_AND_SKIP;
+
+    if (objc - skip != 1) {
+	Tcl_WrongNumArgs(interp, skip, objv, "cid");
+	return TCL_ERROR;
+    }
+    if ((connPtr = P2pConnFind(interp, hPtr, objv[skip])) == NULL) {
+	return TCL_ERROR;
+    }
+    if (connPtr->securePtr && connPtr->securePtr->state == P2P_HS_DONE) {
+	P2pHexEncode(connPtr->securePtr->peerIdPk, 32, hex);
+	Tcl_SetObjResult(interp, Tcl_NewStringObj(hex, -1));
+    }
     return TCL_OK;
 }
 
@@ -968,6 +1029,7 @@ static const Tcl_MethodType handlerMethods[] = {
     {TCL_OO_METHOD_VERSION_CURRENT, "cget", CgetMethod, NULL, NULL},
     {TCL_OO_METHOD_VERSION_CURRENT, "close", CloseMethod, NULL, NULL},
     {TCL_OO_METHOD_VERSION_CURRENT, "configure", ConfigureMethod, NULL, NULL},
+    {TCL_OO_METHOD_VERSION_CURRENT, "connectionKey", ConnectionKeyMethod, NULL, NULL},
     {TCL_OO_METHOD_VERSION_CURRENT, "connectionName", ConnectionNameMethod, NULL, NULL},
     {TCL_OO_METHOD_VERSION_CURRENT, "connectionSpeaks", ConnectionSpeaksMethod, NULL, NULL},
     {TCL_OO_METHOD_VERSION_CURRENT, "connections", ConnectionsMethod, NULL, NULL},

@@ -44,6 +44,12 @@ P2pjobs_Init(
     if (!processInitialized) {
 	P2ppRaiseFdLimit();
 	P2pMessageInit();
+	if (P2pSecureLibInit() != 0) {
+	    Tcl_MutexUnlock(&initMutex);
+	    Tcl_SetObjResult(interp, Tcl_NewStringObj("p2pjobs: cannot"
+		    " initialize libsodium", -1));
+	    return TCL_ERROR;
+	}
 	processInitialized = 1;
     }
     Tcl_MutexUnlock(&initMutex);
@@ -64,6 +70,8 @@ P2pjobs_Init(
     Tcl_CreateObjCommand(interp, "::p2p::debug", P2pDebugObjCmd, NULL, NULL);
     Tcl_CreateObjCommand(interp, "::p2p::wonks", P2pWonksObjCmd, NULL, NULL);
     Tcl_CreateObjCommand(interp, "::p2p::exec", P2pExecObjCmd, NULL, NULL);
+    Tcl_CreateObjCommand(interp, "::p2p::identity", P2pIdentityObjCmd, NULL,
+	    NULL);
     return Tcl_PkgProvide(interp, "p2pjobs", P2PJOBS_VERSION);
 }
 

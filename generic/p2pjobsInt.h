@@ -14,6 +14,7 @@
 #include <string.h>
 #include "p2pjobs.h"
 #include "p2pFrame.h"
+#include "p2pSecure.h"
 
 #ifndef MODULE_SCOPE
 #define MODULE_SCOPE extern
@@ -167,6 +168,14 @@ struct P2pConn {
     P2pBuf out;			/* Queued output not yet given to libuv. */
     size_t inflight;		/* Bytes in the uv_write in flight. */
     P2pStats stats;
+    P2pSecure *securePtr;	/* Handshake and keys, NULL without
+				 * -identity. ckalloc'd, wiped and freed
+				 * with the connection. */
+    P2pBuf raw;			/* With securePtr: bytes read, before the
+				 * handshake or decryption moves them to in. */
+    P2pBuf wire;		/* With securePtr: bytes ready to write
+				 * (handshake, then frames moved from out,
+				 * sealed when encrypting). */
     P2pConn *readyPrev, *readyNext;
     P2pConn *flushNext;
 };
@@ -215,6 +224,13 @@ struct P2pHandler {
     Tcl_WideInt maxOutput;
     P2pStats stats;
     Tcl_WideInt accepted;
+
+    /* Identity (-identity, -secure, -netsecret): new connections only. */
+    Tcl_Obj *identityObj;	/* As given, NULL for none. */
+    unsigned char idPk[32];
+    unsigned char idSk[64];	/* Wiped when the handler is freed. */
+    int secure;
+    Tcl_Obj *netSecretObj;
 
     /* Servers. */
     uv_tcp_t listener;
@@ -375,6 +391,19 @@ MODULE_SCOPE int	P2ppExecFindProgram(const char *program,
 			    const char *path, const char *cwd,
 			    Tcl_DString *dsPtr);
 MODULE_SCOPE const char *P2ppExecLimiter(void);
+/* Key files of p2p::identity (unix/p2pUnixIdentity.c). */
+MODULE_SCOPE int	P2ppKeyFileRead(Tcl_Interp *interp, Tcl_Obj *pathObj,
+			    Tcl_DString *dsPtr);
+MODULE_SCOPE int	P2ppKeyFileCreate(Tcl_Interp *interp,
+			    Tcl_Obj *pathObj, const char *bytes, size_t len);
+
+/*
+ * p2pIdentity.c
+ */
+
+MODULE_SCOPE int	P2pIdentityFromObj(Tcl_Interp *interp,
+			    Tcl_Obj *dictObj, unsigned char *pk,
+			    unsigned char *sk);
 
 /*
  * Commands made in p2pInit.c and p2pDebug.c.
@@ -384,5 +413,6 @@ MODULE_SCOPE Tcl_ObjCmdProc P2pCallerObjCmd;
 MODULE_SCOPE Tcl_ObjCmdProc P2pDebugObjCmd;
 MODULE_SCOPE Tcl_ObjCmdProc P2pWonksObjCmd;
 MODULE_SCOPE Tcl_ObjCmdProc P2pExecObjCmd;
+MODULE_SCOPE Tcl_ObjCmdProc P2pIdentityObjCmd;
 
 #endif /* _P2PJOBSINT_H */

@@ -18,8 +18,9 @@
 #	secret, and an operation id chosen by the caller (repeating one
 #	returns the first outcome):
 #
-#	    escrow ACCOUNT SECRET OPID AMOUNT ?EXPIRES-MS?
-#	    release ACCOUNT SECRET OPID ESCROW WORKER-ADDRESS
+#	    escrow ACCOUNT SECRET OPID AMOUNT ?EXPIRES-MS? ?HOLDER-ADDRESS?
+#	    carve ACCOUNT SECRET OPID PARENT AMOUNT EXPIRES-MS HOLDER-ADDRESS
+#	    release ACCOUNT SECRET OPID ESCROW WORKER-ADDRESS ?AMOUNT?
 #	    refund ACCOUNT SECRET OPID ESCROW
 #	    history ACCOUNT SECRET ?LIMIT?
 #	    balance ACCOUNT
@@ -29,9 +30,17 @@
 #	error MESSAGE CODE` (see Outcome). The ledger records OPID as
 #	ACCOUNT/OPID, so the ids of different nodes cannot collide.
 #	(history: `history ACCOUNT ROWS`, balance: `balance ACCOUNT N`).
-#	Only an escrow's payer may release or refund it; a release pays the
-#	account of the worker registered at WORKER-ADDRESS. Open escrows
-#	past their deadline are refunded every second.
+#	Only an escrow's owner (its payer, or for a child escrow the one
+#	who carved it) may release or refund it; a release pays the account
+#	of the worker registered at WORKER-ADDRESS (AMOUNT: only that much,
+#	the rest stays open). Sub-escrows, for tree jobs: an escrow made
+#	with HOLDER-ADDRESS is held by the account of the worker registered
+#	there; only that account may carve child escrows from it, each held
+#	by the worker at the carve's HOLDER-ADDRESS (reply `ledger OPID ok
+#	CHILD-ID`). What a child returns on refund or expiry goes back into
+#	its parent while the parent is open. EXPIRES-MS "" means none, and
+#	HOLDER-ADDRESS "" no holder (escrow only). Open escrows past their
+#	deadline are refunded every second.
 
 namespace eval ::p2p {}
 
@@ -187,34 +196,51 @@ oo::class create ::p2p::banking {
 	list ledger $opid ok $result
     }
 
-    method OnEscrow {h cid account secret opid amount {expires ""}} {
+    method OnEscrow {h cid account secret opid amount {expires ""}
+	    {holder ""}} {
 	my Prove $cid $account $secret
-	set opts {}
-	if {$expires ne ""} {
-	    set opts [list -expires $expires]
-	}
 	my Outcome $opid {
+	    set opts {}
+	    if {$expires ne ""} {
+		lappend opts -expires $expires
+	    }
+	    if {$holder ne ""} {
+		lappend opts -holder [my WorkerAccount $holder]
+	    }
 	    $Ledger escrow $account/$opid $account $amount {*}$opts
 	}
     }
 
-    method OnRelease {h cid account secret opid escrow worker} {
+    method OnCarve {h cid account secret opid parent amount expires holder} {
 	my Prove $cid $account $secret
 	my Outcome $opid {
-	    my Payer $escrow $account
-	    if {![dict exists $Workers $worker account]} {
-		return -code error -errorcode [list P2P BANK RETRY NOPAYEE $worker] \
-		    "no account for worker $worker (not registered now)"
+	    my Allowed $parent $account holder
+	    set opts {}
+	    if {$expires ne ""} {
+		lappend opts -expires $expires
 	    }
-	    $Ledger release $account/$opid $escrow \
-		[dict get $Workers $worker account]
+	    $Ledger carve $account/$opid $parent $amount \
+		[my WorkerAccount $holder] {*}$opts
+	}
+    }
+
+    method OnRelease {h cid account secret opid escrow worker {amount ""}} {
+	my Prove $cid $account $secret
+	my Outcome $opid {
+	    my Allowed $escrow $account owner
+	    set opts {}
+	    if {$amount ne ""} {
+		lappend opts -amount $amount
+	    }
+	    $Ledger release $account/$opid $escrow [my WorkerAccount $worker] \
+		{*}$opts
 	}
     }
 
     method OnRefund {h cid account secret opid escrow} {
 	my Prove $cid $account $secret
 	my Outcome $opid {
-	    my Payer $escrow $account
+	    my Allowed $escrow $account owner
 	    $Ledger refund $account/$opid $escrow
 	}
     }
@@ -231,9 +257,22 @@ oo::class create ::p2p::banking {
 	list history $account [$Ledger history $account -limit $limit]
     }
 
-    # Payer --
-    #	Errors unless account paid into escrow.
-    method Payer {escrow account} {
+    # WorkerAccount --
+    #	The account of the worker registered now at address, or an
+    #	error worth retrying later (it may register again).
+    method WorkerAccount {address} {
+	if {![dict exists $Workers $address account]} {
+	    return -code error \
+		-errorcode [list P2P BANK RETRY NOPAYEE $address] \
+		"no account for worker $address (not registered now)"
+	}
+	dict get $Workers $address account
+    }
+
+    # Allowed --
+    #	Errors unless account is the owner (who may release or refund)
+    #	or the holder (who may carve) of escrow, as role says.
+    method Allowed {escrow account role} {
 	if {![string is entier -strict $escrow]} {
 	    return -code error -errorcode [list P2P BANK ESCROW $escrow] \
 		"bad escrow id \"$escrow\""
@@ -243,9 +282,11 @@ oo::class create ::p2p::banking {
 	    return -code error -errorcode [list P2P BANK ESCROW $escrow] \
 		"unknown escrow $escrow"
 	}
-	if {[dict get [lindex $rows 0] payer] ne $account} {
+	if {[dict get [lindex $rows 0] $role] ne $account} {
+	    set why [expr {$role eq "owner" ? "is not $account's"
+		: "is not held by $account"}]
 	    return -code error -errorcode [list P2P BANK DENIED $escrow] \
-		"escrow $escrow is not $account's"
+		"escrow $escrow $why"
 	}
     }
 

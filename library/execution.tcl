@@ -40,7 +40,7 @@ namespace eval ::p2p {}
 
 oo::class create ::p2p::execution {
     variable Address Config Opts Server Hellos Offered Running Sandbox \
-	JobSeq WorkDir RunQueue Done NextId Collect Collected
+	JobSeq WorkDir RunQueue Done Waiting NextId Collect Collected
 
     method ExecInit {} {
 	set Offered {}
@@ -54,6 +54,7 @@ oo::class create ::p2p::execution {
 	set Collected {}
 	set Done 0
 	set JobSeq 0
+	my TreeInit
 	set Sandbox [p2p::sandbox new -size [dict get $Opts sandbox_pool]]
 	# A worker running as root runs exec jobs as nobody.
 	if {[dict get $Config -user] eq "" && [::p2p::net::isRoot]} {
@@ -105,9 +106,10 @@ oo::class create ::p2p::execution {
     }
 
     # FreeSlots --
-    #	Slots not taken by a job (running or queued).
+    #	Slots not taken by a job (running or queued; a tree job waiting
+    #	for its pieces takes none).
     method FreeSlots {} {
-	expr {max(0, [dict get $Config -slots] - [dict size $Running])}
+	expr {max(0, [dict get $Config -slots] - [dict size $Running] + $Waiting)}
     }
 
     # QueueRoom --
@@ -171,6 +173,9 @@ oo::class create ::p2p::execution {
 	    return -code error -errorcode {P2P JOB BADRUNS} \
 		"bad jobs: must be a list of rid token spec ..."
 	}
+	# (Saved and put back: a job that enters the event loop, as a tree
+	# job may, lets another message of this kind be handled meanwhile.)
+	set outer [list $Collect $Collected]
 	set Collect [list $h $cid]
 	set Collected {}
 	set code [catch {
@@ -196,8 +201,7 @@ oo::class create ::p2p::execution {
 	    my Next
 	} msg opts]
 	set results $Collected
-	set Collect ""
-	set Collected {}
+	lassign $outer Collect Collected
 	if {$code} {
 	    if {[llength $results]} {
 		catch {::p2p::net::send $Address $h $cid [list results $results]}
@@ -219,9 +223,16 @@ oo::class create ::p2p::execution {
 	}
 	while {[llength $RunQueue]} {
 	    # Every job in Running is queued (and then in RunQueue) or
-	    # running.
-	    if {[dict size $Running] - [llength $RunQueue]
-		    >= [dict get $Config -slots]} {
+	    # running, unless tree jobs wait for their pieces: then count.
+	    if {$Waiting} {
+		set active 0
+		dict for {key job} $Running {
+		    incr active [expr {[dict get $job state] eq "running"}]
+		}
+	    } else {
+		set active [expr {[dict size $Running] - [llength $RunQueue]}]
+	    }
+	    if {$active >= [dict get $Config -slots]} {
 		return
 	    }
 	    set RunQueue [lassign $RunQueue key]
@@ -239,11 +250,12 @@ oo::class create ::p2p::execution {
 	if {![dict exists $Running $key]} {
 	    return
 	}
+	dict set Running $key cancelled 1
 	if {[dict exists $Running $key exec]} {
-	    dict set Running $key cancelled 1
 	    p2p::exec cancel [dict get $Running $key exec]
-	} else {
-	    dict set Running $key cancelled 1
+	} elseif {[my IsTree $key]} {
+	    my TreeAbandon $key
+	    my Finish $key [dict create status cancelled error "cancelled"]
 	}
 	return
     }
@@ -262,11 +274,12 @@ oo::class create ::p2p::execution {
 	    return "kind \"$kind\" not accepted: accepts\
 		[join [dict get $Config -kinds] {, }]"
 	}
-	if {$kind ni {script exec}} {
-	    return "kind \"$kind\" unknown: must be script or exec"
+	if {$kind ni {script exec tree}} {
+	    return "kind \"$kind\" unknown: must be script, exec or tree"
 	}
 	set slots [dict get $Config -slots]
-	if {$slots == 0 || [dict size $Running] >= $slots + [dict get $Opts max_queue]} {
+	if {$slots == 0 || [dict size $Running] - $Waiting
+		>= $slots + [dict get $Opts max_queue]} {
 	    return "no free slot: $slots of $slots busy, [dict get $Opts max_queue]\
 		jobs queued"
 	}
@@ -336,6 +349,8 @@ oo::class create ::p2p::execution {
 	}
 	if {[dict get $spec kind] eq "script"} {
 	    my RunScript $key $spec
+	} elseif {[dict get $spec kind] eq "tree"} {
+	    my RunTree $key $spec
 	} else {
 	    my RunExec $key $spec
 	}
@@ -545,6 +560,7 @@ oo::class create ::p2p::execution {
 		    dict set Running $key cancelled 1
 		    catch {p2p::exec cancel [dict get $job exec]}
 		} else {
+		    my TreeAbandon $key
 		    dict unset Running $key
 		    set i [lsearch -exact $RunQueue $key]
 		    if {$i >= 0} {

@@ -32,8 +32,8 @@
 #	results come back in batches (`results`).
 #
 #	The foreman provides Config, Seq, Rounds, ConnVer, ConnOf,
-#	SendWorker, SolicitStart and Rank; paying.tcl Escrows, Account,
-#	Hold, Pay and Refund. (Per job, a method call costs about as much as
+#	SendWorker, SolicitStart and Rank; paying.tcl Escrows, Hold, Pay
+#	and Refund. (Per job, a method call costs about as much as
 #	a dozen dict operations: the paths run for every job read those
 #	variables rather than call a method that would.)
 
@@ -42,7 +42,7 @@ namespace eval ::p2p {}
 oo::class create ::p2p::farming {
     variable Config Seq Jobs Queue Head Offers Inflight Soliciting PumpId \
 	Runs SweepId Pumping \
-	Waits JobSeq ConnVer Batch ConnOf Escrows Account
+	Waits JobSeq ConnVer Batch ConnOf Escrows
 
     method FarmInit {} {
 	set Jobs {}
@@ -82,40 +82,33 @@ oo::class create ::p2p::farming {
 
     # USAGE: $f submit -job dict ?-command cmd? ?-redundancy k?
     #	?-retries n? ?-timeout ms?	-> job id
+    #	or $f submit -tree script -input data ?-maxdepth n? ?-fanout n?
+    #	?-budget points? ?-price n? ...	(a tree job: library/tree.tcl)
     method submit {args} {
+	set o [dict create -job {} -command {} -redundancy 1 -retries 3 \
+	    -timeout 600000 -tree {} -input {} -maxdepth 3 -fanout 4 \
+	    -budget {} -price {}]
 	if {[llength $args] % 2} {
 	    return -code error -errorcode {TCL WRONGARGS} \
 		"wrong # args: should be \"[self] submit -job dict ?-option\
 		value ...?\""
 	}
-	# The defaults are valid; only the options given are checked.
-	set spec {}
-	set command {}
-	set ints {}
-	set o {-redundancy 1 -retries 3 -timeout 600000}
 	foreach {opt value} $args {
-	    switch -exact -- $opt {
-		-job {set spec $value}
-		-command {set command $value}
-		-redundancy - -retries - -timeout {
-		    dict set o $opt $value
-		    lappend ints $opt
-		}
-		default {
-		    return -code error -errorcode [list P2P USAGE OPTION $opt] \
-			"bad option \"$opt\": must be -command, -job,\
-			-redundancy, -retries, -timeout"
-		}
+	    if {![dict exists $o $opt]} {
+		return -code error -errorcode [list P2P USAGE OPTION $opt] \
+		    "bad option \"$opt\": must be [join [lsort [dict keys $o]] {, }]"
 	    }
+	    dict set o $opt $value
 	}
-	if {[catch {dict exists $spec kind} hasKind] || !$hasKind} {
+	set spec [dict get $o -job]
+	if {[dict get $o -tree] ne ""} {
+	    set spec [my TreeSpec $o]
+	}
+	if {[catch {dict size $spec}] || ![dict exists $spec kind]} {
 	    return -code error -errorcode {P2P USAGE BADVALUE -job} \
 		"bad value for -job: must be a dict with at least a kind"
 	}
 	foreach {opt min} {-redundancy 1 -retries 0 -timeout 1} {
-	    if {$opt ni $ints} {
-		continue
-	    }
 	    set v [dict get $o $opt]
 	    if {![string is integer -strict $v] || $v < $min} {
 		return -code error -errorcode [list P2P USAGE BADVALUE $opt] \
@@ -124,7 +117,7 @@ oo::class create ::p2p::farming {
 	}
 	set id job[incr JobSeq]
 	dict set Jobs $id [dict create spec $spec state queued \
-	    command $command k [dict get $o -redundancy] \
+	    command [dict get $o -command] k [dict get $o -redundancy] \
 	    retries [dict get $o -retries] timeout [dict get $o -timeout] \
 	    reissues 0 attempts {} active {} excluded {} results {} rids {} \
 	    progress {} created [clock milliseconds]]
@@ -559,8 +552,10 @@ oo::class create ::p2p::farming {
 	    ::p2p::log event system dispatched $addr "job $id as $rid"
 	}
 	# With a ledger the run waits for its escrow (paying.tcl).
-	if {[dict size $Account] && [my Hold $id $rid $addr \
-		[dict get $bid price] [dict get $bid token]]} {
+	# (Through Hold and Paying, which a tree foreman redefines: not
+	# inlined.)
+	if {[my Hold $id $rid $addr [dict get $bid price] \
+		[dict get $bid token]]} {
 	    return
 	}
 	if {[dict exists $ConnVer $addr] && [dict get $ConnVer $addr] >= 2} {
@@ -714,6 +709,10 @@ oo::class create ::p2p::farming {
 	    return
 	}
 	lassign $run id addr
+	if {[lindex $message 0] eq "tree"} {
+	    my TreeNode $id [lindex $message 1]
+	    return
+	}
 	dict update Jobs $id job {
 	    dict set job progress [lrange [linsert [dict get $job progress] \
 		end [list $addr $message]] end-9 end]

@@ -21,9 +21,12 @@ oo::class create ::p2p::foreman {
     # USAGE: p2p::foreman new -authorities {host:port ...}
     #	?-network name? ?-timeout ms? ?-offerttl ms? ?-data dir?
     #	?-ttl n? ?-hop ms? ?-entries n?	(the solicitations of submit)
+    #	?-account dict?	(an account, {account NAME secret SECRET}, to use
+    #			 instead of one from -data: a worker's, say)
     constructor {args} {
 	set Config [dict create -authorities {} -network default \
-	    -timeout 3000 -offerttl 30000 -data "" -ttl 4 -hop 250 -entries 3]
+	    -timeout 3000 -offerttl 30000 -data "" -ttl 4 -hop 250 -entries 3 \
+	    -account {}]
 	set Config [p2p::net::nodeOptions p2p::foreman $Config $args]
 	foreach opt {-ttl -hop -entries -offerttl} {
 	    set v [dict get $Config $opt]

@@ -5,6 +5,14 @@
 #	the payer) and expiry, kept through TDBC in SQLite (default, one
 #	file) or PostgreSQL (shared by several authorities).
 #
+#	Sub-escrows (tree jobs, issue 8): an escrow has an owner (who may
+#	release or refund it: its payer) and may have a holder, who may
+#	carve child escrows from it: same payer, owned by the holder, held
+#	by another account, and so on down the tree. A child refunded or
+#	expired returns what it holds to its parent while that is open,
+#	else to the payer. The ledger records owner and holder; the
+#	authority (banking.tcl) decides who may ask for what.
+#
 #	Double entry: every operation writes journal rows whose amounts sum
 #	to zero. Points come from the system account "@world" (its balance
 #	is minus the points ever granted) and wait in escrow under the
@@ -23,9 +31,9 @@
 #	Concurrency (PostgreSQL, several authorities): every check that
 #	matters is repeated in the WHERE clause of the UPDATE that acts on
 #	it (balance >= amount, state = 'open'), so READ COMMITTED suffices;
-#	an operation locks one escrow row (or @world) and then one account
-#	row, always in that order, and a deadlock or serialisation failure
-#	is retried. In SQLite every transaction starts with a write, which
+#	an operation locks escrow rows (a child before its parent: by
+#	decreasing id) or @world, then one account row, always in that
+#	order, and a deadlock or serialisation failure is retried. In SQLite every transaction starts with a write, which
 #	takes the file's write lock at once (waiting up to -timeout ms for
 #	another process).
 #
@@ -95,6 +103,16 @@ namespace eval ::p2p::Ledger {
 	    {CREATE INDEX journal_account ON journal (account, id)}
 	    {CREATE INDEX journal_op ON journal (op)}
 	    {CREATE INDEX escrows_due ON escrows (state, expires)}
+	}
+	3 {
+	    {ALTER TABLE escrows ADD COLUMN parent BIGINT
+		REFERENCES escrows (id)}
+	    {ALTER TABLE escrows ADD COLUMN owner TEXT
+		REFERENCES accounts (name)}
+	    {ALTER TABLE escrows ADD COLUMN holder TEXT
+		REFERENCES accounts (name)}
+	    {UPDATE escrows SET owner = payer}
+	    {CREATE INDEX escrows_parent ON escrows (parent)}
 	}
     }
 }
@@ -315,20 +333,21 @@ oo::class create ::p2p::ledger {
 	    [my Q $sql [dict create account $account limit $limit]]
     }
 
-    # USAGE: $l escrows ?-state s? ?-payer name? ?-id n?
+    # USAGE: $l escrows ?-state s? ?-payer name? ?-parent id? ?-id n?
     #	The escrows that match, oldest first, as dicts: id payer amount
-    #	remaining state payee created expires closed opid (empty when
-    #	there is none).
+    #	remaining state payee created expires closed opid parent owner
+    #	holder (empty when there is none).
     method escrows {args} {
 	if {[llength $args] % 2} {
 	    return -code error -errorcode {TCL WRONGARGS} \
 		"wrong # args: should be \"[self] escrows ?-state s?\
-		?-payer name? ?-id n?\""
+		?-payer name? ?-parent id? ?-id n?\""
 	}
 	set sql {SELECT e.id AS id, e.payer AS payer, e.amount AS amount,
 	    e.remaining AS remaining, e.state AS state, e.payee AS payee,
 	    e.created AS created, e.expires AS expires, e.closed AS closed,
-	    o.opid AS opid FROM escrows e JOIN ops o ON o.seq = e.op}
+	    o.opid AS opid, e.parent AS parent, e.owner AS owner,
+	    e.holder AS holder FROM escrows e JOIN ops o ON o.seq = e.op}
 	set where {}
 	set params {}
 	foreach {opt value} $args {
@@ -341,18 +360,21 @@ oo::class create ::p2p::ledger {
 		    lappend where {e.payer = :payer}
 		    dict set params payer $value
 		}
-		-id {
+		-id - -parent {
 		    if {![string is entier -strict $value]} {
 			return -code error \
-			    -errorcode [list P2P USAGE BADVALUE -id] \
-			    "bad value \"$value\" for -id: must be an integer"
+			    -errorcode [list P2P USAGE BADVALUE $opt] \
+			    "bad value \"$value\" for $opt: must be an\
+			    integer"
 		    }
-		    lappend where {e.id = :id}
-		    dict set params id $value
+		    set key [string range $opt 1 end]
+		    lappend where "e.$key = :$key"
+		    dict set params $key $value
 		}
 		default {
 		    return -code error -errorcode [list P2P USAGE OPTION $opt] \
-			"bad option \"$opt\": must be -id, -payer, or -state"
+			"bad option \"$opt\": must be -id, -parent, -payer,\
+			or -state"
 		}
 	    }
 	}
@@ -361,7 +383,7 @@ oo::class create ::p2p::ledger {
 	}
 	append sql { ORDER BY e.id}
 	::p2p::Ledger::Fill {id payer amount remaining state payee created
-	    expires closed opid} [my Q $sql $params]
+	    expires closed opid parent owner holder} [my Q $sql $params]
     }
 
     # USAGE: $l operation opid
@@ -396,33 +418,51 @@ oo::class create ::p2p::ledger {
 	my Run grant $opid [list $account $amount]
     }
 
-    # USAGE: $l escrow opid payer amount ?-expires ms?
+    # USAGE: $l escrow opid payer amount ?-expires ms? ?-holder account?
     #	Moves amount from payer into a new escrow; -expires ms from now
     #	it is refunded by expire unless released or refunded before.
-    #	Returns the escrow id.
+    #	-holder names the account that may carve child escrows from it
+    #	(carve). Returns the escrow id.
     method escrow {args} {
-	if {[llength $args] ni {3 5}} {
+	if {[llength $args] ni {3 5 7}} {
 	    return -code error -errorcode {TCL WRONGARGS} \
 		"wrong # args: should be \"[self] escrow opid payer amount\
-		?-expires ms?\""
+		?-expires ms? ?-holder account?\""
 	}
-	lassign $args opid payer amount opt expires
-	if {[llength $args] == 5} {
-	    if {$opt ne "-expires"} {
-		return -code error -errorcode [list P2P USAGE OPTION $opt] \
-		    "bad option \"$opt\": must be -expires"
-	    }
-	    if {![regexp {^[1-9][0-9]{0,14}$} $expires]} {
-		return -code error \
-		    -errorcode [list P2P USAGE BADVALUE -expires] \
-		    "bad value \"$expires\" for -expires: must be a positive\
-		    number of milliseconds"
-	    }
-	}
+	set opts [::p2p::Ledger::Options [lrange $args 3 end] \
+	    {-expires -holder}]
+	lassign $args opid payer amount
 	::p2p::Ledger::Opid $opid
 	::p2p::Ledger::Name $payer
 	set amount [::p2p::Ledger::Amount $amount]
-	my Run escrow $opid [list $payer $amount $expires]
+	# Without a holder, the arguments an escrow had before holders
+	# existed (a repeat of an old operation id still matches).
+	set canon [list $payer $amount [dict get $opts -expires]]
+	if {[dict get $opts -holder] ne ""} {
+	    lappend canon [dict get $opts -holder]
+	}
+	my Run escrow $opid $canon
+    }
+
+    # USAGE: $l carve opid parent amount holder ?-expires ms?
+    #	Moves amount from what remains in the open escrow parent into a
+    #	new child escrow: same payer, owned by the parent's holder (who
+    #	alone may release or refund it), held by holder (who may carve
+    #	from it in turn). Returns the child's id.
+    method carve {args} {
+	if {[llength $args] ni {4 6}} {
+	    return -code error -errorcode {TCL WRONGARGS} \
+		"wrong # args: should be \"[self] carve opid parent amount\
+		holder ?-expires ms?\""
+	}
+	set opts [::p2p::Ledger::Options [lrange $args 4 end] -expires]
+	lassign $args opid parent amount holder
+	::p2p::Ledger::Opid $opid
+	set parent [::p2p::Ledger::EscrowId $parent]
+	set amount [::p2p::Ledger::Amount $amount]
+	::p2p::Ledger::Name $holder
+	my Run carve $opid [list $parent $amount $holder \
+	    [dict get $opts -expires]]
     }
 
     # USAGE: $l release opid escrow payee ?-amount n?
@@ -449,8 +489,9 @@ oo::class create ::p2p::ledger {
     }
 
     # USAGE: $l refund opid escrow
-    #	Returns what remains in the escrow to its payer. Returns the
-    #	amount refunded.
+    #	Returns what remains in the escrow to its parent, when it was
+    #	carved from one that is still open, else to its payer. Returns
+    #	the amount refunded.
     method refund {args} {
 	if {[llength $args] != 2} {
 	    return -code error -errorcode {TCL WRONGARGS} \
@@ -510,7 +551,8 @@ oo::class create ::p2p::ledger {
     #	Verifies the ledger: sum of balances + open escrows = sum of
     #	grants, every balance (and escrow) equals the sum of its journal
     #	rows, every operation's rows sum to zero, no balance is
-    #	negative. Returns a dict: ok (0 or 1), granted, balances,
+    #	negative, the escrows form trees (owners, payers, amounts) and
+    #	each was funded by the operation that made it. Returns a dict: ok (0 or 1), granted, balances,
     #	escrowed, problems (a list of texts).
     method check {} {
 	my Tx {
@@ -584,6 +626,54 @@ oo::class create ::p2p::ledger {
 	    lappend bad "escrow [dict get $row id] ([dict get $row state],\
 		remaining [dict get $row remaining]) but its journal sums to\
 		[dict get $row s]"
+	}
+	# The tree of escrows: a root is owned by its payer; a child was
+	# carved after its parent, from it, by its holder: same payer,
+	# owned by the parent's holder, and no more than the parent held.
+	foreach row [my Q {SELECT e.id AS id, e.parent AS parent,
+		e.payer AS payer, e.owner AS owner, e.amount AS amount,
+		p.id AS pid, p.payer AS ppayer, p.holder AS pholder,
+		p.amount AS pamount FROM escrows e
+		LEFT JOIN escrows p ON p.id = e.parent
+		WHERE (e.parent IS NULL AND (e.owner IS NULL
+		    OR e.owner <> e.payer))
+		OR (e.parent IS NOT NULL AND (p.id IS NULL OR p.id >= e.id
+		    OR p.payer <> e.payer OR p.holder IS NULL
+		    OR e.owner IS NULL OR e.owner <> p.holder
+		    OR e.amount > p.amount))
+		ORDER BY e.id}] {
+	    set id [dict get $row id]
+	    set g [list ::p2p::Ledger::Get $row]
+	    if {[{*}$g parent] eq ""} {
+		lappend bad "escrow $id has payer \"[{*}$g payer]\" but owner\
+		    \"[{*}$g owner]\""
+	    } elseif {[{*}$g pid] eq "" || [{*}$g pid] >= $id} {
+		lappend bad "escrow $id has parent [{*}$g parent], which is\
+		    [expr {[{*}$g pid] eq "" ? "unknown" : "not older"}]"
+	    } else {
+		lappend bad "escrow $id (payer \"[{*}$g payer]\", owner\
+		    \"[{*}$g owner]\", amount [{*}$g amount]) does not fit\
+		    its parent [{*}$g parent] (payer \"[{*}$g ppayer]\",\
+		    holder \"[{*}$g pholder]\", amount [{*}$g pamount])"
+	    }
+	}
+	# Where the points of each escrow came from: the journal rows of
+	# the operation that made it move its amount from the payer (a
+	# root) or out of the parent (a child) into it, and nothing else.
+	foreach row [my Q {SELECT e.id AS id FROM escrows e
+		WHERE NOT EXISTS (SELECT 1 FROM journal j
+		    WHERE j.op = e.op AND j.escrow = e.id
+		    AND j.account = '@escrow' AND j.amount = e.amount)
+		OR NOT EXISTS (SELECT 1 FROM journal j
+		    WHERE j.op = e.op AND j.amount = -e.amount
+		    AND ((e.parent IS NULL AND j.account = e.payer
+			AND j.escrow = e.id)
+		    OR (e.parent IS NOT NULL AND j.account = '@escrow'
+			AND j.escrow = e.parent)))
+		OR (SELECT count(*) FROM journal j WHERE j.op = e.op) <> 2
+		ORDER BY e.id}] {
+	    lappend bad "escrow [dict get $row id]: the journal rows of the\
+		operation that made it do not fund it"
 	}
 	foreach row [my Q {SELECT j.op AS op, o.opid AS opid,
 		sum(j.amount) AS s FROM journal j LEFT JOIN ops o
@@ -752,7 +842,10 @@ oo::class create ::p2p::ledger {
 	dict get [lindex $rows 0] balance
     }
 
-    method Doescrow {seq now payer amount expires} {
+    method Doescrow {seq now payer amount expires {holder ""}} {
+	if {$holder ne ""} {
+	    my Balance $holder
+	}
 	set rows [my Q {UPDATE accounts SET balance = balance - :amount
 	    WHERE name = :name AND balance >= :amount RETURNING balance} \
 	    [dict create name $payer amount $amount]]
@@ -763,10 +856,42 @@ oo::class create ::p2p::ledger {
 	if {$expires ne ""} {
 	    dict set p expires [expr {$now + $expires}]
 	}
+	if {$holder ne ""} {
+	    dict set p holder $holder
+	}
 	set id [dict get [lindex [my Q {INSERT INTO escrows (op, payer, amount,
-	    remaining, state, created, expires) VALUES (:op, :payer, :amount,
-	    :amount, 'open', :now, :expires) RETURNING id} $p] 0] id]
+	    remaining, state, created, expires, owner, holder) VALUES (:op,
+	    :payer, :amount, :amount, 'open', :now, :expires, :payer, :holder)
+	    RETURNING id} $p] 0] id]
 	my Journal $seq $payer @escrow $amount $id
+	return $id
+    }
+
+    method Docarve {seq now parent amount holder expires} {
+	# Every error before the first change (Once keeps what was
+	# written before an error of the ledger).
+	set e [my Lock $parent $now $holder]
+	set owner [::p2p::Ledger::Get $e holder]
+	if {$owner eq ""} {
+	    throw [list P2P LEDGER HOLDER $parent] \
+		"escrow $parent has no holder: nobody may carve from it"
+	}
+	set remaining [dict get $e remaining]
+	if {$amount > $remaining} {
+	    ::p2p::Ledger::Funds escrow $parent $remaining $amount
+	}
+	my Q {UPDATE escrows SET remaining = remaining - :amount
+	    WHERE id = :id} [dict create amount $amount id $parent]
+	set p [dict create op $seq payer [dict get $e payer] amount $amount \
+	    now $now parent $parent owner $owner holder $holder]
+	if {$expires ne ""} {
+	    dict set p expires [expr {$now + $expires}]
+	}
+	set id [dict get [lindex [my Q {INSERT INTO escrows (op, payer, amount,
+	    remaining, state, created, expires, parent, owner, holder)
+	    VALUES (:op, :payer, :amount, :amount, 'open', :now, :expires,
+	    :parent, :owner, :holder) RETURNING id} $p] 0] id]
+	my Move $seq $parent $id $amount
 	return $id
     }
 
@@ -785,21 +910,56 @@ oo::class create ::p2p::ledger {
 		ELSE closed END,
 	    payee = :payee WHERE id = :id} \
 	    [dict create amount $amount now $now payee $payee id $escrow]
-	my Credit $payee $amount
-	my Journal $seq @escrow $payee $amount $escrow
+	# An escrow whose points all went into children pays nothing
+	# (and writes no journal rows: they are never 0).
+	if {$amount > 0} {
+	    my Credit $payee $amount
+	    my Journal $seq @escrow $payee $amount $escrow
+	}
 	return $amount
     }
 
     method Dorefund {seq now escrow} {
 	# A refund is allowed past the deadline (expire would do the same).
 	set e [my Lock $escrow "" ""]
-	set remaining [dict get $e remaining]
 	my Q {UPDATE escrows SET remaining = 0, state = 'refunded',
 	    closed = :now WHERE id = :id} [dict create now $now id $escrow]
-	set payer [dict get $e payer]
-	my Credit $payer $remaining
-	my Journal $seq @escrow $payer $remaining $escrow
+	my Return $seq $e
+    }
+
+    # Return --
+    #	Inside an operation: gives what remained in escrow e (a dict
+    #	with id, payer, remaining, parent), which was just closed, back
+    #	to its parent when it has one that is still open, else to its
+    #	payer. Returns the amount.
+    method Return {seq e} {
+	set id [dict get $e id]
+	set remaining [dict get $e remaining]
+	if {$remaining == 0} {
+	    return 0
+	}
+	set parent [::p2p::Ledger::Get $e parent]
+	if {$parent ne "" && [llength [my Q {UPDATE escrows
+		SET remaining = remaining + :amount
+		WHERE id = :id AND state = 'open' RETURNING id} \
+		[dict create amount $remaining id $parent]]]} {
+	    my Move $seq $id $parent $remaining
+	} else {
+	    my Credit [dict get $e payer] $remaining
+	    my Journal $seq @escrow [dict get $e payer] $remaining $id
+	}
 	return $remaining
+    }
+
+    # Move --
+    #	Writes the two journal rows of a movement of amount from one
+    #	escrow to another (both rows of the account @escrow).
+    method Move {seq from to amount} {
+	my Q {INSERT INTO journal (op, account, escrow, amount)
+	    VALUES (:op, '@escrow', :from, :debit),
+		(:op, '@escrow', :to, :credit)} \
+	    [dict create op $seq from $from to $to debit [expr {-$amount}] \
+		credit $amount]
     }
 
     # Lock --
@@ -808,7 +968,11 @@ oo::class create ::p2p::ledger {
     #	payee is an account). Otherwise writes the escrow's row without
     #	changing it, which locks it against other authorities
     #	(PostgreSQL) until the transaction ends, so that what was read
-    #	stays true, and returns its payer and remaining as a dict.
+    #	stays true, and returns its id, payer, remaining, parent and
+    #	holder as a dict (parent and holder missing when NULL).
+    #
+    #	Escrows are locked in the order of decreasing id (a child, then
+    #	its parent: Return), then one account.
     method Lock {id now payee} {
 	set p [dict create id $id]
 	if {$now ne ""} {
@@ -823,7 +987,7 @@ oo::class create ::p2p::ledger {
 		OR expires > CAST(:now AS BIGINT))
 	    AND (CAST(:payee AS TEXT) IS NULL OR EXISTS
 		(SELECT 1 FROM accounts WHERE name = CAST(:payee AS TEXT)))
-	    RETURNING payer, remaining} $p]
+	    RETURNING id, payer, remaining, parent, holder} $p]
 	if {[llength $rows]} {
 	    return [lindex $rows 0]
 	}
@@ -837,8 +1001,9 @@ oo::class create ::p2p::ledger {
     }
 
     # ExpireOne --
-    #	Inside a transaction: refunds escrow id if it is still open and
-    #	due at now. Returns 1 if it did, else 0.
+    #	Inside a transaction: refunds escrow id (to its parent when that
+    #	is still open, as refund does) if it is still open and due at
+    #	now. Returns 1 if it did, else 0.
     method ExpireOne {id now} {
 	# The first statement writes (SQLite takes its lock at once).
 	set n [my X {UPDATE escrows SET state = 'expired', closed = :now
@@ -848,15 +1013,13 @@ oo::class create ::p2p::ledger {
 	    return 0
 	}
 	set e [my Escrow $id]
-	set remaining [dict get $e remaining]
 	my Q {UPDATE escrows SET remaining = 0 WHERE id = :id} \
 	    [dict create id $id]
 	set seq [dict get [lindex [my Q {INSERT INTO ops (kind, args,
 	    outcome, result, at) VALUES ('expire', :args, 'ok', :remaining,
 	    :now) RETURNING seq} [dict create args [list $id] \
-	    remaining $remaining now $now]] 0] seq]
-	my Credit [dict get $e payer] $remaining
-	my Journal $seq @escrow [dict get $e payer] $remaining $id
+	    remaining [dict get $e remaining] now $now]] 0] seq]
+	my Return $seq $e
 	return 1
     }
 
@@ -864,7 +1027,8 @@ oo::class create ::p2p::ledger {
     #	The row of an escrow as a dict, or an error when there is none.
     method Escrow {id} {
 	set rows [my Q {SELECT id, payer, amount, remaining, state, payee,
-	    expires FROM escrows WHERE id = :id} [dict create id $id]]
+	    expires, parent, holder FROM escrows WHERE id = :id} \
+	    [dict create id $id]]
 	if {![llength $rows]} {
 	    throw [list P2P LEDGER ESCROW $id] "unknown escrow \"$id\""
 	}
@@ -1071,6 +1235,53 @@ namespace eval ::p2p::Ledger {
 		"bad operation id \"$opid\": must be 1 to 200 characters,\
 		no control characters"
 	}
+    }
+
+    # Options --
+    #	The options of escrow or carve (pairs in args, each one of the
+    #	list valid) as a dict with every valid option ("" when not
+    #	given), or an error naming the bad one.
+    proc Options {args valid} {
+	set opts {}
+	foreach opt $valid {
+	    dict set opts $opt ""
+	}
+	foreach {opt value} $args {
+	    if {$opt ni $valid} {
+		if {[llength $valid] == 1} {
+		    set must [lindex $valid 0]
+		} else {
+		    set must "[join [lrange $valid 0 end-1] {, }] or\
+			[lindex $valid end]"
+		}
+		return -code error -errorcode [list P2P USAGE OPTION $opt] \
+		    "bad option \"$opt\": must be $must"
+	    }
+	    switch -- $opt {
+		-expires {
+		    if {![regexp {^[1-9][0-9]{0,14}$} $value]} {
+			return -code error \
+			    -errorcode [list P2P USAGE BADVALUE -expires] \
+			    "bad value \"$value\" for -expires: must be a\
+			    positive number of milliseconds"
+		    }
+		}
+		-holder {
+		    Name $value
+		}
+	    }
+	    dict set opts $opt $value
+	}
+	return $opts
+    }
+
+    # Get --
+    #	The value of key in a row (dict) from Q, "" for a NULL column.
+    proc Get {row key} {
+	if {[dict exists $row $key]} {
+	    return [dict get $row $key]
+	}
+	return ""
     }
 
     # EscrowId --

@@ -235,7 +235,7 @@ proc ::p2p::net::Peer {handler cid} {
 #   escrow, release, refund, history, balance: the ledger (banking.tcl)
 ::p2p::protocol register p2p:authority<-node/1 {
     foreach c {hello register heartbeat peers workers status escrow release
-	    refund history balance} {
+	    refund history balance carve} {
 	define $c {args} "::p2p::net::Dispatch $c On[string totitle $c] {*}\$args"
     }
 }

@@ -28,7 +28,18 @@ oo::class create ::p2p::paying {
     variable Config Client Jobs Account Pending Escrows ResendId Session
 
     method PayInit {} {
-	set Account [::p2p::net::loadAccount [dict get $Config -data]]
+	set Account [dict get $Config -account]
+	if {[catch {
+	    dict get $Account account
+	    dict get $Account secret
+	}]} {
+	    if {[dict size $Account]} {
+		return -code error -errorcode {P2P USAGE BADVALUE -account} \
+		    "bad value for -account: must be a dict with account and\
+		    secret"
+	    }
+	    set Account [::p2p::net::loadAccount [dict get $Config -data]]
+	}
 	set Pending {}
 	set Escrows {}
 	set ResendId ""
@@ -89,14 +100,28 @@ oo::class create ::p2p::paying {
     #	Puts the price of run rid (job id on addr) in escrow; then calls
     #	Held. Returns 0 when there is no ledger: the run goes at once.
     method Hold {id rid addr price token} {
-	if {[dict size $Account] == 0} {
-	    # No ledger (the test of Paying, without a call per run).
+	if {![my Paying]} {
 	    return 0
 	}
+	set spec [dict get $Jobs $id spec]
+	set expires [expr {[dict get $Jobs $id timeout] + 60000}]
+	set words [list escrow $price $expires]
+	set budget ""
+	if {[dict get $spec kind] eq "tree"} {
+	    # A tree run's escrow is its budget, held by the worker (it
+	    # carves its pieces' escrows out of it); a tree foreman of a
+	    # worker carves it out of the escrow of its own tree run.
+	    set budget [my TreeBudget $spec $price]
+	    if {[dict exists $spec fund]} {
+		set words [list carve [dict get $spec fund] $budget $expires \
+		    $addr]
+	    } else {
+		set words [list escrow $budget $expires $addr]
+	    }
+	}
 	dict set Escrows $rid [dict create job $id addr $addr escrow "" \
-	    state pending token $token]
-	my Request esc-$Session-$rid [list escrow $price \
-	    [expr {[dict get $Jobs $id timeout] + 60000}]] \
+	    state pending token $token price $price budget $budget]
+	my Request esc-$Session-$rid $words \
 	    [list [namespace which my] Held $rid]
 	return 1
     }
@@ -125,8 +150,12 @@ oo::class create ::p2p::paying {
 	if {[dict exists $Jobs $id active $addr]
 		&& [dict get $Jobs $id active $addr rid] eq $rid
 		&& [dict get $Jobs $id state] eq "running"} {
-	    my SendWorker $addr [list run $rid [dict get $e token] \
-		[dict get $Jobs $id spec]]
+	    set spec [dict get $Jobs $id spec]
+	    if {[dict get $e budget] ne ""} {
+		dict set spec escrow $result
+		dict set spec budget [dict get $e budget]
+	    }
+	    my SendWorker $addr [list run $rid [dict get $e token] $spec]
 	} else {
 	    # The run ended while the escrow was on its way.
 	    my Refund $rid
@@ -158,9 +187,18 @@ oo::class create ::p2p::paying {
 	set words [list $op [dict get $e escrow]]
 	if {$op eq "release"} {
 	    lappend words [dict get $e addr]
+	    if {[dict get $e budget] ne ""} {
+		# A tree run: its worker is paid its price, the rest of the
+		# budget goes back (to the payer, or to the parent escrow).
+		lappend words [dict get $e price]
+	    }
 	}
 	my Request $prefix-$Session-$rid $words [list [namespace which my] Closed \
 	    $op $rid [dict get $e job]]
+	if {$op eq "release" && [dict get $e budget] ne ""} {
+	    my Request rest-$Session-$rid [list refund [dict get $e escrow]] \
+		[list [namespace which my] Closed refund $rid [dict get $e job]]
+	}
     }
 
     method Closed {op rid id status result} {

@@ -17,7 +17,7 @@ namespace eval ::p2p {}
 
 oo::class create ::p2p::worker {
     superclass ::p2p::net::node
-    mixin ::p2p::mesh ::p2p::bidding ::p2p::execution
+    mixin ::p2p::mesh ::p2p::bidding ::p2p::execution ::p2p::treeworker
     variable Server Address Config Opts Auth AuthClient Order Tried \
 	AfterId Refused Candidates Timers Account
 
@@ -30,16 +30,16 @@ oo::class create ::p2p::worker {
 	    rebuild_delay 200 \
 	    mesh_interval 30000 token_memory 60000 max_queue 16 \
 	    job_timeout 600000 sandbox_pool 8 max_output_file 16777216 \
-	    solicit_rate 100 solicit_burst 200
+	    solicit_rate 100 solicit_burst 200 tree_ttl 3 tree_hop 250
     }
 
     # USAGE: p2p::worker new -authorities {host:port ...} ?-port 0?
-    #	?-host 127.0.0.1? ?-slots n? ?-kinds {script exec}? ?-price n?
+    #	?-host 127.0.0.1? ?-slots n? ?-kinds {script exec tree}? ?-price n?
     #	?-network name? ?-options dict? ?-wonks n? ?-apps dict?
     #	?-workdir dir? ?-user name? ?-data dir?
     constructor {args} {
 	set Config [dict create -authorities {} -port 0 -host 127.0.0.1 \
-	    -slots [::p2p::net::cores] -kinds {script exec} -price 1 \
+	    -slots [::p2p::net::cores] -kinds {script exec tree} -price 1 \
 	    -network default -options {} -wonks -1 -apps {} -workdir "" \
 	    -user "" -data ""]
 	set Config [p2p::net::nodeOptions p2p::worker $Config $args]
@@ -122,6 +122,7 @@ oo::class create ::p2p::worker {
     destructor {
 	catch {my MeshDestroy}
 	catch {my BidDestroy}
+	catch {my TreeDestroy}
 	catch {my ExecDestroy}
 	catch {after cancel $AfterId}
 	if {[info exists Timers]} {
@@ -244,6 +245,7 @@ oo::class create ::p2p::worker {
 	    "as $Address"
 	my ScheduleHeartbeat
 	my fetchPeers
+	my TreeRegistered
     }
 
     method EnterWaiting {fsm from to} {

@@ -1,18 +1,21 @@
 # make-corpus.tcl --
 #
-#	Writes the seed corpus of the frame fuzzer (tests/fuzz/frame_fuzz.c):
-#	a few valid and invalid byte streams in the wire format of
-#	doc/protocol.md. The output is committed; rerun after changing this
-#	file:
+#	Writes the seed corpora of the fuzz targets: a few valid and invalid
+#	byte streams in the wire format of doc/protocol.md, for the frame
+#	parser (corpus-frame/, tests/fuzz/frame_fuzz.c) and for the
+#	dispatcher (corpus-dispatch/, tests/fuzz/dispatch_fuzz.c: what a
+#	peer sends to a server that speaks fuzz/1 and fuzz/2). The output is
+#	committed; rerun after changing this file:
 #
 #	    tclsh tests/fuzz/make-corpus.tcl ?DIR?     (or: make fuzz-corpus)
 #
-#	DIR defaults to corpus-frame/ next to this script. Files are named
-#	after what they hold; existing seeds of the same name are replaced.
+#	DIR defaults to the directory of this script; the corpora are
+#	written to DIR/corpus-NAME/. Files are named after what they hold;
+#	existing seeds of the same name are replaced.
 
 namespace eval ::corpus {
-    variable dir [file join [file dirname [file normalize [info script]]] \
-	    corpus-frame]
+    variable top [file dirname [file normalize [info script]]]
+    variable dir
 }
 
 # ::corpus::Element TAG DATA --
@@ -60,16 +63,26 @@ proc ::corpus::Write {name bytes} {
 }
 
 proc ::corpus::Main {argv} {
+    variable top
     variable dir
     if {[llength $argv] > 1} {
 	puts stderr "usage: tclsh make-corpus.tcl ?DIR?"
 	exit 2
     }
     if {[llength $argv] == 1} {
-	set dir [lindex $argv 0]
+	set top [lindex $argv 0]
     }
+    set dir [file join $top corpus-frame]
     file mkdir $dir
+    FrameSeeds
+    set dir [file join $top corpus-dispatch]
+    file mkdir $dir
+    DispatchSeeds
+}
 
+# ::corpus::FrameSeeds --
+#	The seeds of frame_fuzz.
+proc ::corpus::FrameSeeds {} {
     # Valid streams.
     Write valid-keepalive [Frame ""]
     Write valid-echo [Message echo hi]
@@ -140,6 +153,67 @@ proc ::corpus::Main {argv} {
     Write toobig-default [binary format Ia* 4194305 abc]
     Write toobig-65 [Message echo [string repeat x 60]]
     Write toobig-after-valid [Message echo hi][binary format I 0x7FFFFFFF]
+}
+
+# ::corpus::DispatchSeeds --
+#	The seeds of dispatch_fuzz: streams a peer sends to a server that
+#	speaks fuzz/1 (echo, fail) and fuzz/2 (also swap a b), with -maxframe
+#	65536.
+proc ::corpus::DispatchSeeds {} {
+    set hello2 [Message protocol fuzz/2]
+    set hello1 [Message protocol fuzz/1]
+
+    # Negotiation.
+    Write offer-2 $hello2
+    Write offer-1 $hello1
+    Write offer-list [Message protocol "fuzz/1 fuzz/2 other/9"]
+    Write offer-words [Message protocol other/1 fuzz/1 fuzz/2]
+    Write offer-none [Message protocol other/1]
+    Write offer-empty [Message protocol]
+    Write offer-notalist [Message protocol "fuzz/2 \{"]
+    Write offer-binary [Frame [Text protocol][Binary fuzz/2]]
+    Write offer-twice $hello2$hello1
+    Write before-offer [Message echo hi]$hello2
+    Write exception-before-offer [Message exception oops]$hello2
+
+    # Commands.
+    Write echo $hello2[Message echo hi there]
+    Write echo-none $hello2[Message echo]
+    Write echo-binary $hello2[Frame [Text echo][Binary \
+	    [binary format c* {0 1 2 127 128 255}]][Text x]]
+    Write echo-nul $hello2[Frame [Text echo][Text "a\u0000b"]]
+    Write echo-utf8 $hello2[Frame [Text echo][Text "caf\u00e9 \u20ac"]]
+    Write echo-4byte $hello2[Frame [Text echo][Element 0 [binary format c* {
+	0xF0 0x9F 0x98 0x80 0x20 0xF4 0x8F 0xBF 0xBF
+    }]]]
+    Write echo-listy $hello2[Message echo "a b" "\{" "\\" {"}]
+    Write echo-empty-words $hello2[Frame [Text echo][Text ""][Binary ""]]
+    set words {}
+    for {set i 0} {$i < 40} {incr i} {
+	lappend words w$i
+    }
+    Write echo-many $hello2[Message echo {*}$words]
+    Write swap $hello2[Message swap a b]
+    Write swap-binary $hello2[Frame [Text swap][Binary \x00\xff][Text z]]
+    Write swap-wrong-args $hello2[Message swap a]
+    Write swap-in-1 $hello1[Message swap a b]
+    Write fail $hello2[Message fail now]
+    Write unknown $hello2[Message nosuch x]
+    Write unknown-binary $hello2[Frame [Binary \xff\xfe][Text x]]
+    Write exception $hello2[Message exception "from peer"]
+    Write keepalives [Frame ""]$hello2[Frame ""][Message echo k][Frame ""]
+    Write stream $hello1[Message echo one][Message fail][Message echo two]
+
+    # What closes the connection, after replies that must still arrive
+    # (or not: a reply queued with the bad frame may be lost).
+    Write close-toobig $hello2[Message echo hi][binary format I 65537]
+    Write close-badtag $hello2[Message echo hi][Frame [Element 2 x]]
+    Write close-badutf8 $hello2[Message echo hi][Frame [Text echo][Element 0 \
+	    [binary format c* {0xC0 0x80}]]]
+    Write close-malformed $hello2[Frame [binary format cIa* 0 9 ab]]
+
+    # Incomplete: the server waits for the rest.
+    Write incomplete $hello2[string range [Message echo hello] 0 end-2]
 }
 
 ::corpus::Main $argv

@@ -15,6 +15,13 @@
 #	    options NAME	the value of option NAME in each worker
 #	    peers		the chosen peers of each worker, one list each
 #	    done		the jobs each worker finished
+#	    tree FILE DEPTH FANOUT INPUT
+#				the first worker, as a foreman on its own
+#				account, submits the tree job of script
+#				FILE (-maxdepth DEPTH -fanout FANOUT) on the
+#				input in file INPUT; prints "tree STATUS
+#				RESULT ERROR NODES" when it ends (NODES:
+#				the node dicts of `$f tree`)
 #	    quit		exits
 #	It exits when stdin is closed, so it never outlives the test.
 
@@ -75,11 +82,33 @@ proc command {} {
 	options {puts [lmap w $::nodes {$w option [lindex $line 1]}]}
 	peers {puts [lmap w $::nodes {$w peers}]}
 	done {puts [lmap w $::nodes {$w done}]}
+	tree {
+	    lassign $line - file depth fanout input
+	    set w [lindex $::nodes 0]
+	    set f [p2p::foreman new -authorities [$w authority] \
+		-account [dict filter [$w info] key account secret]]
+	    set id [$f submit -tree [readFile $file] -input [readFile $input] \
+		-maxdepth $depth -fanout $fanout -command [list treeDone $f]]
+	}
 	quit {exit 0}
 	default {puts "unknown: $line"}
     }
     flush stdout
 }
+proc readFile {path} {
+    set f [open $path]
+    set data [read $f]
+    close $f
+    return $data
+}
+
+proc treeDone {f id result} {
+    puts [list tree [dict get $result status] [dict get $result result] \
+	[dict get $result error] [$f tree $id]]
+    flush stdout
+    after idle [list $f destroy]
+}
+
 fconfigure stdin -blocking 0
 fileevent stdin readable command
 vwait forever
