@@ -14,7 +14,7 @@
 #	between <!-- begin tree --> and <!-- end tree --> of
 #	doc/performance.md.
 #
-#	USAGE: tclsh bench/tree.tcl ?-n 3000000? ?-runs 3? ?-doc FILE?
+#	USAGE: tclsh bench/tree.tcl ?-n 1000000? ?-runs 3? ?-doc FILE?
 #		?-nodoc 1?
 
 package require Tcl 8.6
@@ -200,7 +200,7 @@ proc ::tree::Flat {f n} {
 proc ::tree::Main {argv} {
     variable srcDir
     variable script
-    set o [dict create -n 3000000 -runs 3 -nodoc 0 \
+    set o [dict create -n 1000000 -runs 3 -nodoc 0 \
 	-doc [file join $srcDir doc performance.md]]
     foreach {k v} $argv {
 	if {![dict exists $o $k]} {

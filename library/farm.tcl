@@ -88,18 +88,8 @@ oo::class create ::p2p::farming {
 	set o [dict create -job {} -command {} -redundancy 1 -retries 3 \
 	    -timeout 600000 -tree {} -input {} -maxdepth 3 -fanout 4 \
 	    -budget {} -price {}]
-	if {[llength $args] % 2} {
-	    return -code error -errorcode {TCL WRONGARGS} \
-		"wrong # args: should be \"[self] submit -job dict ?-option\
-		value ...?\""
-	}
-	foreach {opt value} $args {
-	    if {![dict exists $o $opt]} {
-		return -code error -errorcode [list P2P USAGE OPTION $opt] \
-		    "bad option \"$opt\": must be [join [lsort [dict keys $o]] {, }]"
-	    }
-	    dict set o $opt $value
-	}
+	set o [::p2p::net::parseOptions $o $args \
+	    "[self] submit -job dict ?-option value ...?"]
 	set spec [dict get $o -job]
 	if {[dict get $o -tree] ne ""} {
 	    set spec [my TreeSpec $o]

@@ -82,18 +82,8 @@ oo::class create ::p2p::foreman {
     method bids {args} {
 	set o [dict create -job {} -timeout "" -ttl 4 -entries 3 -hop 250 \
 	    -declined ""]
-	if {[llength $args] % 2} {
-	    return -code error -errorcode {TCL WRONGARGS} \
-		"wrong # args: should be \"[self] bids -job dict ?-option\
-		value ...?\""
-	}
-	foreach {opt value} $args {
-	    if {![dict exists $o $opt]} {
-		return -code error -errorcode [list P2P USAGE OPTION $opt] \
-		    "bad option \"$opt\": must be [join [lsort [dict keys $o]] {, }]"
-	    }
-	    dict set o $opt $value
-	}
+	set o [::p2p::net::parseOptions $o $args \
+	    "[self] bids -job dict ?-option value ...?"]
 	if {[catch {dict size [dict get $o -job]}]} {
 	    return -code error -errorcode {P2P USAGE BADVALUE -job} \
 		"bad value for -job: must be a dict (kind, price, ...)"

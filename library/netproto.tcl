@@ -37,10 +37,23 @@ proc ::p2p::net::shuffle {list} {
 #	value ...?`) applied over the defaults; every node needs an authority.
 #	Errors are raised as the constructor's own (-level 2).
 proc ::p2p::net::nodeOptions {class defaults argList} {
+    set defaults [parseOptions $defaults $argList \
+	"$class new -authorities list ?-option value ...?"]
+    if {[llength [dict get $defaults -authorities]] == 0} {
+	return -code error -level 2 -errorcode {P2P USAGE NOAUTHORITY} \
+	    "no authority given: use -authorities {host:port ...}"
+    }
+    return $defaults
+}
+
+# p2p::net::parseOptions --
+#	"-option value ..." applied over a dict of defaults; an odd count
+#	or an option not in defaults is an error of the caller's caller
+#	(-level 2), usage saying how it is called.
+proc ::p2p::net::parseOptions {defaults argList usage} {
     if {[llength $argList] % 2} {
 	return -code error -level 2 -errorcode {TCL WRONGARGS} \
-	    "wrong # args: should be \"$class new -authorities list\
-	    ?-option value ...?\""
+	    "wrong # args: should be \"$usage\""
     }
     foreach {opt value} $argList {
 	if {![dict exists $defaults $opt]} {
@@ -49,10 +62,6 @@ proc ::p2p::net::nodeOptions {class defaults argList} {
 		"bad option \"$opt\": must be [join [lsort [dict keys $defaults]] {, }]"
 	}
 	dict set defaults $opt $value
-    }
-    if {[llength [dict get $defaults -authorities]] == 0} {
-	return -code error -level 2 -errorcode {P2P USAGE NOAUTHORITY} \
-	    "no authority given: use -authorities {host:port ...}"
     }
     return $defaults
 }
