@@ -156,7 +156,7 @@ oo::define ::p2p::foreman mixin -append ::p2p::treeing
 #	and `tree` progress of its pieces is passed on up.
 oo::class create ::p2p::treeforeman {
     superclass ::p2p::foreman
-    variable Account Pending TreeWorker TreeAddr
+    variable TreeWorker TreeAddr
 
     constructor {worker address args} {
 	next {*}$args
@@ -461,10 +461,8 @@ oo::class create ::p2p::treeworker {
 	    set child [dict create kind tree script [dict get $spec script] \
 		depth [expr {$depth + 1}] maxdepth [dict get $spec maxdepth] \
 		fanout [dict get $spec fanout]]
-	    foreach field {limits} {
-		if {[dict exists $spec $field]} {
-		    dict set child $field [dict get $spec $field]
-		}
+	    if {[dict exists $spec limits]} {
+		dict set child limits [dict get $spec limits]
 	    }
 	    if {$ceiling ne ""} {
 		dict set child price $ceiling
