@@ -11,16 +11,16 @@ namespace eval ::p2p {}
 
 oo::class create ::p2p::authority {
     variable Server Network Expire Sample Options Workers Admitted \
-	ExpireId Address
+	ExpireId Address Security
 
     # USAGE: p2p::authority new ?-port 9001? ?-host 127.0.0.1?
     #	?-network name? ?-data dir? ?-expire ms? ?-sample n?
     #	?-options dict? ?-ledger none|sqlite:PATH|postgres://...?
-    #	?-grant n?
+    #	?-grant n? ?-identity keypair? ?-secure 1? ?-netsecret string?
     constructor {args} {
 	set opts [dict create -port 9001 -host 127.0.0.1 -network default \
 	    -data "" -expire 30000 -sample 20 -options {} -ledger "" \
-	    -grant 100]
+	    -grant 100 -identity "" -secure 1 -netsecret ""]
 	if {[llength $args] % 2} {
 	    return -code error -errorcode {TCL WRONGARGS} \
 		"wrong # args: should be \"p2p::authority new ?-option value\
@@ -41,6 +41,7 @@ oo::class create ::p2p::authority {
 		    positive integer"
 	    }
 	}
+	set Security [::p2p::net::security $opts]
 	set Network [dict get $opts -network]
 	set Expire [dict get $opts -expire]
 	set Sample [dict get $opts -sample]
@@ -50,7 +51,7 @@ oo::class create ::p2p::authority {
 	my BankInit [dict get $opts -data] [dict get $opts -ledger] \
 	    [dict get $opts -grant]
 	set Server [p2p::server new -host [dict get $opts -host] \
-	    -port [dict get $opts -port]]
+	    -port [dict get $opts -port] {*}$Security]
 	set Address [dict get $opts -host]:[$Server cget -port]
 	::p2p::net::own $Server [self]
 	::p2p::protocol init $Server p2p:authority<-node
@@ -58,7 +59,8 @@ oo::class create ::p2p::authority {
 	::p2p::log attach $Server
 	set ExpireId [after [expr {max(50, $Expire / 4)}] \
 	    [list [namespace which my] ExpireTick]]
-	::p2p::log event system start $Address "authority of network $Network"
+	::p2p::log event system start $Address \
+	    "authority of network $Network, node [my id]"
     }
 
     destructor {
@@ -73,6 +75,11 @@ oo::class create ::p2p::authority {
     # USAGE: $a address		-> host:port it listens on
     method address {} {
 	return $Address
+    }
+
+    # USAGE: $a id		-> its node id (p2p::identity id)
+    method id {} {
+	p2p::identity id [dict get $Security -identity public]
     }
 
     # USAGE: $a port
@@ -114,10 +121,10 @@ oo::class create ::p2p::authority {
     # Protocol p2p:authority<-node/1
     # ------------------------------------------------------------------
 
-    method OnHello {h cid network {role foreman} {account ""} {secret ""}} {
+    method OnHello {h cid network {role foreman} args} {
 	my CheckNetwork $h $cid $network
 	dict set Admitted $cid $role
-	set push [my Bind $cid $account $secret]
+	set push [my Bind $h $cid]
 	if {$push ne ""} {
 	    ::p2p::net::send $Address $h $cid $push
 	}
@@ -209,9 +216,7 @@ oo::class create ::p2p::authority {
 	dict set entry lastSeen [clock milliseconds]
 	dict set entry cid $cid
 	if {$first} {
-	    set push [my Bind $cid \
-		[expr {[dict exists $info account] ? [dict get $info account] : ""}] \
-		[expr {[dict exists $info secret] ? [dict get $info secret] : ""}]]
+	    set push [my Bind $h $cid]
 	    if {$push ne ""} {
 		::p2p::net::send $Address $h $cid $push
 		dict set entry account [lindex $push 1]
@@ -235,7 +240,6 @@ oo::class create ::p2p::authority {
     }
 
     method Dropped {h cid reason} {
-	my Unbind $cid
 	if {![dict exists $Admitted $cid]} {
 	    return
 	}

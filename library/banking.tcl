@@ -5,30 +5,36 @@
 #	p2p::ledger (library/ledger.tcl): SQLite in the authority's -data
 #	directory, or PostgreSQL (-ledger postgres://...).
 #
-#	Accounts. A node that says hello (foreman) or registers (worker)
-#	without an account gets one: a fresh name and a secret, pushed as
-#	`account NAME SECRET`, and an initial grant (-grant points). A node
-#	that comes back sends its NAME and SECRET (hello's third and fourth
-#	words, register's info keys account and secret) and gets `account
-#	NAME {}` (keep yours). The secrets live in DATA/accounts (mode
-#	0600), one "name secret" line each. Several authorities sharing a
-#	PostgreSQL ledger share that directory too.
+#	Accounts. Every node has a key pair (p2p::net::security) and every
+#	connection to the authority proves which key its peer holds (the
+#	handshake of -identity, doc/protocol.md section 10). A node's
+#	account is named by its key, `p2p::identity id PUBLIC-KEY`: it is
+#	made (with a grant of -grant points) the first time the node says
+#	hello (foreman) or registers (worker), and pushed as `account
+#	NAME`. No secret is kept or sent: whoever holds the key holds the
+#	account, on any authority sharing the ledger.
 #
-#	Requests (p2p:authority<-node/1), each carrying the account and its
-#	secret, and an operation id chosen by the caller (repeating one
-#	returns the first outcome):
+#	Requests (p2p:authority<-node/1), each signed by the account's key
+#	(p2p::net::signed: PROOF is {NONCE SIGNATURE}), with an operation
+#	id chosen by the caller (repeating one returns the first outcome):
 #
-#	    escrow ACCOUNT SECRET OPID AMOUNT ?EXPIRES-MS? ?HOLDER-ADDRESS?
-#	    carve ACCOUNT SECRET OPID PARENT AMOUNT EXPIRES-MS HOLDER-ADDRESS
-#	    release ACCOUNT SECRET OPID ESCROW WORKER-ADDRESS ?AMOUNT?
-#	    refund ACCOUNT SECRET OPID ESCROW
-#	    history ACCOUNT SECRET ?LIMIT?
+#	    escrow ACCOUNT PROOF OPID AMOUNT ?EXPIRES-MS? ?HOLDER-ADDRESS?
+#	    carve ACCOUNT PROOF OPID PARENT AMOUNT EXPIRES-MS HOLDER-ADDRESS
+#	    release ACCOUNT PROOF OPID ESCROW WORKER-ADDRESS ?AMOUNT?
+#	    refund ACCOUNT PROOF OPID ESCROW
+#	    history ACCOUNT PROOF ?LIMIT?
 #	    balance ACCOUNT
 #
-#	accepted only over the connection the account said hello (or
-#	registered) on; answered by `ledger OPID ok RESULT` or `ledger OPID
-#	error MESSAGE CODE` (see Outcome). The ledger records OPID as
-#	ACCOUNT/OPID, so the ids of different nodes cannot collide.
+#	A signed request is accepted only over a connection whose peer
+#	holds ACCOUNT's key, with a valid signature, a nonce whose time is
+#	within -window ms (5 minutes) of the authority's clock, and a
+#	nonce the ledger has not seen from that account (kept in the
+#	ledger's nonces table, so a replay is refused after a restart and
+#	by every authority of a shared ledger). Refusals are exceptions
+#	(P2P LEDGER DENIED, SIGNATURE, STALE or REPLAY). The rest is
+#	answered by `ledger OPID ok RESULT` or `ledger OPID error MESSAGE
+#	CODE` (see Outcome). The ledger records OPID as ACCOUNT/OPID, so
+#	the ids of different nodes cannot collide.
 #	(history: `history ACCOUNT ROWS`, balance: `balance ACCOUNT N`).
 #	Only an escrow's owner (its payer, or for a child escrow the one
 #	who carved it) may release or refund it; a release pays the account
@@ -45,32 +51,24 @@
 namespace eval ::p2p {}
 
 oo::class create ::p2p::banking {
-    variable Ledger Secrets SecretsFile Grant Workers ExpireLedgerId \
-	Address Bound
+    variable Ledger Grant Workers ExpireLedgerId Address Network
 
     # BankInit --
     #	Opens the ledger described by -ledger and -data ("" without
     #	-data: no ledger, points are not kept).
     method BankInit {data spec grant} {
 	set Ledger ""
-	set Bound {}
-	set Secrets {}
-	set SecretsFile ""
 	set Grant $grant
 	set ExpireLedgerId ""
 	if {$spec eq "none" || ($spec eq "" && $data eq "")} {
 	    return
-	}
-	if {$data ne ""} {
-	    file mkdir $data
-	    set SecretsFile [file join $data accounts]
-	    my LoadSecrets
 	}
 	if {[string match postgres://* $spec] || [string match postgresql://* $spec]} {
 	    set Ledger [p2p::ledger new -postgres $spec]
 	} elseif {[string match sqlite:* $spec]} {
 	    set Ledger [p2p::ledger new -file [string range $spec 7 end]]
 	} elseif {$spec eq ""} {
+	    file mkdir $data
 	    set Ledger [p2p::ledger new -file [file join $data ledger.sqlite]]
 	} else {
 	    return -code error -errorcode [list P2P USAGE BADVALUE -ledger] \
@@ -78,33 +76,6 @@ oo::class create ::p2p::banking {
 		sqlite:PATH or postgres://..."
 	}
 	set ExpireLedgerId [after 1000 [list [namespace which my] ExpireLedger]]
-    }
-
-    # LoadSecrets --
-    #	Reads the secrets file (again: authorities that share a ledger
-    #	and a data directory learn each other's accounts this way).
-    method LoadSecrets {} {
-	if {$SecretsFile eq "" || ![file exists $SecretsFile]} {
-	    return
-	}
-	set f [open $SecretsFile]
-	foreach line [split [read $f] \n] {
-	    if {[llength $line] == 2} {
-		dict set Secrets {*}$line
-	    }
-	}
-	close $f
-    }
-
-    # Known --
-    #	True when secret is account's (reading the file again once when
-    #	the account is not known yet).
-    method Known {account secret} {
-	if {![dict exists $Secrets $account]} {
-	    my LoadSecrets
-	}
-	expr {[dict exists $Secrets $account]
-	    && [dict get $Secrets $account] eq $secret}
     }
 
     method BankDestroy {} {
@@ -120,66 +91,77 @@ oo::class create ::p2p::banking {
     }
 
     # Bind --
-    #	The account of a node that says hello or registers: its own,
-    #	when it proves it, or a new one. Returns the `account` message
-    #	to push, or "" without a ledger.
-    method Bind {cid account secret} {
+    #	The account of the node on connection cid, named by its key,
+    #	made with its grant when it is new. Returns the `account`
+    #	message to push, or "" without a ledger.
+    method Bind {h cid} {
 	if {$Ledger eq ""} {
 	    return ""
 	}
-	if {$account ne "" && [my Known $account $secret]} {
-	    dict set Bound $cid $account
-	    return [list account $account {}]
+	set account [p2p::identity id [$h connectionKey $cid]]
+	if {[catch {$Ledger balance $account}]} {
+	    $Ledger account $account -create 1
+	    if {$Grant > 0} {
+		# Granted once: the operation id makes a second grant a no-op.
+		$Ledger grant grant-$account $account $Grant
+	    }
+	    ::p2p::log event system account $account "created, granted $Grant"
 	}
-	set account acct-[my Random 8]
-	set secret [my Random 16]
-	$Ledger account $account -create 1
-	if {$Grant > 0} {
-	    $Ledger grant grant-$account $account $Grant
-	}
-	dict set Secrets $account $secret
-	if {$SecretsFile ne ""} {
-	    set f [open $SecretsFile {WRONLY APPEND CREAT} 0600]
-	    puts $f [list $account $secret]
-	    close $f
-	}
-	::p2p::log event system account $account "created, granted $Grant"
-	dict set Bound $cid $account
-	list account $account $secret
-    }
-
-    # Unbind --
-    #	The connection cid is gone.
-    method Unbind {cid} {
-	dict unset Bound $cid
-    }
-
-    # Random --
-    #	n random bytes, in hex, from the system's generator.
-    method Random {n} {
-	set f [open /dev/urandom rb]
-	set bytes [read $f $n]
-	close $f
-	binary scan $bytes H* hex
-	return $hex
+	list account $account
     }
 
     # Prove --
-    #	Errors unless secret is account's and the request came over the
-    #	connection that account said hello (or registered) on.
-    method Prove {cid account secret} {
+    #	Errors unless the words of a signed request (command, account,
+    #	proof, words) are account's: its key holds the connection, the
+    #	signature is good, and the nonce is fresh and not seen before.
+    method Prove {h cid command account proof words} {
 	if {$Ledger eq ""} {
 	    return -level 2 -code error -errorcode {P2P LEDGER NONE} \
 		"this authority keeps no ledger"
 	}
-	if {![my Known $account $secret]} {
+	set key [$h connectionKey $cid]
+	if {[p2p::identity id $key] ne $account} {
 	    return -level 2 -code error -errorcode {P2P LEDGER DENIED} \
-		"account \"$account\": wrong or missing secret"
+		"account \"$account\" is not this connection's: its peer holds\
+		the key of [p2p::identity id $key]"
 	}
-	if {![dict exists $Bound $cid] || [dict get $Bound $cid] ne $account} {
-	    return -level 2 -code error -errorcode {P2P LEDGER DENIED} \
-		"account \"$account\" is not this connection's: say hello\
-		with it first"
+	lassign $proof nonce sig
+	if {[llength $proof] != 2
+		|| ![regexp {^(\d{1,15})\.[0-9a-f]{16}$} $nonce -> ms]} {
+	    return -level 2 -code error -errorcode {P2P LEDGER SIGNATURE} \
+		"malformed proof of $command: must be {NONCE SIGNATURE}"
+	}
+	if {![p2p::identity verify $key [::p2p::net::signedText $Network \
+		$command $account $nonce $words] $sig]} {
+	    return -level 2 -code error -errorcode {P2P LEDGER SIGNATURE} \
+		"bad signature on $command of account \"$account\""
+	}
+	set skew [expr {abs([clock milliseconds] - $ms)}]
+	if {$skew > [$Ledger nonce window]} {
+	    return -level 2 -code error -errorcode {P2P LEDGER STALE} \
+		"stale $command of account \"$account\": its nonce is $skew ms\
+		off this authority's clock"
+	}
+	if {![$Ledger nonce use $account $nonce]} {
+	    return -level 2 -code error -errorcode {P2P LEDGER REPLAY} \
+		"replayed $command of account \"$account\": nonce $nonce was\
+		used before"
+	}
+    }
+
+    # Words --
+    #	Sets in the caller the words of a signed request after its proof,
+    #	named by usage (optional ones as ?name?, "" when left out).
+    method Words {command usage words} {
+	set min [llength [lsearch -all -inline -not -glob $usage {\?*}]]
+	if {[llength $words] < $min || [llength $words] > [llength $usage]} {
+	    return -level 2 -code error -errorcode {TCL WRONGARGS} \
+		"wrong # args: should be \"$command ACCOUNT PROOF\
+		[string toupper $usage]\""
+	}
+	foreach name $usage {
+	    upvar 1 [string trim $name ?] v
+	    set words [lassign $words v]
 	}
     }
 
@@ -196,9 +178,9 @@ oo::class create ::p2p::banking {
 	list ledger $opid ok $result
     }
 
-    method OnEscrow {h cid account secret opid amount {expires ""}
-	    {holder ""}} {
-	my Prove $cid $account $secret
+    method OnEscrow {h cid account proof args} {
+	my Prove $h $cid escrow $account $proof $args
+	my Words escrow {opid amount ?expires? ?holder?} $args
 	my Outcome $opid {
 	    set opts {}
 	    if {$expires ne ""} {
@@ -211,8 +193,9 @@ oo::class create ::p2p::banking {
 	}
     }
 
-    method OnCarve {h cid account secret opid parent amount expires holder} {
-	my Prove $cid $account $secret
+    method OnCarve {h cid account proof args} {
+	my Prove $h $cid carve $account $proof $args
+	my Words carve {opid parent amount expires holder} $args
 	my Outcome $opid {
 	    my Allowed $parent $account holder
 	    set opts {}
@@ -224,8 +207,9 @@ oo::class create ::p2p::banking {
 	}
     }
 
-    method OnRelease {h cid account secret opid escrow worker {amount ""}} {
-	my Prove $cid $account $secret
+    method OnRelease {h cid account proof args} {
+	my Prove $h $cid release $account $proof $args
+	my Words release {opid escrow worker ?amount?} $args
 	my Outcome $opid {
 	    my Allowed $escrow $account owner
 	    set opts {}
@@ -237,8 +221,9 @@ oo::class create ::p2p::banking {
 	}
     }
 
-    method OnRefund {h cid account secret opid escrow} {
-	my Prove $cid $account $secret
+    method OnRefund {h cid account proof args} {
+	my Prove $h $cid refund $account $proof $args
+	my Words refund {opid escrow} $args
 	my Outcome $opid {
 	    my Allowed $escrow $account owner
 	    $Ledger refund $account/$opid $escrow
@@ -252,8 +237,12 @@ oo::class create ::p2p::banking {
 	list balance $account [$Ledger balance $account]
     }
 
-    method OnHistory {h cid account secret {limit 100}} {
-	my Prove $cid $account $secret
+    method OnHistory {h cid account proof args} {
+	my Prove $h $cid history $account $proof $args
+	my Words history {?limit?} $args
+	if {$limit eq ""} {
+	    set limit 100
+	}
 	list history $account [$Ledger history $account -limit $limit]
     }
 
@@ -291,6 +280,7 @@ oo::class create ::p2p::banking {
     }
 
     method ExpireLedger {} {
+	catch {$Ledger nonce forget}
 	if {[catch {$Ledger expire} n]} {
 	    ::p2p::log event error ledger "" "expire: $n"
 	} elseif {$n > 0} {

@@ -16,18 +16,18 @@ oo::class create ::p2p::foreman {
     superclass ::p2p::net::node
     mixin ::p2p::farming
     variable Config Client Reply Seq Conns ConnOf ConnUp Outbox Rtt Pings \
-	Rounds ConnVer
+	Rounds ConnVer Security
 
     # USAGE: p2p::foreman new -authorities {host:port ...}
     #	?-network name? ?-timeout ms? ?-offerttl ms? ?-data dir?
     #	?-ttl n? ?-hop ms? ?-entries n?	(the solicitations of submit)
-    #	?-account dict?	(an account, {account NAME secret SECRET}, to use
-    #			 instead of one from -data: a worker's, say)
+    #	?-identity keypair? ?-secure 1? ?-netsecret string?
     constructor {args} {
 	set Config [dict create -authorities {} -network default \
 	    -timeout 3000 -offerttl 30000 -data "" -ttl 4 -hop 250 -entries 3 \
-	    -account {}]
+	    -identity "" -secure 1 -netsecret ""]
 	set Config [p2p::net::nodeOptions p2p::foreman $Config $args]
+	set Security [p2p::net::security $Config]
 	foreach opt {-ttl -hop -entries -offerttl} {
 	    set v [dict get $Config $opt]
 	    if {![string is integer -strict $v] || $v <= 0} {
@@ -107,6 +107,11 @@ oo::class create ::p2p::foreman {
 	    [dict get $o -hop] [dict get $o -entries] $timeout]
 	set declined [dict get $round declines]
 	my Rank [dict get $round bids]
+    }
+
+    # USAGE: $f id		-> its node id (p2p::identity id)
+    method id {} {
+	p2p::identity id [dict get $Security -identity public]
     }
 
     # USAGE: $f lastRound	-> dict of the last bids round: token, bids,
@@ -215,7 +220,7 @@ oo::class create ::p2p::foreman {
 
     method WorkerConnect {addr} {
 	set me [namespace which my]
-	set c [p2p::client new -address $addr -async 1 \
+	set c [p2p::client new -address $addr -async 1 {*}$Security \
 	    -protocol p2p:worker<-foreman -timeout [dict get $Config -timeout] \
 	    -onprotocol [list $me WorkerUp $addr] \
 	    -ondisconnect [list $me WorkerLost $addr]]
@@ -375,7 +380,7 @@ oo::class create ::p2p::foreman {
 	my Drop
 	set tried {}
 	foreach addr [p2p::net::shuffle [dict get $Config -authorities]] {
-	    set c [p2p::client new -address $addr \
+	    set c [p2p::client new -address $addr {*}$Security \
 		-protocol p2p:authority<-node \
 		-timeout [dict get $Config -timeout] \
 		-ondisconnect [list [namespace which my] Lost]]
@@ -389,8 +394,7 @@ oo::class create ::p2p::foreman {
 	    }
 	    set Client $c
 	    unset -nocomplain Reply(admitted) Reply(-)
-	    ::p2p::net::tell "" $c [list hello [dict get $Config -network] foreman \
-		{*}[my HelloWords]]
+	    ::p2p::net::tell "" $c [list hello [dict get $Config -network] foreman]
 	    set r [my Wait admitted]
 	    if {[lindex $r 0] eq "ok"} {
 		::p2p::log event system admitted $addr foreman

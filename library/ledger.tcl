@@ -114,14 +114,23 @@ namespace eval ::p2p::Ledger {
 	    {UPDATE escrows SET owner = payer}
 	    {CREATE INDEX escrows_parent ON escrows (parent)}
 	}
+	4 {
+	    {CREATE TABLE nonces (
+		account TEXT NOT NULL,
+		nonce TEXT NOT NULL,
+		at BIGINT NOT NULL,
+		PRIMARY KEY (account, nonce))}
+	    {CREATE INDEX nonces_at ON nonces (at)}
+	}
     }
 }
 
 oo::class create ::p2p::ledger {
-    variable Db Driver Stmts Depth Where Sync Direct
+    variable Db Driver Stmts Depth Where Sync Direct Window
 
     # USAGE: p2p::ledger new ?-file path? ?-postgres conninfo?
     #	?-synchronous full|normal? ?-timeout ms? ?-direct bool?
+    #	?-window ms?
     #	Opens (creating and migrating as needed) a ledger: SQLite in
     #	-file (default ledger.sqlite in the current directory), or
     #	PostgreSQL when -postgres gives "key=value ..." or a
@@ -134,15 +143,15 @@ oo::class create ::p2p::ledger {
 	    return -code error -errorcode {TCL WRONGARGS} \
 		"wrong # args: should be \"p2p::ledger new ?-file path?\
 		?-postgres conninfo? ?-synchronous full|normal?\
-		?-timeout ms? ?-direct bool?\""
+		?-timeout ms? ?-direct bool? ?-window ms?\""
 	}
 	set opts [dict create -file "" -postgres "" -synchronous full \
-	    -timeout 5000 -direct 0]
+	    -timeout 5000 -direct 0 -window 300000]
 	foreach {opt value} $args {
 	    if {![dict exists $opts $opt]} {
 		return -code error -errorcode [list P2P USAGE OPTION $opt] \
 		    "bad option \"$opt\": must be -direct, -file, -postgres,\
-		    -synchronous, or -timeout"
+		    -synchronous, -timeout, or -window"
 	    }
 	    dict set opts $opt $value
 	}
@@ -157,6 +166,11 @@ oo::class create ::p2p::ledger {
 		-errorcode [list P2P USAGE BADVALUE -synchronous] \
 		"bad value \"[dict get $opts -synchronous]\" for\
 		-synchronous: must be full or normal"
+	}
+	set Window [dict get $opts -window]
+	if {![string is integer -strict $Window] || $Window <= 0} {
+	    return -code error -errorcode [list P2P USAGE BADVALUE -window] \
+		"bad value \"$Window\" for -window: must be a positive integer"
 	}
 	set timeout [dict get $opts -timeout]
 	if {![string is integer -strict $timeout] || $timeout < 0} {
@@ -530,6 +544,49 @@ oo::class create ::p2p::ledger {
 	    incr n [my Retry {my Tx {my ExpireOne $id $now}}]
 	}
 	return $n
+    }
+
+    # USAGE: $l nonce window	-> -window, in ms
+    #	   $l nonce use account nonce	-> 1 the first time, else 0
+    #	   $l nonce forget ?now?	-> how many were forgotten
+    #	The nonces of signed requests: `use` records account's nonce
+    #	(committed before it returns) and says whether it was new;
+    #	`forget` drops those recorded more than two windows before now,
+    #	which requests with a nonce that old are refused for anyway.
+    method nonce {args} {
+	set usage "[self] nonce window | use account nonce | forget ?now?"
+	switch -- [lindex $args 0]/[llength $args] {
+	    window/1 {
+		return $Window
+	    }
+	    use/3 {
+		lassign $args - account nonce
+		::p2p::Ledger::Name $account
+		return [llength [my Retry {my Tx {
+		    my Q {INSERT INTO nonces (account, nonce, at)
+			VALUES (:account, :nonce, :now)
+			ON CONFLICT (account, nonce) DO NOTHING
+			RETURNING at} [dict create account $account \
+			nonce $nonce now [clock milliseconds]]
+		}}]]
+	    }
+	    forget/1 - forget/2 {
+		set now [expr {[llength $args] == 2 ? [lindex $args 1]
+		    : [clock milliseconds]}]
+		if {![string is entier -strict $now]} {
+		    return -code error -errorcode [list P2P USAGE BADVALUE now] \
+			"bad time \"$now\": must be milliseconds"
+		}
+		return [my Retry {my Tx {
+		    my X {DELETE FROM nonces WHERE at < :before} \
+			[dict create before [expr {$now - 2 * $Window}]]
+		}}]
+	    }
+	    default {
+		return -code error -errorcode {TCL WRONGARGS} \
+		    "wrong # args: should be \"$usage\""
+	    }
+	}
     }
 
     # USAGE: $l batch script

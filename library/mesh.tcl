@@ -28,7 +28,8 @@ namespace eval ::p2p {}
 
 oo::class create ::p2p::mesh {
     variable Address Config Opts Server Auth Candidates Links Probes Mesh Hellos \
-	PingSeq Pings Ranked Joining JoiningRandom MeshDelay MeshTimer ProbeTimer InfoId
+	PingSeq Pings Ranked Joining JoiningRandom MeshDelay MeshTimer ProbeTimer InfoId \
+	Security
 
     method MeshInit {} {
 	set Links {}
@@ -175,6 +176,7 @@ oo::class create ::p2p::mesh {
     method Probe {addr} {
 	set me [namespace which my]
 	set c [p2p::client new -address $addr -async 1 -protocol p2p:peer \
+	    {*}$Security \
 	    -timeout [dict get $Opts connect_timeout] \
 	    -onprotocol [list $me ProbeUp] \
 	    -ondisconnect [list $me ClientDown]]

@@ -100,39 +100,59 @@ proc ::p2p::net::cores {} {
     return $Cores
 }
 
-# p2p::net::loadAccount --
-#	A node's ledger account, {account NAME secret SECRET}, from
-#	DIR/account; {} when there is none (or no directory).
-proc ::p2p::net::loadAccount {dir} {
-    set path [file join $dir account]
-    if {$dir eq "" || ![file exists $path]} {
-	return {}
+# p2p::net::security --
+#	The handler options every server and client of a node is made
+#	with, from its options -identity, -secure, -netsecret and -data:
+#	its key pair (-identity, else the key file DATA/node.key, made
+#	on first start, else a fresh pair for this run), encryption, and
+#	the network secret. Errors are the constructor's (-level 2).
+proc ::p2p::net::security {config} {
+    set secure [dict get $config -secure]
+    if {![string is boolean -strict $secure]} {
+	return -code error -level 2 -errorcode {P2P USAGE BADVALUE -secure} \
+	    "bad value \"$secure\" for -secure: must be a boolean"
     }
-    set f [open $path]
-    set data [string trim [read $f]]
-    close $f
-    if {[catch {dict get $data account}] || [catch {dict get $data secret}]} {
-	return {}
+    set identity [dict get $config -identity]
+    if {$identity eq ""} {
+	set dir [dict get $config -data]
+	if {$dir eq ""} {
+	    set identity [p2p::identity generate]
+	} elseif {[catch {
+	    file mkdir $dir
+	    p2p::identity file [file join $dir node.key]
+	} identity opts]} {
+	    return -code error -level 2 -errorcode [dict get $opts -errorcode] \
+		$identity
+	}
+    } elseif {[catch {
+	p2p::identity verify [dict get $identity public] check \
+	    [p2p::identity sign [dict get $identity secret] check]
+    } ok] || !$ok} {
+	return -code error -level 2 -errorcode {P2P USAGE BADVALUE -identity} \
+	    "bad value for -identity: must be a key pair, a dict public KEY\
+	    secret KEY (p2p::identity generate)"
     }
-    return $data
+    list -identity $identity -secure $secure \
+	-netsecret [dict get $config -netsecret]
 }
 
-# p2p::net::saveAccount --
-#	The account after the authority's `account NAME SECRET` (SECRET
-#	empty: the one we have is confirmed); written to DIR/account
-#	(mode 0600) when DIR is given.
-proc ::p2p::net::saveAccount {dir account name secret} {
-    if {$secret eq ""} {
-	return $account
-    }
-    set account [dict create account $name secret $secret]
-    if {$dir ne ""} {
-	file mkdir $dir
-	set f [open [file join $dir account] {WRONLY CREAT TRUNC} 0600]
-	puts $f $account
-	close $f
-    }
-    return $account
+# p2p::net::signed --
+#	A ledger request of the account's holder (p2p:authority<-node/1):
+#	COMMAND ACCOUNT {NONCE SIGNATURE} WORD ..., signed with the secret
+#	key of identity. The nonce is the time in ms and 8 random bytes;
+#	the signature covers the network's name, the command, the account,
+#	the nonce and the words (see p2p::net::signedText).
+proc ::p2p::net::signed {identity network command account words} {
+    set nonce [clock milliseconds].[p2p::identity random 8]
+    set sig [p2p::identity sign [dict get $identity secret] \
+	[signedText $network $command $account $nonce $words]]
+    list $command $account [list $nonce $sig] {*}$words
+}
+
+# p2p::net::signedText --
+#	What the signature of a ledger request covers.
+proc ::p2p::net::signedText {network command account nonce words} {
+    list p2pjobs-ledger/1 $network $command $account $nonce {*}$words
 }
 
 # p2p::net::isRoot --

@@ -2,8 +2,8 @@
 #
 #	p2p::paying: the foreman's side of the points ledger, a class mixed
 #	into p2p::foreman. When its authority keeps a ledger, the foreman
-#	has an account there (created at its first hello, kept in -data if
-#	given) and pays for every run of a job:
+#	has an account there (named by its key, created at its first
+#	hello) and pays for every run of a job:
 #
 #	  * before the job goes to a worker, the bid's price is put in
 #	    escrow (an escrow per run);
@@ -14,10 +14,12 @@
 #	    out, cancelled) is refunded, and so is every run of a job that
 #	    fails or is cancelled.
 #
-#	Ledger requests carry the account's secret and an operation id made
-#	from the run's id, so a request sent again after a lost connection
-#	is not carried out twice. The requests wait in Pending until the
-#	authority answers; on a lost connection they are sent again.
+#	Ledger requests are signed with the foreman's key, with a fresh
+#	nonce each time one is sent (p2p::net::signed), and carry an
+#	operation id made from the run's id, so a request sent again after
+#	a lost connection is not carried out twice. The requests wait in
+#	Pending until the authority answers; on a lost connection they are
+#	sent again.
 #
 #	The foreman provides Config, Client, Jobs and the methods Connect,
 #	SendWorker, EndRun, Settle.
@@ -25,21 +27,11 @@
 namespace eval ::p2p {}
 
 oo::class create ::p2p::paying {
-    variable Config Client Jobs Account Pending Escrows ResendId Session
+    variable Config Client Jobs Account Pending Escrows ResendId Session \
+	Security
 
     method PayInit {} {
-	set Account [dict get $Config -account]
-	if {[catch {
-	    dict get $Account account
-	    dict get $Account secret
-	}]} {
-	    if {[dict size $Account]} {
-		return -code error -errorcode {P2P USAGE BADVALUE -account} \
-		    "bad value for -account: must be a dict with account and\
-		    secret"
-	    }
-	    set Account [::p2p::net::loadAccount [dict get $Config -data]]
-	}
+	set Account {}
 	set Pending {}
 	set Escrows {}
 	set ResendId ""
@@ -77,17 +69,9 @@ oo::class create ::p2p::paying {
 	    return -code error -errorcode {P2P LEDGER NONE} \
 		"no account: the authority keeps no ledger"
 	}
-	lindex [my Ask [list history [my account] [dict get $Account secret] \
-	    $limit] history] 1
-    }
-
-    # HelloWords --
-    #	What the foreman's hello adds: its account and secret.
-    method HelloWords {} {
-	if {[dict size $Account]} {
-	    return [list [dict get $Account account] [dict get $Account secret]]
-	}
-	return {}
+	lindex [my Ask [::p2p::net::signed [dict get $Security -identity] \
+	    [dict get $Config -network] history [my account] [list $limit]] \
+	    history] 1
     }
 
     # Paying --
@@ -210,19 +194,27 @@ oo::class create ::p2p::paying {
     }
 
     # Request --
-    #	Sends a ledger request (its account, secret and opid added);
-    #	callback is called with status (ok or error) and the result.
+    #	Sends a ledger request, words: COMMAND WORD ... (its account,
+    #	proof and opid are added); callback is called with status (ok or
+    #	error) and the result.
     method Request {opid words callback} {
-	set message [list [lindex $words 0] [dict get $Account account] \
-	    [dict get $Account secret] $opid {*}[lrange $words 1 end]]
-	dict set Pending $opid [list $message $callback 0]
+	dict set Pending $opid [list $words $callback 0]
 	my SendPending $opid
+    }
+
+    # Signed --
+    #	The pending request opid as sent now: signed, with a new nonce.
+    method Signed {opid} {
+	set words [lindex [dict get $Pending $opid] 0]
+	::p2p::net::signed [dict get $Security -identity] \
+	    [dict get $Config -network] [lindex $words 0] \
+	    [dict get $Account account] [list $opid {*}[lrange $words 1 end]]
     }
 
     method SendPending {opid} {
 	if {[catch {
 	    my Connect
-	    ::p2p::net::tell "" $Client [lindex [dict get $Pending $opid] 0]
+	    ::p2p::net::tell "" $Client [my Signed $opid]
 	} msg]} {
 	    ::p2p::log event error ledger "" "$opid: $msg (will retry)"
 	    my Resend
@@ -245,9 +237,8 @@ oo::class create ::p2p::paying {
     }
 
     # p2p:node<-authority/1
-    method OnAccount {h cid name secret} {
-	set Account [::p2p::net::saveAccount [dict get $Config -data] \
-	    $Account $name $secret]
+    method OnAccount {h cid name args} {
+	set Account [dict create account $name]
 	return
     }
 

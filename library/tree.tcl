@@ -196,7 +196,7 @@ oo::class create ::p2p::treepaying {
 
     method SendPending {opid} {
 	if {[catch {
-	    $TreeWorker TreeSend [lindex [dict get $Pending $opid] 0]
+	    $TreeWorker TreeSend [my Signed $opid]
 	} msg]} {
 	    ::p2p::log event -node $TreeAddr error ledger "" \
 		"$opid: $msg (will retry)"
@@ -221,7 +221,7 @@ oo::define ::p2p::treeforeman mixin ::p2p::treepaying
 
 oo::class create ::p2p::treeworker {
     variable Address Config Opts Running Sandbox Trees TreeFo ChildOf \
-	Waiting Account AuthClient Auth
+	Waiting Account AuthClient Auth Security
 
     method TreeInit {} {
 	set Trees {}
@@ -279,7 +279,7 @@ oo::class create ::p2p::treeworker {
 	if {$TreeFo eq ""} {
 	    set TreeFo [::p2p::treeforeman new [self] $Address \
 		-authorities [dict get $Config -authorities] \
-		-network [dict get $Config -network]]
+		-network [dict get $Config -network] {*}$Security]
 	}
 	return $TreeFo
     }

@@ -19,7 +19,7 @@ oo::class create ::p2p::worker {
     superclass ::p2p::net::node
     mixin ::p2p::mesh ::p2p::bidding ::p2p::execution ::p2p::treeworker
     variable Server Address Config Opts Auth AuthClient Order Tried \
-	AfterId Refused Candidates Timers Account
+	AfterId Refused Candidates Timers Account Security
 
     # Option defaults of every worker (instance values start from these,
     # then -options, then what the authority pushes).
@@ -36,13 +36,15 @@ oo::class create ::p2p::worker {
     # USAGE: p2p::worker new -authorities {host:port ...} ?-port 0?
     #	?-host 127.0.0.1? ?-slots n? ?-kinds {script exec tree}? ?-price n?
     #	?-network name? ?-options dict? ?-wonks n? ?-apps dict?
-    #	?-workdir dir? ?-user name? ?-data dir?
+    #	?-workdir dir? ?-user name? ?-data dir? ?-identity keypair?
+    #	?-secure 1? ?-netsecret string?
     constructor {args} {
 	set Config [dict create -authorities {} -port 0 -host 127.0.0.1 \
 	    -slots [::p2p::net::cores] -kinds {script exec tree} -price 1 \
 	    -network default -options {} -wonks -1 -apps {} -workdir "" \
-	    -user "" -data ""]
+	    -user "" -data "" -identity "" -secure 1 -netsecret ""]
 	set Config [p2p::net::nodeOptions p2p::worker $Config $args]
+	set Security [p2p::net::security $Config]
 	foreach opt {-slots -price} {
 	    set v [dict get $Config $opt]
 	    if {![string is integer -strict $v] || $v < 0} {
@@ -53,13 +55,13 @@ oo::class create ::p2p::worker {
 	set Opts [dict merge [my Defaults] [dict get $Config -options]]
 	set Candidates {}
 	set Timers {}
-	set Account [::p2p::net::loadAccount [dict get $Config -data]]
+	set Account {}
 	set AuthClient ""
 	set AfterId ""
 	set Tried {}
 	set Refused ""
 	set Server [p2p::server new -host [dict get $Config -host] \
-	    -port [dict get $Config -port]]
+	    -port [dict get $Config -port] {*}$Security]
 	set Address [dict get $Config -host]:[$Server cget -port]
 	::p2p::net::own $Server [self] $Address
 	::p2p::protocol init $Server p2p:peer
@@ -195,10 +197,14 @@ oo::class create ::p2p::worker {
 	expr {[dict exists $Account account] ? [dict get $Account account] : ""}
     }
 
-    # The authority's ledger gave (or confirmed) this worker's account.
-    method OnAccount {h cid name secret} {
-	set Account [::p2p::net::saveAccount [dict get $Config -data] \
-	    $Account $name $secret]
+    # USAGE: $w id		-> its node id (p2p::identity id)
+    method id {} {
+	p2p::identity id [dict get $Security -identity public]
+    }
+
+    # The authority's ledger has this worker's account (named by its key).
+    method OnAccount {h cid name args} {
+	set Account [dict create account $name]
 	return
     }
 
@@ -229,7 +235,7 @@ oo::class create ::p2p::worker {
 	set Order [lassign $Order addr]
 	set me [namespace which my]
 	set AuthClient [p2p::client new -address $addr -async 1 \
-	    -protocol p2p:authority<-node \
+	    -protocol p2p:authority<-node {*}$Security \
 	    -timeout [dict get $Opts connect_timeout] \
 	    -onprotocol [list $me AuthUp] -ondisconnect [list $me AuthDown]]
 	::p2p::net::own $AuthClient [self] $Address

@@ -541,6 +541,74 @@ proc rawPoll {s} {
 }
 
 # ----------------------------------------------------------------------
+# Peers of a node: a node's servers demand an identity handshake
+# (doc/protocol.md section 10), so a test that speaks to a node message by
+# message does it through a p2p::client with a key pair of its own.
+# ----------------------------------------------------------------------
+
+# peerConnect --
+#	A client with a fresh identity (or -identity) connected to the node
+#	at 127.0.0.1:port, offering protocol root (versions: those of its
+#	reverse to install, highest first). Every message the node sends is
+#	queued for peerRead. Options are the client's (-netsecret, -secure,
+#	-identity ...).
+proc peerConnect {port root {versions 1} args} {
+    set c [p2p::client new -address 127.0.0.1:$port -protocol $root \
+	-identity [p2p::identity generate] {*}$args]
+    set rev [p2p::protocol reverse $root]
+    foreach v $versions {
+	set map [dict create exception [list ::p2ptest::Heard $c exception]]
+	foreach cmd [p2p::protocol commands $rev/$v] {
+	    dict set map $cmd [list ::p2ptest::Heard $c $cmd]
+	}
+	$c protocol add $rev/$v $map
+    }
+    set ::p2ptest::heard($c) {}
+    $c connect
+    return $c
+}
+
+proc ::p2ptest::Heard {c args} {
+    lappend ::p2ptest::heard($c) $args
+    return
+}
+
+# peerSend --
+#	Sends message (a list) to the node.
+proc peerSend {c message} {
+    $c send [$c cid] $message
+}
+
+# peerRead --
+#	The next message the node sent on c, waiting at most timeout ms
+#	(error code P2PTEST TIMEOUT, or P2PTEST EOF once c is closed).
+proc peerRead {c {timeout 3000}} {
+    set deadline [expr {[clock milliseconds] + $timeout}]
+    while {![llength $::p2ptest::heard($c)]} {
+	if {[$c cid] eq ""} {
+	    return -code error -errorcode {P2PTEST EOF} "connection closed"
+	}
+	if {[clock milliseconds] > $deadline} {
+	    return -code error -errorcode {P2PTEST TIMEOUT} \
+		"no message in $timeout ms"
+	}
+	pause 5
+    }
+    set ::p2ptest::heard($c) [lassign $::p2ptest::heard($c) m]
+    return $m
+}
+
+# peerHello --
+#	A peer of the worker at port that said hello as a foreman (root
+#	p2p:worker<-foreman, the given versions).
+proc peerHello {port {versions 1} args} {
+    set c [peerConnect $port p2p:worker<-foreman $versions {*}$args]
+    peerSend $c [list hello default foreman]
+    peerRead $c
+    return $c
+}
+
+# ----------------------------------------------------------------------
 # Servers and clients used by many tests.
 # ----------------------------------------------------------------------
 
