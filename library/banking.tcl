@@ -113,56 +113,65 @@ oo::class create ::p2p::banking {
     # Prove --
     #	Errors unless the words of a signed request (command, account,
     #	proof, words) are account's: its key holds the connection, the
-    #	signature is good, and the nonce is fresh and not seen before.
+    #	signature is good, and the nonce is fresh and not seen before
+    #	(then it is recorded).
     method Prove {h cid command account proof words} {
-	if {$Ledger eq ""} {
-	    return -level 2 -code error -errorcode {P2P LEDGER NONE} \
-		"this authority keeps no ledger"
-	}
 	set key [$h connectionKey $cid]
 	if {[p2p::identity id $key] ne $account} {
-	    return -level 2 -code error -errorcode {P2P LEDGER DENIED} \
+	    return -code error -errorcode {P2P LEDGER DENIED} \
 		"account \"$account\" is not this connection's: its peer holds\
 		the key of [p2p::identity id $key]"
 	}
 	lassign $proof nonce sig
 	if {[llength $proof] != 2
 		|| ![regexp {^(\d{1,15})\.[0-9a-f]{16}$} $nonce -> ms]} {
-	    return -level 2 -code error -errorcode {P2P LEDGER SIGNATURE} \
+	    return -code error -errorcode {P2P LEDGER SIGNATURE} \
 		"malformed proof of $command: must be {NONCE SIGNATURE}"
 	}
 	if {![p2p::identity verify $key [::p2p::net::signedText $Network \
 		$command $account $nonce $words] $sig]} {
-	    return -level 2 -code error -errorcode {P2P LEDGER SIGNATURE} \
+	    return -code error -errorcode {P2P LEDGER SIGNATURE} \
 		"bad signature on $command of account \"$account\""
 	}
 	set skew [expr {abs([clock milliseconds] - $ms)}]
 	if {$skew > [$Ledger nonce window]} {
-	    return -level 2 -code error -errorcode {P2P LEDGER STALE} \
+	    return -code error -errorcode {P2P LEDGER STALE} \
 		"stale $command of account \"$account\": its nonce is $skew ms\
 		off this authority's clock"
 	}
 	if {![$Ledger nonce use $account $nonce]} {
-	    return -level 2 -code error -errorcode {P2P LEDGER REPLAY} \
+	    return -code error -errorcode {P2P LEDGER REPLAY} \
 		"replayed $command of account \"$account\": nonce $nonce was\
 		used before"
 	}
     }
 
-    # Words --
-    #	Sets in the caller the words of a signed request after its proof,
-    #	named by usage (optional ones as ?name?, "" when left out).
-    method Words {command usage words} {
+    # Signed --
+    #	Runs script (at the caller's level) for a signed request of
+    #	account: its words after the proof, named by usage (optional
+    #	ones as ?name?, "" when left out), are set in the caller, and
+    #	the proof is checked (Prove) first. The nonce is committed in a
+    #	transaction of its own, before the operation's (each of which
+    #	the ledger retries on a serialisation failure; a request refused
+    #	after its nonce was recorded is sent again with another nonce).
+    method Signed {h cid command usage account proof words script} {
+	if {$Ledger eq ""} {
+	    return -code error -errorcode {P2P LEDGER NONE} \
+		"this authority keeps no ledger"
+	}
 	set min [llength [lsearch -all -inline -not -glob $usage {\?*}]]
 	if {[llength $words] < $min || [llength $words] > [llength $usage]} {
-	    return -level 2 -code error -errorcode {TCL WRONGARGS} \
+	    return -code error -errorcode {TCL WRONGARGS} \
 		"wrong # args: should be \"$command ACCOUNT PROOF\
 		[string toupper $usage]\""
 	}
+	set rest $words
 	foreach name $usage {
 	    upvar 1 [string trim $name ?] v
-	    set words [lassign $words v]
+	    set rest [lassign $rest v]
 	}
+	my Prove $h $cid $command $account $proof $words
+	uplevel 1 $script
     }
 
     # Outcome --
@@ -179,54 +188,57 @@ oo::class create ::p2p::banking {
     }
 
     method OnEscrow {h cid account proof args} {
-	my Prove $h $cid escrow $account $proof $args
-	my Words escrow {opid amount ?expires? ?holder?} $args
-	my Outcome $opid {
-	    set opts {}
-	    if {$expires ne ""} {
-		lappend opts -expires $expires
+	my Signed $h $cid escrow {opid amount ?expires? ?holder?} $account \
+		$proof $args {
+	    my Outcome $opid {
+		set opts {}
+		if {$expires ne ""} {
+		    lappend opts -expires $expires
+		}
+		if {$holder ne ""} {
+		    lappend opts -holder [my WorkerAccount $holder]
+		}
+		$Ledger escrow $account/$opid $account $amount {*}$opts
 	    }
-	    if {$holder ne ""} {
-		lappend opts -holder [my WorkerAccount $holder]
-	    }
-	    $Ledger escrow $account/$opid $account $amount {*}$opts
 	}
     }
 
     method OnCarve {h cid account proof args} {
-	my Prove $h $cid carve $account $proof $args
-	my Words carve {opid parent amount expires holder} $args
-	my Outcome $opid {
-	    my Allowed $parent $account holder
-	    set opts {}
-	    if {$expires ne ""} {
-		lappend opts -expires $expires
+	my Signed $h $cid carve {opid parent amount expires holder} $account \
+		$proof $args {
+	    my Outcome $opid {
+		my Allowed $parent $account holder
+		set opts {}
+		if {$expires ne ""} {
+		    lappend opts -expires $expires
+		}
+		$Ledger carve $account/$opid $parent $amount \
+		    [my WorkerAccount $holder] {*}$opts
 	    }
-	    $Ledger carve $account/$opid $parent $amount \
-		[my WorkerAccount $holder] {*}$opts
 	}
     }
 
     method OnRelease {h cid account proof args} {
-	my Prove $h $cid release $account $proof $args
-	my Words release {opid escrow worker ?amount?} $args
-	my Outcome $opid {
-	    my Allowed $escrow $account owner
-	    set opts {}
-	    if {$amount ne ""} {
-		lappend opts -amount $amount
+	my Signed $h $cid release {opid escrow worker ?amount?} $account \
+		$proof $args {
+	    my Outcome $opid {
+		my Allowed $escrow $account owner
+		set opts {}
+		if {$amount ne ""} {
+		    lappend opts -amount $amount
+		}
+		$Ledger release $account/$opid $escrow \
+		    [my WorkerAccount $worker] {*}$opts
 	    }
-	    $Ledger release $account/$opid $escrow [my WorkerAccount $worker] \
-		{*}$opts
 	}
     }
 
     method OnRefund {h cid account proof args} {
-	my Prove $h $cid refund $account $proof $args
-	my Words refund {opid escrow} $args
-	my Outcome $opid {
-	    my Allowed $escrow $account owner
-	    $Ledger refund $account/$opid $escrow
+	my Signed $h $cid refund {opid escrow} $account $proof $args {
+	    my Outcome $opid {
+		my Allowed $escrow $account owner
+		$Ledger refund $account/$opid $escrow
+	    }
 	}
     }
 
@@ -238,12 +250,12 @@ oo::class create ::p2p::banking {
     }
 
     method OnHistory {h cid account proof args} {
-	my Prove $h $cid history $account $proof $args
-	my Words history {?limit?} $args
-	if {$limit eq ""} {
-	    set limit 100
+	my Signed $h $cid history {?limit?} $account $proof $args {
+	    if {$limit eq ""} {
+		set limit 100
+	    }
+	    list history $account [$Ledger history $account -limit $limit]
 	}
-	list history $account [$Ledger history $account -limit $limit]
     }
 
     # WorkerAccount --

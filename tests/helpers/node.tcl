@@ -16,8 +16,8 @@
 #	    peers		the chosen peers of each worker, one list each
 #	    done		the jobs each worker finished
 #	    tree FILE DEPTH FANOUT INPUT
-#				the first worker, as a foreman on its own
-#				account, submits the tree job of script
+#				the first worker, as a foreman with its key
+#				(so on its account), submits the tree job of script
 #				FILE (-maxdepth DEPTH -fanout FANOUT) on the
 #				input in file INPUT; prints "tree STATUS
 #				RESULT ERROR NODES" when it ends (NODES:
@@ -55,7 +55,11 @@ switch -- $role {
 	    }
 	}
 	for {set i 0} {$i < $n} {incr i} {
-	    set w [p2p::worker new {*}$argv]
+	    # The key pair is kept here too: a foreman of this process may
+	    # spend the worker's account (see "tree").
+	    set id [p2p::identity generate]
+	    set w [p2p::worker new -identity $id {*}$argv]
+	    set ::identity($w) $id
 	    if {$liar} {
 		oo::objdefine $w mixin -append Liar
 	    }
@@ -86,7 +90,7 @@ proc command {} {
 	    lassign $line - file depth fanout input
 	    set w [lindex $::nodes 0]
 	    set f [p2p::foreman new -authorities [$w authority] \
-		-account [dict filter [$w info] key account secret]]
+		-identity $::identity($w)]
 	    set id [$f submit -tree [readFile $file] -input [readFile $input] \
 		-maxdepth $depth -fanout $fanout -command [list treeDone $f]]
 	}
