@@ -312,6 +312,41 @@ P2pConnQueued(
 /*
  *----------------------------------------------------------------------
  *
+ * P2pConnQueueRaw --
+ *
+ *	Queues bytes as the body of one frame, as they are: no message is
+ *	built and -maxframe is not applied. On a connection that encrypts
+ *	the frame is sealed like any other. For p2p::debug rawframe: tests
+ *	that play a peer sending what no well-behaved peer sends.
+ *
+ *	The length always fits the u32 header: a Tcl 8.6 byte array has
+ *	fewer than 2^31 bytes.
+ *
+ * Results:
+ *	TCL_OK, or TCL_ERROR (connection closed) with a message in interp.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+P2pConnQueueRaw(
+    Tcl_Interp *interp,
+    P2pConn *connPtr,
+    const unsigned char *body,
+    size_t len)
+{
+    if (connPtr->flags & CONN_CLOSING) {
+	return P2pError(interp, "P2P CONN CLOSED", "connection %ld is closed",
+		connPtr->cid);
+    }
+    AppendFrame(&connPtr->out, body, len);
+    P2pConnQueued(connPtr, P2P_FRAME_HEADER + len);
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * P2pConnFlush --
  *
  *	Writes queued output: first with uv_try_write (no callback, usually

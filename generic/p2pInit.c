@@ -10,6 +10,9 @@
 TCL_DECLARE_MUTEX(initMutex)
 static int processInitialized = 0;
 
+static int	RawFrame(Tcl_Interp *interp, int objc,
+		    Tcl_Obj *const objv[]);
+
 /*
  *----------------------------------------------------------------------
  *
@@ -119,7 +122,10 @@ P2pCallerObjCmd(
  * P2pDebugObjCmd --
  *
  *	p2p::debug handles|objects|pending: introspection for the test
- *	suite's leak checks.
+ *	suite's leak checks. p2p::debug rawframe handler cid bytes: queues
+ *	bytes as one frame body on a connection, as they are (sealed when
+ *	the connection encrypts), so that a test can play a peer that sends
+ *	what no message would encode.
  *
  *----------------------------------------------------------------------
  */
@@ -131,18 +137,27 @@ P2pDebugObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
-    static const char *const subs[] = {"handles", "objects", "pending", NULL};
-    enum { HANDLES, OBJECTS, PENDING };
+    static const char *const subs[] = {
+	"handles", "objects", "pending", "rawframe", NULL
+    };
+    enum { HANDLES, OBJECTS, PENDING, RAWFRAME };
     P2pLoop *loopPtr = P2pLoopGet();
     int index, value = 0;
 
     (void) clientData;
-    if (objc != 2) {
-	Tcl_WrongNumArgs(interp, 1, objv, "handles|objects|pending");
+    if (objc < 2) {
+	Tcl_WrongNumArgs(interp, 1, objv, "subcommand ?arg ...?");
 	return TCL_ERROR;
     }
     if (Tcl_GetIndexFromObj(interp, objv[1], subs, "subcommand", 0, &index)
 	    != TCL_OK) {
+	return TCL_ERROR;
+    }
+    if (index == RAWFRAME) {
+	return RawFrame(interp, objc, objv);
+    }
+    if (objc != 2) {
+	Tcl_WrongNumArgs(interp, 2, objv, NULL);
 	return TCL_ERROR;
     }
     switch (index) {
@@ -158,4 +173,54 @@ P2pDebugObjCmd(
     }
     Tcl_SetObjResult(interp, Tcl_NewIntObj(value));
     return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * RawFrame --
+ *
+ *	p2p::debug rawframe handler cid bytes. The handler is a p2p::server
+ *	or p2p::client object of this interpreter; bytes are taken as a
+ *	byte array (characters above \xff keep their low byte, as binary
+ *	format does).
+ *
+ * Results:
+ *	A standard Tcl result, empty on success.
+ *
+ * Side effects:
+ *	The frame is queued like any other output of the connection.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+RawFrame(
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    Tcl_Object object;
+    P2pHandler *hPtr;
+    P2pConn *connPtr;
+    const unsigned char *bytes;
+    int len;
+
+    if (objc != 5) {
+	Tcl_WrongNumArgs(interp, 2, objv, "handler cid bytes");
+	return TCL_ERROR;
+    }
+    object = Tcl_GetObjectFromObj(interp, objv[2]);
+    Tcl_ResetResult(interp);
+    hPtr = object ? (P2pHandler *) Tcl_ObjectGetMetadata(object,
+	    &P2pHandlerMetaType) : NULL;
+    if (hPtr == NULL || (hPtr->flags & HANDLER_DEAD)) {
+	return P2pError(interp, "P2P USAGE NOTHANDLER", "\"%s\" is not a"
+		" p2p::server or p2p::client", Tcl_GetString(objv[2]));
+    }
+    if ((connPtr = P2pConnFind(interp, hPtr, objv[3])) == NULL) {
+	return TCL_ERROR;
+    }
+    bytes = Tcl_GetByteArrayFromObj(objv[4], &len);
+    return P2pConnQueueRaw(interp, connPtr, bytes, (size_t) len);
 }

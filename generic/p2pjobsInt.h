@@ -279,6 +279,8 @@ MODULE_SCOPE void	P2pConnCloseStr(P2pConn *connPtr, const char *reason);
 MODULE_SCOPE void	P2pConnRelease(P2pConn *connPtr);
 MODULE_SCOPE void	P2pConnFlush(P2pConn *connPtr);
 MODULE_SCOPE void	P2pConnQueued(P2pConn *connPtr, size_t frameLen);
+MODULE_SCOPE int	P2pConnQueueRaw(Tcl_Interp *interp, P2pConn *connPtr,
+			    const unsigned char *body, size_t len);
 MODULE_SCOPE void	P2pConnService(P2pConn *connPtr);
 MODULE_SCOPE void	P2pConnSetPeer(P2pConn *connPtr);
 MODULE_SCOPE P2pConn *	P2pConnFind(Tcl_Interp *interp, P2pHandler *hPtr,
