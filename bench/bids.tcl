@@ -119,9 +119,11 @@ proc ::bids::Median {values} {
 }
 
 # PingRtt --
-#	Median round trip (ms) of a ping from a p2p::client to a worker.
+#	Median round trip (ms) of a ping from a p2p::client to a worker
+#	(with a key pair of its own and encryption, as a foreman).
 proc ::bids::PingRtt {addr reps} {
-    set c [p2p::client new -address $addr -protocol p2p:worker<-foreman]
+    set c [p2p::client new -address $addr -protocol p2p:worker<-foreman \
+	-identity [p2p::identity generate] -secure 1]
     $c protocol add p2p:foreman<-worker/1 [list \
 	pong [namespace which PongCmd] welcome [namespace which Quiet] \
 	exception [namespace which Quiet] proffer [namespace which Quiet]]
