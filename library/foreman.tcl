@@ -18,7 +18,7 @@ oo::class create ::p2p::foreman {
     variable Config Client Reply Seq Conns ConnOf ConnUp Outbox Rtt Pings \
 	Rounds ConnVer Security
 
-    # USAGE: p2p::foreman new -authorities {host:port ...}
+    # USAGE: p2p::foreman new -authorities {host:port?/NODEID? ...}
     #	?-network name? ?-timeout ms? ?-offerttl ms? ?-data dir?
     #	?-ttl n? ?-hop ms? ?-entries n?	(the solicitations of submit)
     #	?-identity keypair? ?-secure 1? ?-netsecret string?
@@ -379,14 +379,16 @@ oo::class create ::p2p::foreman {
 	}
 	my Drop
 	set tried {}
-	foreach addr [p2p::net::shuffle [dict get $Config -authorities]] {
+	foreach entry [p2p::net::shuffle [dict get $Config -authorities]] {
+	    lassign [p2p::net::authority $entry] addr pin
 	    set c [p2p::client new -address $addr {*}$Security \
 		-protocol p2p:authority<-node \
 		-timeout [dict get $Config -timeout] \
 		-ondisconnect [list [namespace which my] Lost]]
 	    ::p2p::net::own $c [self]
 	    ::p2p::protocol init $c p2p:node<-authority
-	    if {[catch {$c connect} msg]} {
+	    if {[catch {$c connect} msg]
+		    || [set msg [p2p::net::pin $c [$c cid] $pin]] ne ""} {
 		lappend tried "$addr ($msg)"
 		::p2p::net::disown $c
 		$c destroy

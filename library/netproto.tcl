@@ -136,6 +136,29 @@ proc ::p2p::net::security {config} {
 	-netsecret [dict get $config -netsecret]
 }
 
+# p2p::net::authority --
+#	An entry of -authorities, host:port or host:port/NODEID, as
+#	{address id}: with NODEID, the authority there must hold the key of
+#	that node id (see pin), so that no one else can pose as it.
+proc ::p2p::net::authority {entry} {
+    lassign [split $entry /] address id
+    list $address $id
+}
+
+# p2p::net::pin --
+#	"" when the peer of connection cid holds the key of node id (or id
+#	is empty), else why not.
+proc ::p2p::net::pin {handler cid id} {
+    if {$id eq ""} {
+	return ""
+    }
+    set got [p2p::identity id [$handler connectionKey $cid]]
+    if {$got eq $id} {
+	return ""
+    }
+    return "[$handler cget -address] is node $got, not $id"
+}
+
 # p2p::net::signed --
 #	A ledger request of the account's holder (p2p:authority<-node/1):
 #	COMMAND ACCOUNT {NONCE SIGNATURE} WORD ..., signed with the secret

@@ -19,7 +19,7 @@ oo::class create ::p2p::worker {
     superclass ::p2p::net::node
     mixin ::p2p::mesh ::p2p::bidding ::p2p::execution ::p2p::treeworker
     variable Server Address Config Opts Auth AuthClient Order Tried \
-	AfterId Refused Candidates Timers Account Security
+	AfterId Refused Candidates Timers Account Security AuthPin
 
     # Option defaults of every worker (instance values start from these,
     # then -options, then what the authority pushes).
@@ -33,7 +33,7 @@ oo::class create ::p2p::worker {
 	    solicit_rate 100 solicit_burst 200 tree_ttl 3 tree_hop 250
     }
 
-    # USAGE: p2p::worker new -authorities {host:port ...} ?-port 0?
+    # USAGE: p2p::worker new -authorities {host:port?/NODEID? ...} ?-port 0?
     #	?-host 127.0.0.1? ?-slots n? ?-kinds {script exec tree}? ?-price n?
     #	?-network name? ?-options dict? ?-wonks n? ?-apps dict?
     #	?-workdir dir? ?-user name? ?-data dir? ?-identity keypair?
@@ -232,7 +232,8 @@ oo::class create ::p2p::worker {
 	    $Auth goto waiting
 	    return
 	}
-	set Order [lassign $Order addr]
+	set Order [lassign $Order entry]
+	lassign [p2p::net::authority $entry] addr AuthPin
 	set me [namespace which my]
 	set AuthClient [p2p::client new -address $addr -async 1 \
 	    -protocol p2p:authority<-node {*}$Security \
@@ -263,6 +264,15 @@ oo::class create ::p2p::worker {
 
     method AuthUp {h cid protocol} {
 	if {$h ne $AuthClient} {
+	    return
+	}
+	set wrong [p2p::net::pin $h $cid $AuthPin]
+	if {$wrong ne ""} {
+	    my Log error refused [$h cget -address] "not the authority: $wrong"
+	    lappend Tried "[$h cget -address] ($wrong)"
+	    $h configure -ondisconnect {}
+	    $h close $cid
+	    my Later 0 Failover $h
 	    return
 	}
 	::p2p::net::tell $Address $h [list register [my info]]
