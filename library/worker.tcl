@@ -384,6 +384,11 @@ oo::class create ::p2p::worker {
 	    return -code error -errorcode {P2P NET NOTREGISTERED} \
 		"worker $Address is not registered with an authority"
 	}
+	if {[$AuthClient cid] eq ""} {
+	    # Lost a moment ago: Failover (already scheduled) registers
+	    # again, and then asks.
+	    return
+	}
 	::p2p::net::tell $Address $AuthClient [list peers {*}$n]
 	return
     }
