@@ -52,11 +52,40 @@ typedef struct JobInterp {
     Tcl_Obj *cmdcountObj;	/* ::tcl::info::cmdcount */
     Tcl_Obj *globalsObj;	/* ::tcl::info::globals */
     Tcl_Obj *nameObj;		/* The child's path in the parent. */
+    Tcl_Obj *scriptObj;		/* The last job's script: compiled for the
+				 * child, it serves the next job with the
+				 * same text (the jobs of a batch). */
 } JobInterp;
 
 #define JOB_ASSOC	"p2pJobInterp"
 #define MAX_COMMANDS	1000000000
 #define MAX_TIME	2147483647
+
+/*
+ * The words this file puts in and looks up in dicts, made once per thread
+ * (and kept for its life) instead of once per job.
+ */
+
+enum {
+    K_SCRIPT, K_VARS, K_LIMITS, K_COMMANDS, K_TIME, K_STATUS, K_RESULT,
+    K_ERRORCODE, K_ERRORINFO, K_ELAPSED, K_STDOUT, K_STDERR, K_ERROR,
+    K_EXIT, K_SIGNAL, K_OUTPUTS, K_WORKER, K_STARTED, K_FINISHED, K_MS,
+    K_OK, K_LIMIT, K_LEVEL, K_CODE, K_OPT_ERRORINFO, K_OPT_ERRORCODE,
+    NUM_KEYS
+};
+
+static const char *const keyNames[NUM_KEYS] = {
+    "script", "vars", "limits", "commands", "time", "status", "result",
+    "errorcode", "errorinfo", "elapsed", "stdout", "stderr", "error",
+    "exit", "signal", "outputs", "worker", "started", "finished", "ms",
+    "ok", "limit", "-level", "-code", "-errorinfo", "-errorcode"
+};
+
+typedef struct ThreadKeys {
+    Tcl_Obj *objs[NUM_KEYS];
+} ThreadKeys;
+
+static Tcl_ThreadDataKey keysKey;
 
 /*
  * Options of jobRun.
@@ -112,7 +141,9 @@ static Tcl_WideInt NowMicros(void);
 static void	Outcome(JobOutcome *outPtr, const char *status,
 		    Tcl_Obj *resultObj, Tcl_Obj *errorCodeObj,
 		    Tcl_Obj *errorInfoObj);
-static Tcl_Obj *DictValue(Tcl_Obj *dictObj, const char *key);
+static Tcl_Obj *DictValue(Tcl_Obj *dictObj, int key);
+static Tcl_Obj *StatusObj(const char *status);
+static Tcl_Obj *Key(int key);
 static int	UnexpectedCode(Tcl_Obj *ecObj);
 
 /*
@@ -196,6 +227,9 @@ JobInterpRelease(
     Tcl_DecrRefCount(jiPtr->cmdcountObj);
     Tcl_DecrRefCount(jiPtr->globalsObj);
     Tcl_DecrRefCount(jiPtr->nameObj);
+    if (jiPtr->scriptObj) {
+	Tcl_DecrRefCount(jiPtr->scriptObj);
+    }
     ckfree(jiPtr);
 }
 
@@ -369,7 +403,7 @@ HiddenPuts(
 	Tcl_Obj *ecObj;
 
 	Tcl_IncrRefCount(optsObj);
-	ecObj = DictValue(optsObj, "-errorcode");
+	ecObj = DictValue(optsObj, K_OPT_ERRORCODE);
 	if (ecObj != NULL) {
 	    Tcl_SetObjErrorCode(child, ecObj);
 	}
@@ -721,16 +755,38 @@ Outcome(
 static Tcl_Obj *
 DictValue(
     Tcl_Obj *dictObj,
-    const char *key)
+    int key)
 {
-    Tcl_Obj *keyObj = Tcl_NewStringObj(key, -1), *valueObj = NULL;
+    Tcl_Obj *valueObj = NULL;
 
-    Tcl_IncrRefCount(keyObj);
-    if (Tcl_DictObjGet(NULL, dictObj, keyObj, &valueObj) != TCL_OK) {
+    if (Tcl_DictObjGet(NULL, dictObj, Key(key), &valueObj) != TCL_OK) {
 	valueObj = NULL;
     }
-    Tcl_DecrRefCount(keyObj);
     return valueObj;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Key --
+ *
+ *	The word keyNames[key] as a Tcl_Obj of this thread (no reference
+ *	for the caller).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static Tcl_Obj *
+Key(
+    int key)
+{
+    ThreadKeys *tkPtr = Tcl_GetThreadData(&keysKey, sizeof(ThreadKeys));
+
+    if (tkPtr->objs[key] == NULL) {
+	tkPtr->objs[key] = Tcl_NewStringObj(keyNames[key], -1);
+	Tcl_IncrRefCount(tkPtr->objs[key]);
+    }
+    return tkPtr->objs[key];
 }
 
 /*
@@ -799,11 +855,11 @@ RunOne(
 	msgObj = Tcl_NewStringObj("the spec must be a dict", -1);
 	goto badSpec;
     }
-    scriptObj = DictValue(specObj, "script");
-    varsObj = DictValue(specObj, "vars");
-    limitsObj = DictValue(specObj, "limits");
+    scriptObj = DictValue(specObj, K_SCRIPT);
+    varsObj = DictValue(specObj, K_VARS);
+    limitsObj = DictValue(specObj, K_LIMITS);
     if (limitsObj != NULL) {
-	valueObj = DictValue(limitsObj, "commands");
+	valueObj = DictValue(limitsObj, K_COMMANDS);
 	if (valueObj != NULL && (Tcl_GetWideIntFromObj(NULL, valueObj,
 		&commands) != TCL_OK || commands < 1
 		|| commands > MAX_COMMANDS)) {
@@ -812,7 +868,7 @@ RunOne(
 		    MAX_COMMANDS);
 	    goto badSpec;
 	}
-	valueObj = DictValue(limitsObj, "time");
+	valueObj = DictValue(limitsObj, K_TIME);
 	if (valueObj != NULL
 		&& Tcl_GetIntFromObj(NULL, valueObj, &time) == TCL_OK) {
 	    /* Never longer than the default. */
@@ -832,7 +888,24 @@ RunOne(
 	goto badSpec;
     }
     scriptObj = scriptObj ? scriptObj : Tcl_NewObj();
+    if (jiPtr->scriptObj != NULL && jiPtr->scriptObj != scriptObj) {
+	int len1, len2;
+	const char *s1 = Tcl_GetStringFromObj(scriptObj, &len1);
+	const char *s2 = Tcl_GetStringFromObj(jiPtr->scriptObj, &len2);
+
+	if (len1 == len2 && memcmp(s1, s2, len1) == 0) {
+	    /* The same script again: keep its bytecode. */
+	    scriptObj = jiPtr->scriptObj;
+	}
+    }
     Tcl_IncrRefCount(scriptObj);
+    if (jiPtr->scriptObj != scriptObj) {
+	if (jiPtr->scriptObj != NULL) {
+	    Tcl_DecrRefCount(jiPtr->scriptObj);
+	}
+	jiPtr->scriptObj = scriptObj;
+	Tcl_IncrRefCount(scriptObj);
+    }
     Tcl_IncrRefCount(specObj);
 
     /* The job's state: output capture, progress. */
@@ -883,10 +956,10 @@ RunOne(
     Tcl_LimitSetCommands(child, (int) (jiPtr->used + commands
 	    + 4 * numVars + 32));
     Tcl_LimitTypeSet(child, TCL_LIMIT_COMMANDS);
-    if (code != TCL_OK || CommandCount(child, jiPtr, &c0) != TCL_OK) {
-	code = TCL_ERROR;
+    if (code != TCL_OK) {
 	goto failed;
     }
+    c0 = jiPtr->used;
 
     code = Tcl_EvalObjEx(child, scriptObj, TCL_EVAL_GLOBAL);
     if (Tcl_InterpDeleted(child)) {
@@ -903,11 +976,11 @@ RunOne(
     /* How the script ended. */
     if (code == TCL_RETURN) {
 	/* The script's own return: at the top level, -code applies. */
-	valueObj = DictValue(optsObj, "-level");
+	valueObj = DictValue(optsObj, K_LEVEL);
 	if (valueObj != NULL
 		&& Tcl_GetIntFromObj(NULL, valueObj, &level) == TCL_OK
 		&& level == 1) {
-	    valueObj = DictValue(optsObj, "-code");
+	    valueObj = DictValue(optsObj, K_CODE);
 	    if (valueObj == NULL
 		    || Tcl_GetIntFromObj(NULL, valueObj, &code) != TCL_OK) {
 		code = TCL_OK;
@@ -921,8 +994,8 @@ RunOne(
 	Outcome(outPtr, "ok", Tcl_GetObjResult(child), NULL, NULL);
 	break;
     case TCL_ERROR: {
-	Tcl_Obj *infoObj = DictValue(optsObj, "-errorinfo");
-	Tcl_Obj *ecObj = DictValue(optsObj, "-errorcode");
+	Tcl_Obj *infoObj = DictValue(optsObj, K_OPT_ERRORINFO);
+	Tcl_Obj *ecObj = DictValue(optsObj, K_OPT_ERRORCODE);
 
 	if (UnexpectedCode(ecObj)) {
 	    /*
@@ -1015,7 +1088,7 @@ RunOne(
 
 	optsObj = Tcl_GetReturnOptions(child, code);
 	Tcl_IncrRefCount(optsObj);
-	ecObj = DictValue(optsObj, "-errorcode");
+	ecObj = DictValue(optsObj, K_OPT_ERRORCODE);
 	Outcome(outPtr, "error", Tcl_GetObjResult(child),
 		ecObj ? ecObj : Tcl_NewStringObj("NONE", -1), NULL);
 	Tcl_DecrRefCount(optsObj);
@@ -1067,6 +1140,24 @@ RunOne(
  *----------------------------------------------------------------------
  */
 
+/*
+ *----------------------------------------------------------------------
+ *
+ * StatusObj --
+ *
+ *	The word of a status (ok, error or limit), shared.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static Tcl_Obj *
+StatusObj(
+    const char *status)
+{
+    return Key(status[0] == 'o' ? K_OK : status[0] == 'l' ? K_LIMIT
+	    : K_ERROR);
+}
+
 static Tcl_Obj *
 ResultDict(
     const JobOutcome *outPtr,
@@ -1083,45 +1174,45 @@ ResultDict(
     Tcl_IncrRefCount(emptyObj);
 
 #define PUT(k, v) \
-    (kv[n++] = Tcl_NewStringObj((k), -1), kv[n++] = (v))
+    (kv[n++] = Key(k), kv[n++] = (v))
     if (optsPtr->workerObj == NULL) {
-	PUT("status", Tcl_NewStringObj(outPtr->status, -1));
-	PUT("result", outPtr->resultObj);
-	PUT("errorcode", outPtr->errorCodeObj ? outPtr->errorCodeObj
+	PUT(K_STATUS, StatusObj(outPtr->status));
+	PUT(K_RESULT, outPtr->resultObj);
+	PUT(K_ERRORCODE, outPtr->errorCodeObj ? outPtr->errorCodeObj
 		: emptyObj);
-	PUT("errorinfo", outPtr->errorInfoObj ? outPtr->errorInfoObj
+	PUT(K_ERRORINFO, outPtr->errorInfoObj ? outPtr->errorInfoObj
 		: emptyObj);
-	PUT("elapsed", Tcl_NewWideIntObj(elapsed));
-	PUT("commands", Tcl_NewWideIntObj(outPtr->commands));
-	PUT("stdout", outPtr->bad ? emptyObj : jiPtr->outObj);
-	PUT("stderr", outPtr->bad ? emptyObj : jiPtr->errObj);
+	PUT(K_ELAPSED, Tcl_NewWideIntObj(elapsed));
+	PUT(K_COMMANDS, Tcl_NewWideIntObj(outPtr->commands));
+	PUT(K_STDOUT, outPtr->bad ? emptyObj : jiPtr->outObj);
+	PUT(K_STDERR, outPtr->bad ? emptyObj : jiPtr->errObj);
     } else if (outPtr->bad) {
 	Tcl_Obj *msgObj = Tcl_ObjPrintf("bad job: %s",
 		Tcl_GetString(outPtr->resultObj));
 
-	PUT("status", Tcl_NewStringObj("error", -1));
-	PUT("result", emptyObj);
-	PUT("error", msgObj);
-	PUT("stdout", emptyObj);
-	PUT("stderr", emptyObj);
-	PUT("exit", Tcl_NewIntObj(1));
-	PUT("signal", emptyObj);
-	PUT("outputs", emptyObj);
+	PUT(K_STATUS, Key(K_ERROR));
+	PUT(K_RESULT, emptyObj);
+	PUT(K_ERROR, msgObj);
+	PUT(K_STDOUT, emptyObj);
+	PUT(K_STDERR, emptyObj);
+	PUT(K_EXIT, Tcl_NewIntObj(1));
+	PUT(K_SIGNAL, emptyObj);
+	PUT(K_OUTPUTS, emptyObj);
     } else {
-	PUT("status", Tcl_NewStringObj(outPtr->status, -1));
-	PUT("result", ok ? outPtr->resultObj : emptyObj);
-	PUT("error", ok ? emptyObj : outPtr->resultObj);
-	PUT("stdout", jiPtr->outObj);
-	PUT("stderr", jiPtr->errObj);
-	PUT("exit", Tcl_NewIntObj(!ok));
-	PUT("signal", emptyObj);
-	PUT("outputs", emptyObj);
+	PUT(K_STATUS, StatusObj(outPtr->status));
+	PUT(K_RESULT, ok ? outPtr->resultObj : emptyObj);
+	PUT(K_ERROR, ok ? emptyObj : outPtr->resultObj);
+	PUT(K_STDOUT, jiPtr->outObj);
+	PUT(K_STDERR, jiPtr->errObj);
+	PUT(K_EXIT, Tcl_NewIntObj(!ok));
+	PUT(K_SIGNAL, emptyObj);
+	PUT(K_OUTPUTS, emptyObj);
     }
     if (optsPtr->workerObj != NULL) {
-	PUT("worker", optsPtr->workerObj);
-	PUT("started", Tcl_NewWideIntObj(startedMs));
-	PUT("finished", Tcl_NewWideIntObj(finishedMs));
-	PUT("ms", Tcl_NewWideIntObj(finishedMs - startedMs));
+	PUT(K_WORKER, optsPtr->workerObj);
+	PUT(K_STARTED, Tcl_NewWideIntObj(startedMs));
+	PUT(K_FINISHED, Tcl_NewWideIntObj(finishedMs));
+	PUT(K_MS, Tcl_NewWideIntObj(finishedMs - startedMs));
     }
 #undef PUT
     /*
