@@ -255,7 +255,9 @@ oo::class create ::p2p::execution {
 		    && !$::p2p::log::Open && ![dict exists $job cancelled]} {
 		# Script jobs of p2p:worker<-foreman/2 run to their end in
 		# one go: this one and those queued right behind it for
-		# the same batch run together (RunScripts).
+		# the same batch (connection and token) run together, in
+		# one call of the sandbox, and their results go back
+		# together (Deliver).
 		set keys [list $key]
 		set specs [list [dict get $job spec]]
 		set batch [list {*}[lrange $key 0 1] [dict get $job token]]
@@ -277,24 +279,15 @@ oo::class create ::p2p::execution {
 		    incr n
 		}
 		set RunQueue [lrange $RunQueue $n end]
-		my RunScripts $batch $keys $specs
+		my Deliver $h $cid $keys [$Sandbox runs $batch $specs \
+		    -worker $Address -time [dict get $Opts job_timeout] \
+		    -progress [list [namespace which my] Progress] -tags $keys]
 		continue
 	    }
 	    dict set Running $key state running
 	    dict set Running $key started [clock milliseconds]
 	    my RunJob $key
 	}
-    }
-
-    # RunScripts --
-    #	Runs script jobs of one batch (key {h cid token}, jobs keys with
-    #	specs) of p2p:worker<-foreman/2 in the sandbox in one call, and
-    #	sends their results (see Finish).
-    method RunScripts {batch keys specs} {
-	lassign $batch h cid
-	my Deliver $h $cid $keys [$Sandbox runs $batch $specs \
-	    -worker $Address -time [dict get $Opts job_timeout] \
-	    -progress [list [namespace which my] Progress] -tags $keys]
     }
 
     # Deliver --

@@ -31,8 +31,8 @@
 #	in one pass over the queues go in one `runs` message, and its
 #	results come back in batches (`results`).
 #
-#	The foreman provides Config, Seq, Rounds, ConnVer, ConnOf,
-#	SendWorker, SolicitStart and Rank; paying.tcl Escrows, Hold, Pay
+#	The foreman provides Config, Seq, Rounds, ConnVer, ConnOf, Conns,
+#	ConnUp, SendWorker, SolicitStart and Rank; paying.tcl Escrows, Hold, Pay
 #	and Refund. (Per job, a method call costs about as much as
 #	a dozen dict operations: the paths run for every job read those
 #	variables rather than call a method that would.)
@@ -42,7 +42,7 @@ namespace eval ::p2p {}
 oo::class create ::p2p::farming {
     variable Config Seq Jobs Queue Head Offers Inflight Soliciting PumpId \
 	Runs SweepId Pumping \
-	Waits JobSeq ConnVer Batch ConnOf Escrows
+	Waits JobSeq ConnVer Batch ConnOf Escrows Conns ConnUp
 
     method FarmInit {} {
 	set Jobs {}
@@ -296,7 +296,7 @@ oo::class create ::p2p::farming {
     }
 
     # SendBatches --
-    #	Sends the runs Dispatch gathered for workers of
+    #	Sends the runs a pass gathered for workers of
     #	p2p:worker<-foreman/2: one message per worker.
     method SendBatches {} {
 	if {[dict size $Batch] == 0} {
@@ -306,16 +306,22 @@ oo::class create ::p2p::farming {
 	set Batch {}
 	dict for {addr jobs} $batch {
 	    if {[llength $jobs] == 3} {
-		my SendWorker $addr [list run {*}$jobs]
+		set message [list run {*}$jobs]
 	    } else {
-		my SendWorker $addr [list runs $jobs]
+		set message [list runs $jobs]
+	    }
+	    # (SendWorker inlined for a worker already connected.)
+	    if {[dict exists $ConnUp $addr] && [dict get $ConnUp $addr]} {
+		::p2p::net::tell "" [dict get $Conns $addr] $message
+	    } else {
+		my SendWorker $addr $message
 	    }
 	}
     }
 
     method PumpClasses {} {
 	set now [clock milliseconds]
-	# (Asked once per pass, not per job: see Dispatch.)
+	# (Asked once per pass, not per job: see the dispatch below.)
 	set paying [my Paying]
 	foreach class [dict keys $Queue] {
 	    set q [dict get $Queue $class]
@@ -379,9 +385,35 @@ oo::class create ::p2p::farming {
 		    if {$pick eq ""} {
 			break
 		    }
-		    my Dispatch $id [dict get $pick address] \
-			[dict get $pick price] $token $paying $now
+		    # Dispatch: job id goes to the worker of the bid.
+		    set addr [dict get $pick address]
+		    set rid $id.[incr Seq]
+		    dict set Jobs $id state running
+		    dict set Jobs $id active $addr [dict create rid $rid sent $now]
+		    dict set Runs $rid [list $id $addr \
+			[expr {$now + [dict get $Jobs $id timeout]}]]
+		    dict incr Inflight $addr
 		    incr need -1
+		    if {$::p2p::log::Open} {
+			::p2p::log event system dispatched $addr \
+			    "job $id as $rid"
+		    }
+		    # With a ledger the run waits for its escrow
+		    # (paying.tcl). (Through Hold, and Paying, which a tree
+		    # foreman redefines: asked once per pass.)
+		    if {$paying && [my Hold $id $rid $addr \
+			    [dict get $pick price] $token]} {
+			continue
+		    }
+		    if {[dict exists $ConnVer $addr]
+			    && [dict get $ConnVer $addr] >= 2} {
+			# Sent with the others of this pass (SendBatches).
+			dict lappend Batch $addr $rid $token \
+			    [dict get $Jobs $id spec]
+		    } else {
+			my SendWorker $addr \
+			    [list run $rid $token [dict get $Jobs $id spec]]
+		    }
 		}
 		if {$need > 0 && [dict size [dict get $Jobs $id active]] == 0
 			&& [llength [dict get $Jobs $id attempts]]
@@ -554,34 +586,6 @@ oo::class create ::p2p::farming {
 		my Settle $id failed [dict create status failed \
 		    error "no worker for the job: $why"]
 	    }
-	}
-    }
-
-    # Dispatch --
-    #	Sends job id to the worker addr, who bid price under token.
-    #	paying: whether runs wait for an escrow (Paying, asked once per
-    #	pass over the queues).
-    method Dispatch {id addr price token paying now} {
-	set rid $id.[incr Seq]
-	dict set Jobs $id state running
-	dict set Jobs $id active $addr [dict create rid $rid sent $now]
-	dict set Runs $rid [list $id $addr \
-	    [expr {$now + [dict get $Jobs $id timeout]}]]
-	dict incr Inflight $addr
-	if {$::p2p::log::Open} {
-	    ::p2p::log event system dispatched $addr "job $id as $rid"
-	}
-	# With a ledger the run waits for its escrow (paying.tcl).
-	# (Through Hold, and Paying, which a tree foreman redefines: not
-	# inlined.)
-	if {$paying && [my Hold $id $rid $addr $price $token]} {
-	    return
-	}
-	if {[dict exists $ConnVer $addr] && [dict get $ConnVer $addr] >= 2} {
-	    # Sent with the others of this pass (SendBatches).
-	    dict lappend Batch $addr $rid $token [dict get $Jobs $id spec]
-	} else {
-	    my SendWorker $addr [list run $rid $token [dict get $Jobs $id spec]]
 	}
     }
 

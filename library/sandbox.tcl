@@ -176,8 +176,8 @@ oo::class create ::p2p::sandbox {
 		}
 	    }
 	}
-	lindex [my Batch $key [list $spec] [list -commands $commands \
-	    -time $time -output $output -progress $progress]] 0
+	lindex [my runs $key [list $spec] -commands $commands -time $time \
+	    -output $output -progress $progress] 0
     }
 
     # USAGE: $sb runs key specs ?-commands n? ?-time ms? ?-output chars?
@@ -190,12 +190,19 @@ oo::class create ::p2p::sandbox {
     #	prefix called by the job's progress, with the job's element of
     #	-tags (when given) and the message appended.
     method runs {key specs args} {
-	set opts [list -commands $Commands -time $Time -output $Output]
+	set opts [dict create -commands $Commands -time $Time -output $Output]
 	foreach {opt value} $args {
 	    switch -exact -- $opt {
-		-commands - -time {lappend opts $opt [my Count $opt $value 1]}
-		-output {lappend opts $opt [my Count $opt $value 0]}
-		-progress - -tags - -worker {lappend opts $opt $value}
+		-commands - -time {
+		    # (The usual value needs no call of Count.)
+		    if {![string is integer -strict $value] || $value < 1
+			    || $value > 1000000000} {
+			set value [my Count $opt $value 1]
+		    }
+		    dict set opts $opt $value
+		}
+		-output {dict set opts $opt [my Count $opt $value 0]}
+		-progress - -tags - -worker {dict set opts $opt $value}
 		default {
 		    return -code error \
 			-errorcode [list P2P USAGE OPTION $opt] \
@@ -204,13 +211,9 @@ oo::class create ::p2p::sandbox {
 		}
 	    }
 	}
-	my Batch $key $specs $opts
-    }
-
-    # Batch --
-    #	Runs specs in interpreters of key: an idle one or a new one, and
-    #	a new one again after a job that left its interpreter unusable.
-    method Batch {key specs opts} {
+	# The jobs go to an interpreter of key: an idle one or a new one,
+	# and a new one again after a job that left its interpreter
+	# unusable.
 	set results {}
 	set tags {}
 	if {[dict exists $opts -tags]} {
