@@ -23,10 +23,11 @@
 #
 #	A job is run by ::p2p::Internal::jobRun, in C: it sets the job's
 #	variables and limits, evaluates its script at global level,
-#	measures it and cleans up after it, with no command of the job
-#	interpreter in between that a job could call or replace (the
-#	cleanup asks ::tcl::info::globals and ::tcl::info::cmdcount, as
-#	the job would). Several jobs of one key run in one call (`runs`).
+#	measures it and cleans up after it. Of the job interpreter's
+#	commands, which a job may replace, that cleanup calls only
+#	::tcl::info::globals and ::tcl::info::cmdcount (and the unset
+#	traces a job left). Several jobs of one key run in one call
+#	(`runs`).
 #
 #	Reuse. A pooled interpreter belongs to one key (say, a submitter's
 #	batch) for life: it is never handed to a job of another key, so
