@@ -134,7 +134,7 @@ oo::class create ::p2p::farming {
 	dict set Jobs $id [dict create spec $spec state queued \
 	    command $command k $k retries $retries timeout $timeout \
 	    reissues 0 attempts {} active {} excluded {} results {} rids {} \
-	    progress {} created [clock milliseconds]]
+	    progress {}]
 	# (Enqueue and Class inlined.)
 	set class [list $kind \
 	    [expr {[dict exists $spec price] ? [dict get $spec price] : ""}]]
@@ -666,10 +666,18 @@ oo::class create ::p2p::farming {
 	if {[dict get $Jobs $id state] in {done failed cancelled}} {
 	    return
 	}
-	set result [dict merge {result {} error {} stdout {} stderr {} exit {}
-	    signal {} outputs {} worker {}} $result [list id $id \
-	    reissues [dict get $Jobs $id reissues] \
-	    attempts [dict get $Jobs $id attempts]]]
+	# Every result has these keys (a worker's result has them all: no
+	# merge for it).
+	if {![dict exists $result worker] || ![dict exists $result outputs]
+		|| ![dict exists $result signal] || ![dict exists $result exit]
+		|| ![dict exists $result stderr] || ![dict exists $result stdout]
+		|| ![dict exists $result error] || ![dict exists $result result]} {
+	    set result [dict merge {result {} error {} stdout {} stderr {}
+		exit {} signal {} outputs {} worker {}} $result]
+	}
+	dict set result id $id
+	dict set result reissues [dict get $Jobs $id reissues]
+	dict set result attempts [dict get $Jobs $id attempts]
 	dict set Jobs $id state $state
 	dict set Jobs $id result $result
 	set Waits($id) $state
@@ -749,6 +757,7 @@ oo::class create ::p2p::farming {
 	}
 	# (RunOf and EndRun inlined.)
 	set addr [expr {[dict exists $ConnOf $h] ? [dict get $ConnOf $h] : ""}]
+	set settled 0
 	foreach {rid result} $results {
 	    set dot [string first . $rid]
 	    set id [expr {$dot < 0 ? $rid : [string range $rid 0 $dot-1]}]
@@ -778,11 +787,35 @@ oo::class create ::p2p::farming {
 		if {[dict exists $Escrows $rid]} {
 		    my Pay $rid
 		}
-		my Settle $id done $result
+		if {$::p2p::log::Open || ![dict exists $result worker]
+			|| ![dict exists $result outputs]
+			|| ![dict exists $result signal]
+			|| ![dict exists $result exit]
+			|| ![dict exists $result stderr]
+			|| ![dict exists $result stdout]
+			|| ![dict exists $result error]
+			|| ![dict exists $result result]
+			|| [llength [dict get $Jobs $id command]]} {
+		    my Settle $id done $result
+		    continue
+		}
+		# Settle, inlined for a worker's result of a job without
+		# -command, with no log file.
+		dict set result id $id
+		dict set result reissues [dict get $Jobs $id reissues]
+		dict set result attempts [dict get $Jobs $id attempts]
+		dict set Jobs $id state done
+		dict set Jobs $id result $result
+		set Waits($id) done
+		set settled 1
 		continue
 	    }
 	    dict set Jobs $id rids $addr $rid
 	    my Vote $id $addr $result
+	}
+	# (The end of Settle, once for the results settled inline.)
+	if {$settled && [dict size $Queue] && $PumpId eq ""} {
+	    set PumpId [after 0 [list [namespace which my] PumpNow]]
 	}
 	return
     }
