@@ -63,7 +63,7 @@ typedef struct JobInterp {
 
 /*
  * The words this file puts in and looks up in dicts, made once per thread
- * (and kept for its life) instead of once per job.
+ * (and let go when it exits) instead of once per job.
  */
 
 enum {
@@ -82,6 +82,7 @@ static const char *const keyNames[NUM_KEYS] = {
 };
 
 typedef struct ThreadKeys {
+    int made;			/* The exit handler is registered. */
     Tcl_Obj *objs[NUM_KEYS];
 } ThreadKeys;
 
@@ -144,6 +145,7 @@ static void	Outcome(JobOutcome *outPtr, const char *status,
 static Tcl_Obj *DictValue(Tcl_Obj *dictObj, int key);
 static Tcl_Obj *StatusObj(const char *status);
 static Tcl_Obj *Key(int key);
+static void	KeysExitProc(ClientData clientData);
 static int	UnexpectedCode(Tcl_Obj *ecObj);
 
 /*
@@ -783,10 +785,42 @@ Key(
     ThreadKeys *tkPtr = Tcl_GetThreadData(&keysKey, sizeof(ThreadKeys));
 
     if (tkPtr->objs[key] == NULL) {
+	if (!tkPtr->made) {
+	    tkPtr->made = 1;
+	    Tcl_CreateThreadExitHandler(KeysExitProc, NULL);
+	}
 	tkPtr->objs[key] = Tcl_NewStringObj(keyNames[key], -1);
 	Tcl_IncrRefCount(tkPtr->objs[key]);
     }
     return tkPtr->objs[key];
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * KeysExitProc --
+ *
+ *	At the exit of a thread (or of the process, with Tcl_Finalize):
+ *	lets go of its words.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+KeysExitProc(
+    ClientData clientData)
+{
+    ThreadKeys *tkPtr = Tcl_GetThreadData(&keysKey, sizeof(ThreadKeys));
+    int i;
+
+    (void) clientData;
+    for (i = 0; i < NUM_KEYS; i++) {
+	if (tkPtr->objs[i] != NULL) {
+	    Tcl_DecrRefCount(tkPtr->objs[i]);
+	    tkPtr->objs[i] = NULL;
+	}
+    }
+    tkPtr->made = 0;
 }
 
 /*
