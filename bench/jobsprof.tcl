@@ -14,7 +14,8 @@
 #	Foreman stages: 1 submit, 2 the pass over the queue that dispatches
 #	(to a fake worker with an always fresh bid, speaking
 #	p2p:worker<-foreman/2: its runs are not sent), 3 the results (the
-#	same result for every job, as if they had come back), 4 wait and
+#	same result for every job, as if they had come back, in `results`
+#	of 16), 4 wait and
 #	forget. Worker: `runs` of 16 trivial script jobs, answered to a fake
 #	connection, from the message's words to the results.
 #
@@ -72,9 +73,22 @@ proc ::jobsprof::Foreman {n stages} {
 	set ${ns}::Batch {}
     }
     if {$stages >= 3} {
-	set t [clock microseconds]
+	# As a worker of /2 sends them: results in batches of 16.
+	set batches {}
+	set batch {}
 	foreach {rid token spec} $runs {
-	    $my OnResult [namespace which Conn] 1 $rid $result
+	    lappend batch $rid $result
+	    if {[llength $batch] == 32} {
+		lappend batches $batch
+		set batch {}
+	    }
+	}
+	if {[llength $batch]} {
+	    lappend batches $batch
+	}
+	set t [clock microseconds]
+	foreach batch $batches {
+	    $my OnResults [namespace which Conn] 1 $batch
 	}
 	dict set times result [expr {([clock microseconds] - $t) / double($n)}]
     }

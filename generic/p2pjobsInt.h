@@ -408,6 +408,12 @@ MODULE_SCOPE int	P2pIdentityFromObj(Tcl_Interp *interp,
 			    unsigned char *sk);
 
 /*
+ * p2pJobRun.c: the per-job path of p2p::sandbox.
+ */
+
+MODULE_SCOPE int	P2pJobRunInit(Tcl_Interp *interp);
+
+/*
  * Commands made in p2pInit.c and p2pDebug.c.
  */
 

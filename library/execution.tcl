@@ -178,9 +178,20 @@ oo::class create ::p2p::execution {
 	set outer [list $Collect $Collected]
 	set Collect [list $h $cid]
 	set Collected {}
+	# What the common case (a script job on a token bid on, with room)
+	# needs: checked here, without a call of Refusal per job.
+	set room [expr {[dict get $Config -slots] == 0 ? 0
+	    : [dict get $Config -slots] + [dict get $Opts max_queue]}]
+	set script [expr {"script" in [dict get $Config -kinds]}]
 	set code [catch {
 	    foreach {id token spec} $jobs {
-		set reason [my Refusal $token $spec]
+		if {$script && ![catch {dict get $spec kind} kind]
+			&& $kind eq "script" && [dict exists $Offered $token]
+			&& [dict size $Running] - $Waiting < $room} {
+		    set reason ""
+		} else {
+		    set reason [my Refusal $token $spec]
+		}
 		set key [list $h $cid $id]
 		if {$reason eq "" && [dict exists $Running $key]} {
 		    set reason "job $id is already running here"
@@ -236,11 +247,65 @@ oo::class create ::p2p::execution {
 		return
 	    }
 	    set RunQueue [lassign $RunQueue key]
-	    if {[dict exists $Running $key]} {
-		dict set Running $key state running
-		dict set Running $key started [clock milliseconds]
-		my RunJob $key
+	    if {![dict exists $Running $key]} {
+		continue
 	    }
+	    set job [dict get $Running $key]
+	    if {[dict exists $job v] && [dict get $job spec kind] eq "script"
+		    && !$::p2p::log::Open && ![dict exists $job cancelled]} {
+		# Script jobs of p2p:worker<-foreman/2 run to their end in
+		# one go: this one and those queued right behind it for
+		# the same batch (connection and token) run together, in
+		# one call of the sandbox, and their results go back
+		# together (Deliver).
+		set keys [list $key]
+		set specs [list [dict get $job spec]]
+		set batch [list {*}[lrange $key 0 1] [dict get $job token]]
+		set n 0
+		lassign $batch h cid token
+		foreach next $RunQueue {
+		    if {![dict exists $Running $next]} {
+			break
+		    }
+		    set job [dict get $Running $next]
+		    if {[lindex $next 0] ne $h || [lindex $next 1] ne $cid
+			    || [dict get $job token] ne $token
+			    || ![dict exists $job v] || [dict exists $job cancelled]
+			    || [dict get $job spec kind] ne "script"} {
+			break
+		    }
+		    lappend keys $next
+		    lappend specs [dict get $job spec]
+		    incr n
+		}
+		set RunQueue [lrange $RunQueue $n end]
+		my Deliver $h $cid $keys [$Sandbox runs $batch $specs \
+		    -worker $Address -time [dict get $Opts job_timeout] \
+		    -progress [list [namespace which my] Progress] -tags $keys]
+		continue
+	    }
+	    dict set Running $key state running
+	    dict set Running $key started [clock milliseconds]
+	    my RunJob $key
+	}
+    }
+
+    # Deliver --
+    #	The results of jobs keys of p2p:worker<-foreman/2 on connection
+    #	{h cid}, finished together: their slots are freed and the results
+    #	sent in one message (or collected as the reply of the message
+    #	being handled).
+    method Deliver {h cid keys results} {
+	set out {}
+	foreach key $keys result $results {
+	    dict unset Running $key
+	    lappend out [lindex $key 2] $result
+	}
+	incr Done [llength $keys]
+	if {$Collect eq [list $h $cid]} {
+	    lappend Collected {*}$out
+	} else {
+	    catch {::p2p::net::send $Address $h $cid [list results $out]}
 	}
     }
 

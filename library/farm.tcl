@@ -31,8 +31,8 @@
 #	in one pass over the queues go in one `runs` message, and its
 #	results come back in batches (`results`).
 #
-#	The foreman provides Config, Seq, Rounds, ConnVer, ConnOf,
-#	SendWorker, SolicitStart and Rank; paying.tcl Escrows, Hold, Pay
+#	The foreman provides Config, Seq, Rounds, ConnVer, ConnOf, Conns,
+#	ConnUp, SendWorker, SolicitStart and Rank; paying.tcl Escrows, Hold, Pay
 #	and Refund. (Per job, a method call costs about as much as
 #	a dozen dict operations: the paths run for every job read those
 #	variables rather than call a method that would.)
@@ -42,7 +42,7 @@ namespace eval ::p2p {}
 oo::class create ::p2p::farming {
     variable Config Seq Jobs Queue Head Offers Inflight Soliciting PumpId \
 	Runs SweepId Pumping \
-	Waits JobSeq ConnVer Batch ConnOf Escrows
+	Waits JobSeq ConnVer Batch ConnOf Escrows Conns ConnUp
 
     method FarmInit {} {
 	set Jobs {}
@@ -85,33 +85,63 @@ oo::class create ::p2p::farming {
     #	or $f submit -tree script -input data ?-maxdepth n? ?-fanout n?
     #	?-budget points? ?-price n? ...	(a tree job: library/tree.tcl)
     method submit {args} {
-	set o [dict create -job {} -command {} -redundancy 1 -retries 3 \
-	    -timeout 600000 -tree {} -input {} -maxdepth 3 -fanout 4 \
-	    -budget {} -price {}]
-	set o [::p2p::net::parseOptions $o $args \
-	    "[self] submit -job dict ?-option value ...?"]
-	set spec [dict get $o -job]
-	if {[dict get $o -tree] ne ""} {
-	    set spec [my TreeSpec $o]
+	# (parseOptions inlined for the options of every job: no call, and
+	# no dict of all options, per job.)
+	set spec {}
+	set command {}
+	set k 1
+	set retries 3
+	set timeout 600000
+	set tree 0
+	if {[llength $args] % 2} {
+	    ::p2p::net::parseOptions {} $args \
+		"[self] submit -job dict ?-option value ...?"
 	}
-	if {[catch {dict size $spec}] || ![dict exists $spec kind]} {
+	foreach {opt value} $args {
+	    switch -exact -- $opt {
+		-job {set spec $value}
+		-command {set command $value}
+		-redundancy - -retries - -timeout {
+		    set min [expr {$opt eq "-retries" ? 0 : 1}]
+		    if {![string is integer -strict $value] || $value < $min} {
+			return -code error \
+			    -errorcode [list P2P USAGE BADVALUE $opt] \
+			    "bad value \"$value\" for $opt: must be an\
+			    integer >= $min"
+		    }
+		    set [dict get {-redundancy k -retries retries
+			-timeout timeout} $opt] $value
+		}
+		default {
+		    set tree 1
+		}
+	    }
+	}
+	if {$tree} {
+	    # A tree job, or a bad option: all of them.
+	    set o [::p2p::net::parseOptions [dict create -job {} -command {} \
+		-redundancy 1 -retries 3 -timeout 600000 -tree {} -input {} \
+		-maxdepth 3 -fanout 4 -budget {} -price {}] $args ""]
+	    if {[dict get $o -tree] ne ""} {
+		set spec [my TreeSpec $o]
+	    }
+	}
+	if {[catch {dict get $spec kind} kind]} {
 	    return -code error -errorcode {P2P USAGE BADVALUE -job} \
 		"bad value for -job: must be a dict with at least a kind"
 	}
-	foreach {opt min} {-redundancy 1 -retries 0 -timeout 1} {
-	    set v [dict get $o $opt]
-	    if {![string is integer -strict $v] || $v < $min} {
-		return -code error -errorcode [list P2P USAGE BADVALUE $opt] \
-		    "bad value \"$v\" for $opt: must be an integer >= $min"
-	    }
-	}
 	set id job[incr JobSeq]
 	dict set Jobs $id [dict create spec $spec state queued \
-	    command [dict get $o -command] k [dict get $o -redundancy] \
-	    retries [dict get $o -retries] timeout [dict get $o -timeout] \
+	    command $command k $k retries $retries timeout $timeout \
 	    reissues 0 attempts {} active {} excluded {} results {} rids {} \
-	    progress {} created [clock milliseconds]]
-	set class [my Enqueue $id]
+	    progress {}]
+	# (Enqueue and Class inlined.)
+	set class [list $kind \
+	    [expr {[dict exists $spec price] ? [dict get $spec price] : ""}]]
+	dict lappend Queue $class $id
+	if {![dict exists $Head $class]} {
+	    dict set Head $class 0
+	}
 	# Dispatch now (one job at a time then costs no trip through the
 	# event loop), unless a pump is under way. Behind other jobs of its
 	# class (a batch being submitted), one pass soon serves them all:
@@ -119,7 +149,10 @@ oo::class create ::p2p::farming {
 	if {!$Pumping} {
 	    if {[llength [dict get $Queue $class]] - [dict get $Head $class]
 		    > 1} {
-		my Pump
+		# (Pump inlined.)
+		if {$PumpId eq ""} {
+		    set PumpId [after 0 [list [namespace which my] PumpNow]]
+		}
 	    } else {
 		catch {after cancel $PumpId}
 		my PumpNow
@@ -263,7 +296,7 @@ oo::class create ::p2p::farming {
     }
 
     # SendBatches --
-    #	Sends the runs Dispatch gathered for workers of
+    #	Sends the runs a pass gathered for workers of
     #	p2p:worker<-foreman/2: one message per worker.
     method SendBatches {} {
 	if {[dict size $Batch] == 0} {
@@ -273,15 +306,23 @@ oo::class create ::p2p::farming {
 	set Batch {}
 	dict for {addr jobs} $batch {
 	    if {[llength $jobs] == 3} {
-		my SendWorker $addr [list run {*}$jobs]
+		set message [list run {*}$jobs]
 	    } else {
-		my SendWorker $addr [list runs $jobs]
+		set message [list runs $jobs]
+	    }
+	    # (SendWorker inlined for a worker already connected.)
+	    if {[dict exists $ConnUp $addr] && [dict get $ConnUp $addr]} {
+		::p2p::net::tell "" [dict get $Conns $addr] $message
+	    } else {
+		my SendWorker $addr $message
 	    }
 	}
     }
 
     method PumpClasses {} {
 	set now [clock milliseconds]
+	# (Asked once per pass, not per job: see the dispatch below.)
+	set paying [my Paying]
 	foreach class [dict keys $Queue] {
 	    set q [dict get $Queue $class]
 	    set h [dict get $Head $class]
@@ -289,6 +330,17 @@ oo::class create ::p2p::farming {
 	    set skipped 0
 	    set waiting 0
 	    set stuck 0
+	    # The class's fresh bids, if any.
+	    set bids {}
+	    set token ""
+	    if {[dict exists $Offers $class]} {
+		set offer [dict get $Offers $class]
+		if {$now - [dict get $offer time]
+			<= [dict get $Config -offerttl]} {
+		    set bids [dict get $offer bids]
+		    set token [dict get $offer token]
+		}
+	    }
 	    for {set i $h} {$i < $n} {incr i} {
 		set id [lindex $q $i]
 		if {![dict exists $Jobs $id]
@@ -302,12 +354,66 @@ oo::class create ::p2p::farming {
 		    - [dict size [dict get $Jobs $id active]]
 		    - [dict size [dict get $Jobs $id results]]}]
 		while {$need > 0} {
-		    set bid [my PickBid $class $id $now]
-		    if {[dict size $bid] == 0} {
+		    # The bid to take: the free slots of the bidders, best
+		    # bid first; once all are taken, their queues, least
+		    # loaded first (best bid on a tie).
+		    set pick ""
+		    set bestLoad ""
+		    foreach bid $bids {
+			set addr [dict get $bid address]
+			if {$addr in [dict get $Jobs $id excluded]
+				|| [dict exists $Jobs $id active $addr]} {
+			    continue
+			}
+			set slots [expr {max(1, [dict get $bid free])}]
+			set busy [expr {[dict exists $Inflight $addr]
+			    ? [dict get $Inflight $addr] : 0}]
+			if {$busy < $slots} {
+			    set pick $bid
+			    break
+			}
+			set queue [expr {[dict exists $bid queue]
+			    ? [dict get $bid queue] : 0}]
+			if {$busy < $slots + $queue} {
+			    set load [expr {double($busy) / $slots}]
+			    if {$pick eq "" || $load < $bestLoad} {
+				set pick $bid
+				set bestLoad $load
+			    }
+			}
+		    }
+		    if {$pick eq ""} {
 			break
 		    }
-		    my Dispatch $id $bid
+		    # Dispatch: job id goes to the worker of the bid.
+		    set addr [dict get $pick address]
+		    set rid $id.[incr Seq]
+		    dict set Jobs $id state running
+		    dict set Jobs $id active $addr [dict create rid $rid sent $now]
+		    dict set Runs $rid [list $id $addr \
+			[expr {$now + [dict get $Jobs $id timeout]}]]
+		    dict incr Inflight $addr
 		    incr need -1
+		    if {$::p2p::log::Open} {
+			::p2p::log event system dispatched $addr \
+			    "job $id as $rid"
+		    }
+		    # With a ledger the run waits for its escrow
+		    # (paying.tcl). (Through Hold, and Paying, which a tree
+		    # foreman redefines: asked once per pass.)
+		    if {$paying && [my Hold $id $rid $addr \
+			    [dict get $pick price] $token]} {
+			continue
+		    }
+		    if {[dict exists $ConnVer $addr]
+			    && [dict get $ConnVer $addr] >= 2} {
+			# Sent with the others of this pass (SendBatches).
+			dict lappend Batch $addr $rid $token \
+			    [dict get $Jobs $id spec]
+		    } else {
+			my SendWorker $addr \
+			    [list run $rid $token [dict get $Jobs $id spec]]
+		    }
 		}
 		if {$need > 0 && [dict size [dict get $Jobs $id active]] == 0
 			&& [llength [dict get $Jobs $id attempts]]
@@ -391,50 +497,6 @@ oo::class create ::p2p::farming {
     method Class {spec} {
 	list [dict get $spec kind] \
 	    [expr {[dict exists $spec price] ? [dict get $spec price] : ""}]
-    }
-
-    # PickBid --
-    #	The best fresh bid of class that may take job id now, or "".
-    method PickBid {class id now} {
-	if {![dict exists $Offers $class]} {
-	    return ""
-	}
-	set offer [dict get $Offers $class]
-	if {$now - [dict get $offer time] > [dict get $Config -offerttl]} {
-	    return ""
-	}
-	set job [dict get $Jobs $id]
-	# The free slots of the bidders, best bid first; once all are
-	# taken, their queues, least loaded first (best bid on a tie).
-	set best ""
-	set bestLoad ""
-	foreach bid [dict get $offer bids] {
-	    set addr [dict get $bid address]
-	    if {$addr in [dict get $job excluded]
-		    || [dict exists $job active $addr]} {
-		continue
-	    }
-	    set slots [expr {max(1, [dict get $bid free])}]
-	    set busy [expr {[dict exists $Inflight $addr]
-		? [dict get $Inflight $addr] : 0}]
-	    if {$busy < $slots} {
-		# (dict replace keeps the offer's bid a dict; linsert would
-		# turn it into a list, and back, for every job.)
-		return [dict replace $bid token [dict get $offer token]]
-	    }
-	    set queue [expr {[dict exists $bid queue] ? [dict get $bid queue] : 0}]
-	    if {$busy < $slots + $queue} {
-		set load [expr {double($busy) / $slots}]
-		if {$best eq "" || $load < $bestLoad} {
-		    set best $bid
-		    set bestLoad $load
-		}
-	    }
-	}
-	if {$best eq ""} {
-	    return ""
-	}
-	dict replace $best token [dict get $offer token]
     }
 
     # Exhausted --
@@ -527,37 +589,6 @@ oo::class create ::p2p::farming {
 	}
     }
 
-    # Dispatch --
-    #	Sends job id to the worker of bid.
-    method Dispatch {id bid} {
-	set addr [dict get $bid address]
-	set rid $id.[incr Seq]
-	set now [clock milliseconds]
-	dict set Jobs $id state running
-	dict set Jobs $id active $addr [dict create rid $rid sent $now]
-	dict set Runs $rid [list $id $addr \
-	    [expr {$now + [dict get $Jobs $id timeout]}]]
-	dict incr Inflight $addr
-	if {$::p2p::log::Open} {
-	    ::p2p::log event system dispatched $addr "job $id as $rid"
-	}
-	# With a ledger the run waits for its escrow (paying.tcl).
-	# (Through Hold and Paying, which a tree foreman redefines: not
-	# inlined.)
-	if {[my Hold $id $rid $addr [dict get $bid price] \
-		[dict get $bid token]]} {
-	    return
-	}
-	if {[dict exists $ConnVer $addr] && [dict get $ConnVer $addr] >= 2} {
-	    # Sent with the others of this pass (SendBatches).
-	    dict lappend Batch $addr $rid [dict get $bid token] \
-		[dict get $Jobs $id spec]
-	} else {
-	    my SendWorker $addr [list run $rid [dict get $bid token] \
-		[dict get $Jobs $id spec]]
-	}
-    }
-
     # Attempt --
     #	One run of job id on addr ended without a result: re-issue it.
     method Attempt {id addr rid outcome} {
@@ -635,10 +666,18 @@ oo::class create ::p2p::farming {
 	if {[dict get $Jobs $id state] in {done failed cancelled}} {
 	    return
 	}
-	set result [dict merge {result {} error {} stdout {} stderr {} exit {}
-	    signal {} outputs {} worker {}} $result [list id $id \
-	    reissues [dict get $Jobs $id reissues] \
-	    attempts [dict get $Jobs $id attempts]]]
+	# Every result has these keys (a worker's result has them all: no
+	# merge for it).
+	if {![dict exists $result worker] || ![dict exists $result outputs]
+		|| ![dict exists $result signal] || ![dict exists $result exit]
+		|| ![dict exists $result stderr] || ![dict exists $result stdout]
+		|| ![dict exists $result error] || ![dict exists $result result]} {
+	    set result [dict merge {result {} error {} stdout {} stderr {}
+		exit {} signal {} outputs {} worker {}} $result]
+	}
+	dict set result id $id
+	dict set result reissues [dict get $Jobs $id reissues]
+	dict set result attempts [dict get $Jobs $id attempts]
 	dict set Jobs $id state $state
 	dict set Jobs $id result $result
 	set Waits($id) $state
@@ -651,9 +690,9 @@ oo::class create ::p2p::farming {
 	    after 0 [list {*}$cmd $id $result]
 	}
 	# A slot is free: dispatch what waits (nothing waits: no pass, and
-	# no event for it, one job at a time).
-	if {[dict size $Queue]} {
-	    my Pump
+	# no event for it, one job at a time). (Pump inlined.)
+	if {[dict size $Queue] && $PumpId eq ""} {
+	    set PumpId [after 0 [list [namespace which my] PumpNow]]
 	}
     }
 
@@ -716,38 +755,73 @@ oo::class create ::p2p::farming {
 	    return -code error -errorcode {P2P JOB BADRESULTS} \
 		"bad results: must be a list of rid result ..."
 	}
+	# (RunOf and EndRun inlined.)
+	set addr [expr {[dict exists $ConnOf $h] ? [dict get $ConnOf $h] : ""}]
+	set settled 0
 	foreach {rid result} $results {
-	    my OnResult $h $cid $rid $result
+	    set dot [string first . $rid]
+	    set id [expr {$dot < 0 ? $rid : [string range $rid 0 $dot-1]}]
+	    if {![dict exists $Jobs $id active $addr]
+		    || [dict get $Jobs $id active $addr rid] ne $rid
+		    || [catch {dict get $result status} status]} {
+		continue
+	    }
+	    if {$status eq "cancelled"
+		    && [dict get $Jobs $id state] ni {done failed cancelled}} {
+		my Attempt $id $addr $rid "cancelled on the worker"
+		continue
+	    }
+	    dict unset Runs $rid
+	    dict unset Jobs $id active $addr
+	    if {[dict exists $Inflight $addr]} {
+		if {[dict incr Inflight $addr -1] <= 0} {
+		    dict unset Inflight $addr
+		}
+	    }
+	    if {[dict get $Jobs $id state] in {done failed cancelled}} {
+		continue
+	    }
+	    if {[dict get $Jobs $id k] == 1} {
+		# The worker ran it: it is paid, whatever the job's own
+		# outcome.
+		if {[dict exists $Escrows $rid]} {
+		    my Pay $rid
+		}
+		if {$::p2p::log::Open || ![dict exists $result worker]
+			|| ![dict exists $result outputs]
+			|| ![dict exists $result signal]
+			|| ![dict exists $result exit]
+			|| ![dict exists $result stderr]
+			|| ![dict exists $result stdout]
+			|| ![dict exists $result error]
+			|| ![dict exists $result result]
+			|| [llength [dict get $Jobs $id command]]} {
+		    my Settle $id done $result
+		    continue
+		}
+		# Settle, inlined for a worker's result of a job without
+		# -command, with no log file.
+		dict set result id $id
+		dict set result reissues [dict get $Jobs $id reissues]
+		dict set result attempts [dict get $Jobs $id attempts]
+		dict set Jobs $id state done
+		dict set Jobs $id result $result
+		set Waits($id) done
+		set settled 1
+		continue
+	    }
+	    dict set Jobs $id rids $addr $rid
+	    my Vote $id $addr $result
+	}
+	# (The end of Settle, once for the results settled inline.)
+	if {$settled && [dict size $Queue] && $PumpId eq ""} {
+	    set PumpId [after 0 [list [namespace which my] PumpNow]]
 	}
 	return
     }
 
     method OnResult {h cid rid result} {
-	set run [my RunOf $h $rid]
-	if {[llength $run] == 0 || [catch {dict size $result}]} {
-	    return
-	}
-	lassign $run id addr
-	if {[dict get $Jobs $id state] in {done failed cancelled}} {
-	    my EndRun $id $addr
-	    return
-	}
-	if {[dict get $result status] eq "cancelled"} {
-	    my Attempt $id $addr $rid "cancelled on the worker"
-	    return
-	}
-	my EndRun $id $addr
-	if {[dict get $Jobs $id k] == 1} {
-	    # The worker ran it: it is paid, whatever the job's own outcome.
-	    if {[dict exists $Escrows $rid]} {
-		my Pay $rid
-	    }
-	    my Settle $id done $result
-	    return
-	}
-	dict set Jobs $id rids $addr $rid
-	my Vote $id $addr $result
-	return
+	my OnResults $h $cid [list $rid $result]
     }
 
     # Vote --

@@ -14,15 +14,20 @@
 #	    pipes), ::tcl::encoding::system (which, from a safe interpreter
 #	    of Tcl 8.6, sets the system encoding of the whole process), and
 #	    the namespace ::tcl::unsupported (assemble and friends);
-#	  * aliased into the sandbox: puts (stdout and stderr are captured;
-#	    any other channel is one the job made itself), progress (calls
-#	    the job's -progress prefix) and ::tcl::clock::getenv (clock
+#	  * made by the C part (generic/p2pJobRun.c, ::p2p::Internal::jobArm):
+#	    puts (stdout and stderr are captured; any other channel is one
+#	    the job made itself) and progress (calls the job's -progress
+#	    prefix); aliased into the sandbox: ::tcl::clock::getenv (clock
 #	    sees TZ and TCL_TZ of the worker, no other variable of its
-#	    environment);
-#	  * one hidden proc, p2pRun, that runs a job: sets its variables,
-#	    evaluates its script at global level, measures it and cleans
-#	    up after it. A job can neither call nor replace a hidden
-#	    command, and one call of it is all a job costs in crossings.
+#	    environment).
+#
+#	A job is run by ::p2p::Internal::jobRun, in C: it sets the job's
+#	variables and limits, evaluates its script at global level,
+#	measures it and cleans up after it. Of the job interpreter's
+#	commands, which a job may replace, that cleanup calls only
+#	::tcl::info::globals and ::tcl::info::cmdcount (and the unset
+#	traces a job left). Several jobs of one key run in one call
+#	(`runs`).
 #
 #	Reuse. A pooled interpreter belongs to one key (say, a submitter's
 #	batch) for life: it is never handed to a job of another key, so
@@ -46,11 +51,32 @@
 #	returns. A worker that must bound those runs script jobs in a
 #	process of their own (p2p::exec with rlimits).
 
-namespace eval ::p2p {}
+namespace eval ::p2p::Internal {}
+
+# ::p2p::Internal::sandboxInterrupted --
+#	Results, then those of the jobs not run because their sandbox was
+#	destroyed meanwhile (a procedure: the sandbox's methods are gone).
+proc ::p2p::Internal::sandboxInterrupted {results specs opts} {
+    foreach spec $specs {
+	if {[dict exists $opts -worker]} {
+	    set now [clock milliseconds]
+	    lappend results [dict create status error result "" \
+		error "job interrupted: sandbox destroyed" stdout "" \
+		stderr "" exit 1 signal "" outputs {} \
+		worker [dict get $opts -worker] started $now \
+		finished $now ms 0]
+	} else {
+	    lappend results [dict create status error \
+		result "job interrupted: sandbox destroyed" \
+		errorcode {P2P SANDBOX DESTROYED} errorinfo "" \
+		elapsed 0 commands 0 stdout "" stderr ""]
+	}
+    }
+    return $results
+}
 
 oo::class create ::p2p::sandbox {
-    variable Size Commands Time Output Idle Busy Keep Used Stats Out Err \
-	Prog Max Over
+    variable Size Commands Time Output Idle Busy Stats
 
     # USAGE: p2p::sandbox new|create name ?-size n? ?-commands n?
     #	?-time ms? ?-output chars?
@@ -59,21 +85,12 @@ oo::class create ::p2p::sandbox {
     #	default limits of each job.
     constructor {args} {
 	# Idle: {interp key} pairs, least recently used first. Busy:
-	# interp -> key of those running a job. Per interp: Keep, the
-	# global variables it had when made (a dict name -> ""), and Used,
-	# its info cmdcount after its last job.
+	# interp -> key of those running a job. What the C part keeps per
+	# interpreter (its globals when made, its command count, the
+	# running job's output) lives with the interpreter.
 	set Idle {}
 	set Busy {}
-	array set Keep {}
-	array set Used {}
 	set Stats [dict create created 0 reused 0 discarded 0]
-	# Per running job, by interp: captured stdout and stderr, the
-	# progress prefix, the output limit, and whether it was exceeded.
-	array set Out {}
-	array set Err {}
-	array set Prog {}
-	array set Max {}
-	array set Over {}
 	set Size 8
 	set Commands 10000000
 	set Time 10000
@@ -122,9 +139,8 @@ oo::class create ::p2p::sandbox {
 		?-vars dict? ?-commands n? ?-time ms? ?-output chars?\
 		?-progress cmd?\""
 	}
-	set script [lindex $args 0]
+	set spec [dict create script [lindex $args 0]]
 	set key ""
-	set vars {}
 	set commands $Commands
 	set time $Time
 	set output $Output
@@ -139,19 +155,10 @@ oo::class create ::p2p::sandbox {
 			    || ![regexp {^(?:\w+(?: \w+)*)?$} $names]} {
 			my Vars $value
 		    }
-		    set vars $value
+		    dict set spec vars $value
 		}
 		-commands {set commands [my Count $opt $value 1]}
-		-time {
-		    # The worker gives it for every job: the usual value
-		    # needs no call of Count.
-		    if {[string is integer -strict $value] && $value >= 1
-			    && $value <= 2147483647} {
-			set time [expr {$value}]
-		    } else {
-			set time [my Count $opt $value 1]
-		    }
-		}
+		-time {set time [my Count $opt $value 1]}
 		-output {set output [my Count $opt $value 0]}
 		-progress {
 		    if {[catch {llength $value}]} {
@@ -170,81 +177,96 @@ oo::class create ::p2p::sandbox {
 		}
 	    }
 	}
+	lindex [my runs $key [list $spec] -commands $commands -time $time \
+	    -output $output -progress $progress] 0
+    }
 
-	# An idle interpreter of this key, or a new one.
-	set n [expr {$key eq "" ? -1 : [lsearch -exact -index 1 $Idle $key]}]
-	if {$n >= 0} {
-	    set i [lindex $Idle $n 0]
-	    set Idle [lreplace $Idle $n $n]
-	    dict incr Stats reused
-	} else {
-	    set i [my Fresh $key]
+    # USAGE: $sb runs key specs ?-commands n? ?-time ms? ?-output chars?
+    #	?-progress cmd? ?-tags list? ?-worker address?
+    #	Runs several jobs of key in turn, each a dict: script, vars
+    #	and limits (commands, time ms; never longer than -time). Returns
+    #	their results, in order: dicts as run returns them, or with
+    #	-worker, in the form of a worker's job result (doc/jobs.n). A
+    #	bad spec is an error result, not an error. -progress: the
+    #	prefix called by the job's progress, with the job's element of
+    #	-tags (when given) and the message appended.
+    method runs {key specs args} {
+	set opts [dict create -commands $Commands -time $Time -output $Output]
+	foreach {opt value} $args {
+	    switch -exact -- $opt {
+		-commands - -time {
+		    # (The usual value needs no call of Count.)
+		    if {![string is integer -strict $value] || $value < 1
+			    || $value > 1000000000} {
+			set value [my Count $opt $value 1]
+		    }
+		    dict set opts $opt $value
+		}
+		-output {dict set opts $opt [my Count $opt $value 0]}
+		-progress - -tags - -worker {dict set opts $opt $value}
+		default {
+		    return -code error \
+			-errorcode [list P2P USAGE OPTION $opt] \
+			"bad option \"$opt\": must be -commands, -output,\
+			-progress, -tags, -time, or -worker"
+		}
+	    }
 	}
-	dict set Busy $i $key
-	set Out($i) ""
-	set Err($i) ""
-	set Prog($i) $progress
-	set Max($i) $output
-	set Over($i) 0
-
-	# The limits, then one call into the interpreter. The command
-	# limit counts from the interpreter's count after its last job,
-	# with room for what p2pRun does around the script (so a job may
-	# run a few dozen commands more than its limit).
-	set deadline [expr {[clock milliseconds] + $time}]
-	interp limit $i time -seconds [expr {$deadline / 1000}] \
-	    -milliseconds [expr {$deadline % 1000}]
-	interp limit $i command -value \
-	    [expr {$Used($i) + $commands + 4 * [dict size $vars] + 32}]
-	set t0 [clock microseconds]
-	set code [catch {
-	    interp invokehidden $i p2pRun $script $vars $Keep($i)
-	} res opts]
-	set elapsed [expr {[clock microseconds] - $t0}]
-
-	if {![info exists Busy] || ![dict exists $Busy $i]} {
-	    # The sandbox was destroyed meanwhile (by a progress callback):
-	    # its interpreters are gone already.
-	    return [dict create status error \
-		result "job interrupted: sandbox destroyed" \
-		errorcode {P2P SANDBOX DESTROYED} errorinfo "" \
-		elapsed $elapsed commands 0 stdout "" stderr ""]
+	# The jobs go to an interpreter of key: an idle one or a new one,
+	# and a new one again after a job that left its interpreter
+	# unusable.
+	set results {}
+	set tags {}
+	if {[dict exists $opts -tags]} {
+	    set tags [dict get $opts -tags]
 	}
-	dict unset Busy $i
-	if {$code == 0 && [llength $res] == 6} {
-	    lassign $res jcode result jopts count clean Used($i)
-	    if {$jcode == 0} {
-		set r [dict create status ok result $result errorcode "" \
-		    errorinfo "" elapsed $elapsed commands $count \
-		    stdout $Out($i) stderr $Err($i)]
+	while {[llength $specs]} {
+	    # An idle interpreter of this key, or a new one.
+	    set n [expr {$key eq "" ? -1
+		: [lsearch -exact -index 1 $Idle $key]}]
+	    if {$n >= 0} {
+		set i [lindex $Idle $n 0]
+		set Idle [lreplace $Idle $n $n]
+		set fresh 0
 	    } else {
-		set r [my Done $jcode $result $jopts]
-		dict set r elapsed $elapsed
-		dict set r commands $count
-		dict set r stdout $Out($i)
-		dict set r stderr $Err($i)
+		set i [my Fresh $key]
+		set fresh 1
 	    }
-	} else {
-	    set r [my Failed $i $res $opts $commands $time $deadline]
-	    dict set r elapsed $elapsed
-	    dict set r stdout $Out($i)
-	    dict set r stderr $Err($i)
-	    set clean 0
-	}
-	unset Out($i) Err($i) Prog($i) Max($i) Over($i)
+	    dict set Busy $i $key
+	    if {$key eq ""} {
+		# Used once.
+		set batch [lrange $specs 0 0]
+	    } else {
+		set batch $specs
+	    }
+	    if {[llength $tags]} {
+		dict set opts -tags $tags
+	    }
+	    lassign [::p2p::Internal::jobRun $i $batch {*}$opts] clean done
+	    set n [llength $done]
+	    lappend results {*}$done
+	    if {![info exists Busy] || ![dict exists $Busy $i]} {
+		# The sandbox was destroyed meanwhile (by a progress
+		# callback): its interpreters are gone already.
+		return [::p2p::Internal::sandboxInterrupted $results \
+		    [lrange $specs $n end] $opts]
+	    }
+	    dict unset Busy $i
+	    dict incr Stats reused [expr {$n - $fresh}]
+	    set specs [lrange $specs $n end]
+	    set tags [lrange $tags $n end]
 
-	# Back to the pool, or gone.
-	if {$clean eq "1" && $key ne "" && [string is entier -strict $Used($i)]
-		&& $Used($i) < 1000000000} {
-	    interp limit $i time -seconds {} -milliseconds {}
-	    lappend Idle [list $i $key]
-	    while {[llength $Idle] > $Size} {
-		my Discard [lindex $Idle 0 0]
+	    # Back to the pool, or gone.
+	    if {$clean && $key ne ""} {
+		lappend Idle [list $i $key]
+		while {[llength $Idle] > $Size} {
+		    my Discard [lindex $Idle 0 0]
+		}
+	    } else {
+		my Discard $i
 	    }
-	} else {
-	    my Discard $i
 	}
-	return $r
+	return $results
     }
 
     # USAGE: $sb stats
@@ -256,83 +278,6 @@ oo::class create ::p2p::sandbox {
 	    reused [dict get $Stats reused] \
 	    discarded [dict get $Stats discarded] \
 	    live [expr {[llength $Idle] + [dict size $Busy]}]
-    }
-
-    # Done --
-    #	The result dict of a job whose script ran to its end (with a
-    #	return code, result and options as caught by p2pRun).
-    method Done {code result opts} {
-	if {$code == 2} {
-	    # The script's own return: at the top level, -code applies.
-	    set code [expr {[dict get $opts -level] == 1
-		? [dict get $opts -code] : 0}]
-	}
-	switch -- $code {
-	    0 {
-		return [dict create status ok result $result errorcode "" \
-		    errorinfo "" elapsed 0 commands 0]
-	    }
-	    1 {
-		set info [expr {[dict exists $opts -errorinfo]
-		    ? [dict get $opts -errorinfo] : $result}]
-		# Without the last frame, p2pRun's uplevel.
-		set n [string last "\n    (\"uplevel\" body line" $info]
-		if {$n >= 0} {
-		    set info [string range $info 0 [expr {$n - 1}]]
-		}
-		return [dict create status error result $result \
-		    errorcode [expr {[dict exists $opts -errorcode]
-			? [dict get $opts -errorcode] : "NONE"}] \
-		    errorinfo $info elapsed 0 commands 0]
-	    }
-	    3 - 4 {
-		set what [expr {$code == 3 ? "break" : "continue"}]
-		set result "invoked \"$what\" outside of a loop"
-	    }
-	    default {
-		set result "command returned bad code: $code"
-	    }
-	}
-	return [dict create status error result $result \
-	    errorcode {TCL RESULT UNEXPECTED} errorinfo "" elapsed 0 \
-	    commands 0]
-    }
-
-    # Failed --
-    #	The result dict of a job whose p2pRun did not return: a limit
-    #	(status limit, and which one), or else an error of the
-    #	interpreter itself, say a core command that an earlier job of
-    #	the key broke (status error).
-    method Failed {i msg opts commands time deadline} {
-	set ec [expr {[dict exists $opts -errorcode]
-	    ? [dict get $opts -errorcode] : "NONE"}]
-	if {$Over($i)} {
-	    set max $Max($i)
-	    return [dict create status limit \
-		result "output limit of $max characters exceeded" \
-		errorcode [list P2P SANDBOX LIMIT OUTPUT $max] errorinfo "" \
-		elapsed 0 commands 0]
-	}
-	if {[lrange $ec 0 1] eq {TCL LIMIT}} {
-	    set what [lindex $ec 2]
-	} elseif {$msg eq "" || $msg eq "command count limit exceeded"} {
-	    # What an exceeded interpreter says to any further command.
-	    set what [expr {[clock milliseconds] >= $deadline
-		? "TIME" : "COMMANDS"}]
-	} else {
-	    return [dict create status error result $msg errorcode $ec \
-		errorinfo "" elapsed 0 commands 0]
-	}
-	if {$what eq "TIME"} {
-	    return [dict create status limit \
-		result "time limit of $time ms exceeded" \
-		errorcode [list P2P SANDBOX LIMIT TIME $time] errorinfo "" \
-		elapsed 0 commands 0]
-	}
-	return [dict create status limit \
-	    result "command limit of $commands exceeded" \
-	    errorcode [list P2P SANDBOX LIMIT COMMANDS $commands] \
-	    errorinfo "" elapsed 0 commands $commands]
     }
 
     # Fresh --
@@ -355,7 +300,6 @@ oo::class create ::p2p::sandbox {
 	if {$n >= 0} {
 	    set Idle [lreplace $Idle $n $n]
 	}
-	unset -nocomplain Keep($i) Used($i)
 	if {[interp exists $i]} {
 	    interp delete $i
 	}
@@ -378,123 +322,15 @@ oo::class create ::p2p::sandbox {
 		rename ::tcl::encoding::system {}
 		rename ::tcl::clock::getenv {}
 		namespace delete ::tcl::unsupported
-		# p2pRun script vars keep --
-		#	Sets the job's variables, runs its script at global
-		#	level, then unsets the globals that are not in keep.
-		#	Returns {code result options commands clean
-		#	cmdcount}, clean 1 when nothing is left that must
-		#	not reach the next job of the key.
-		proc p2pRun {script vars keep} {
-		    foreach {name value} $vars {
-			set ::$name $value
-		    }
-		    set c0 [info cmdcount]
-		    set code [catch {uplevel #0 $script} result opts]
-		    set c1 [info cmdcount]
-		    foreach {name value} $vars {
-			unset -nocomplain ::$name
-		    }
-		    set g [info globals]
-		    if {[llength $g] != [dict size $keep]} {
-			foreach name $g {
-			    if {![dict exists $keep $name]} {
-				unset -nocomplain ::$name
-			    }
-			}
-			set g [info globals]
-		    }
-		    set clean [expr {[llength $g] == [dict size $keep]
-			&& [llength [chan names]] == 0}]
-		    list $code $result $opts [expr {$c1 - $c0 - 5}] $clean \
-			[info cmdcount]
-		}
 	    }
-	    interp hide $i p2pRun
-	    interp alias $i puts {} $me Puts $i
-	    interp alias $i progress {} $me Progress $i
 	    interp alias $i ::tcl::clock::getenv {} $me Getenv
-	    set keep {}
-	    foreach v [interp eval $i {info globals}] {
-		dict set keep $v ""
-	    }
-	    set Keep($i) $keep
-	    set Used($i) [interp eval $i {info cmdcount}]
+	    ::p2p::Internal::jobArm $i
 	} on error {msg opts} {
 	    interp delete $i
 	    return -options $opts $msg
 	}
 	dict incr Stats created
 	return $i
-    }
-
-    # Puts --
-    #	puts inside job interpreter i: stdout and stderr are captured
-    #	(at most Max($i) characters together: beyond that the job is
-    #	stopped by its command limit and ends with status limit); other
-    #	channels are the job's own and get the real puts.
-    method Puts {i args} {
-	set nonl 0
-	if {[llength $args] > 1 && [lindex $args 0] eq "-nonewline"} {
-	    set nonl 1
-	}
-	switch -- [expr {[llength $args] - $nonl}] {
-	    1 {
-		set chan stdout
-	    }
-	    2 {
-		set chan [lindex $args $nonl]
-	    }
-	    default {
-		return -code error -errorcode {TCL WRONGARGS} \
-		    "wrong # args: should be \"puts ?-nonewline? ?channelId?\
-		    string\""
-	    }
-	}
-	if {$chan ni {stdout stderr}} {
-	    return [interp invokehidden $i puts {*}$args]
-	}
-	if {![info exists Out($i)]} {
-	    # Only reachable by code a job left behind: refuse.
-	    return -code error -errorcode {P2P SANDBOX IDLE} \
-		"no job is running"
-	}
-	set s [lindex $args end]
-	if {!$nonl} {
-	    append s \n
-	}
-	if {[string length $Out($i)] + [string length $Err($i)]
-		+ [string length $s] > $Max($i)} {
-	    # Stop the job: its next command hits the command limit.
-	    set Over($i) 1
-	    interp limit $i command -value 0
-	    return -code error \
-		-errorcode [list P2P SANDBOX LIMIT OUTPUT $Max($i)] \
-		"output limit of $Max($i) characters exceeded"
-	}
-	if {$chan eq "stdout"} {
-	    append Out($i) $s
-	} else {
-	    append Err($i) $s
-	}
-	return
-    }
-
-    # Progress --
-    #	progress inside job interpreter i: calls the job's -progress
-    #	prefix with the message, at global level. An error there is an
-    #	error of the progress command (message and error code only: the
-    #	job does not see the worker's stack).
-    method Progress {i args} {
-	if {[llength $args] != 1} {
-	    return -code error -errorcode {TCL WRONGARGS} \
-		"wrong # args: should be \"progress message\""
-	}
-	if {[info exists Prog($i)] && [llength $Prog($i)]
-		&& [catch {uplevel #0 [list {*}$Prog($i) [lindex $args 0]]} \
-		    msg opts] == 1} {
-	    return -code error -errorcode [dict get $opts -errorcode] $msg
-	}
-	return
     }
 
     # Getenv --

@@ -1,0 +1,1548 @@
+/*
+ * p2pJobRun.c --
+ *
+ *	The per-job path of p2p::sandbox (library/sandbox.tcl) in C: runs
+ *	script jobs, one after the other, in a safe child interpreter that
+ *	the sandbox made, with their variables, limits, captured output and
+ *	progress, and cleans up after each. The sandbox keeps the policy
+ *	(which interpreter a job gets, the pool, when to discard); this
+ *	file does what used to be its hidden proc p2pRun, its puts and
+ *	progress aliases and its limit handling, without a Tcl command in
+ *	the parent per job.
+ *
+ *	    ::p2p::Internal::jobArm child
+ *	    ::p2p::Internal::jobRun child specs ?option value ...?
+ *
+ *	jobArm makes a job interpreter's puts and progress (commands of the
+ *	child, written in C) and remembers its global variables and command
+ *	count. jobRun runs the jobs of specs (each a dict: script, vars,
+ *	limits {commands n time ms}) in turn and returns {clean results}:
+ *	the result of each job that ran (a dict), and whether the
+ *	interpreter may run the next job of its key. It stops after a job
+ *	that left the interpreter unusable (a limit, an open channel, a
+ *	global it could not unset, a failed cleanup): the caller runs the
+ *	rest in a fresh interpreter.
+ */
+
+#include "p2pjobsInt.h"
+
+/*
+ * JobInterp --
+ *
+ *	What this file keeps per job interpreter, as the child's assoc data
+ *	"p2pJobInterp". Owned jointly (refCount) by that assoc data, the
+ *	child's puts and progress commands, and a running jobRun; freed
+ *	when the last of them lets go (interpreter deletion ends the first
+ *	three).
+ */
+
+typedef struct JobInterp {
+    int refCount;
+    Tcl_Interp *parent;		/* Where progress prefixes run. */
+    Tcl_HashTable keep;		/* Names of the globals when armed. */
+    int numKeep;
+    Tcl_WideInt used;		/* [info cmdcount] after the last job. */
+    int active;			/* A job is running. */
+    Tcl_Obj *outObj;		/* Captured stdout, stderr of that job. */
+    Tcl_Obj *errObj;
+    Tcl_WideInt numChars;	/* Characters captured, both together. */
+    Tcl_WideInt maxChars;	/* The job's output limit. */
+    int over;			/* The output limit was exceeded. */
+    Tcl_Obj *progressObj;	/* The job's progress prefix, or NULL. */
+    Tcl_Obj *cmdcountObj;	/* ::tcl::info::cmdcount */
+    Tcl_Obj *globalsObj;	/* ::tcl::info::globals */
+    Tcl_Obj *nameObj;		/* The child's path in the parent. */
+    Tcl_Obj *scriptObj;		/* The last job's script: compiled for the
+				 * child, it serves the next job with the
+				 * same text (the jobs of a batch). */
+} JobInterp;
+
+#define JOB_ASSOC	"p2pJobInterp"
+#define MAX_COMMANDS	1000000000
+#define MAX_TIME	2147483647
+
+/*
+ * The words this file puts in and looks up in dicts, made once per thread
+ * (and let go when it exits) instead of once per job.
+ */
+
+enum {
+    K_SCRIPT, K_VARS, K_LIMITS, K_COMMANDS, K_TIME, K_STATUS, K_RESULT,
+    K_ERRORCODE, K_ERRORINFO, K_ELAPSED, K_STDOUT, K_STDERR, K_ERROR,
+    K_OK, K_LIMIT, K_LEVEL, K_CODE, K_OPT_ERRORINFO, K_OPT_ERRORCODE,
+    NUM_KEYS
+};
+
+static const char *const keyNames[NUM_KEYS] = {
+    "script", "vars", "limits", "commands", "time", "status", "result",
+    "errorcode", "errorinfo", "elapsed", "stdout", "stderr", "error",
+    "ok", "limit", "-level", "-code", "-errorinfo", "-errorcode"
+};
+
+typedef struct ThreadKeys {
+    int made;			/* The exit handler is registered. */
+    Tcl_Obj *objs[NUM_KEYS];
+} ThreadKeys;
+
+static Tcl_ThreadDataKey keysKey;
+
+/*
+ * Options of jobRun.
+ */
+
+typedef struct RunOptions {
+    Tcl_WideInt commands;	/* Default command limit. */
+    int time;			/* Default (and longest) time limit, ms. */
+    Tcl_WideInt output;		/* Output limit, characters. */
+    Tcl_Obj *progressObj;	/* Prefix, or NULL. */
+    Tcl_Obj *tagsObj;		/* Per job: a word added to the prefix. */
+    Tcl_Obj *workerObj;		/* Worker's address: results in its form. */
+} RunOptions;
+
+/*
+ * What one job came to.
+ */
+
+typedef struct JobOutcome {
+    const char *status;		/* ok, error or limit. */
+    Tcl_Obj *resultObj;		/* The result or the error message. */
+    Tcl_Obj *errorCodeObj;
+    Tcl_Obj *errorInfoObj;
+    Tcl_WideInt commands;
+    int bad;			/* A bad spec: nothing ran. */
+} JobOutcome;
+
+static void	JobInterpRelease(JobInterp *jiPtr);
+static void	AssocDeleteProc(ClientData clientData, Tcl_Interp *interp);
+static void	CmdDeleteProc(ClientData clientData);
+static int	HiddenPuts(JobInterp *jiPtr, Tcl_Interp *child, int objc,
+		    Tcl_Obj *const objv[]);
+static int	PutsObjCmd(ClientData clientData, Tcl_Interp *interp,
+		    int objc, Tcl_Obj *const objv[]);
+static int	ProgressObjCmd(ClientData clientData, Tcl_Interp *interp,
+		    int objc, Tcl_Obj *const objv[]);
+static int	JobArmObjCmd(ClientData clientData, Tcl_Interp *interp,
+		    int objc, Tcl_Obj *const objv[]);
+static int	JobRunObjCmd(ClientData clientData, Tcl_Interp *interp,
+		    int objc, Tcl_Obj *const objv[]);
+static int	CommandCount(Tcl_Interp *child, JobInterp *jiPtr,
+		    Tcl_WideInt *countPtr);
+static int	RunOne(Tcl_Interp *child, JobInterp *jiPtr, Tcl_Obj *specObj,
+		    const RunOptions *optsPtr, Tcl_Obj *tagObj,
+		    JobOutcome *outPtr);
+static int	CheckVars(Tcl_Obj *varsObj, Tcl_Obj **msgPtr);
+static int	Cleanup(Tcl_Interp *child, JobInterp *jiPtr,
+		    Tcl_Obj *varsObj);
+static Tcl_Obj *ResultDict(const JobOutcome *outPtr, JobInterp *jiPtr,
+		    Tcl_WideInt elapsed);
+static Tcl_WideInt NowMicros(void);
+static void	Outcome(JobOutcome *outPtr, const char *status,
+		    Tcl_Obj *resultObj, Tcl_Obj *errorCodeObj,
+		    Tcl_Obj *errorInfoObj);
+static Tcl_Obj *DictValue(Tcl_Obj *dictObj, int key);
+static Tcl_Obj *StatusObj(const char *status);
+static void	AppendValue(Tcl_DString *dsPtr, const char *key,
+		    const char *value, int len);
+static void	AppendObj(Tcl_DString *dsPtr, const char *key,
+		    Tcl_Obj *objPtr);
+static void	AppendNumber(Tcl_DString *dsPtr, const char *key,
+		    Tcl_WideInt value);
+static Tcl_Obj *WorkerResult(const JobOutcome *outPtr, JobInterp *jiPtr,
+		    const RunOptions *optsPtr, Tcl_WideInt startedMs,
+		    Tcl_WideInt finishedMs);
+static Tcl_Obj *Key(int key);
+static void	KeysExitProc(ClientData clientData);
+static int	UnexpectedCode(Tcl_Obj *ecObj);
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pJobRunInit --
+ *
+ *	Makes ::p2p::Internal::jobArm and ::p2p::Internal::jobRun.
+ *
+ * Results:
+ *	TCL_OK or TCL_ERROR.
+ *
+ * Side effects:
+ *	Creates the namespace ::p2p::Internal if needed.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+P2pJobRunInit(
+    Tcl_Interp *interp)
+{
+    if (Tcl_FindNamespace(interp, "::p2p::Internal", NULL, 0) == NULL
+	    && Tcl_CreateNamespace(interp, "::p2p::Internal", NULL,
+		NULL) == NULL) {
+	return TCL_ERROR;
+    }
+    Tcl_CreateObjCommand(interp, "::p2p::Internal::jobArm", JobArmObjCmd,
+	    NULL, NULL);
+    Tcl_CreateObjCommand(interp, "::p2p::Internal::jobRun", JobRunObjCmd,
+	    NULL, NULL);
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * NowMicros --
+ *
+ *	The time of day in microseconds.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static Tcl_WideInt
+NowMicros(void)
+{
+    Tcl_Time now;
+
+    Tcl_GetTime(&now);
+    return (Tcl_WideInt) now.sec * 1000000 + now.usec;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * JobInterpRelease, AssocDeleteProc, CmdDeleteProc --
+ *
+ *	Drop one reference to a JobInterp; the last frees it.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+JobInterpRelease(
+    JobInterp *jiPtr)
+{
+    if (--jiPtr->refCount > 0) {
+	return;
+    }
+    Tcl_DeleteHashTable(&jiPtr->keep);
+    if (jiPtr->outObj) {
+	Tcl_DecrRefCount(jiPtr->outObj);
+    }
+    if (jiPtr->errObj) {
+	Tcl_DecrRefCount(jiPtr->errObj);
+    }
+    if (jiPtr->progressObj) {
+	Tcl_DecrRefCount(jiPtr->progressObj);
+    }
+    Tcl_DecrRefCount(jiPtr->cmdcountObj);
+    Tcl_DecrRefCount(jiPtr->globalsObj);
+    Tcl_DecrRefCount(jiPtr->nameObj);
+    if (jiPtr->scriptObj) {
+	Tcl_DecrRefCount(jiPtr->scriptObj);
+    }
+    ckfree(jiPtr);
+}
+
+static void
+AssocDeleteProc(
+    ClientData clientData,
+    Tcl_Interp *interp)
+{
+    (void) interp;
+    JobInterpRelease((JobInterp *) clientData);
+}
+
+static void
+CmdDeleteProc(
+    ClientData clientData)
+{
+    JobInterpRelease((JobInterp *) clientData);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * CommandCount --
+ *
+ *	[info cmdcount] of the child (through ::tcl::info::cmdcount, as the
+ *	job would call it).
+ *
+ * Results:
+ *	TCL_OK, or TCL_ERROR with the error in the child.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+CommandCount(
+    Tcl_Interp *child,
+    JobInterp *jiPtr,
+    Tcl_WideInt *countPtr)
+{
+    if (Tcl_EvalObjv(child, 1, &jiPtr->cmdcountObj, TCL_EVAL_GLOBAL)
+	    != TCL_OK) {
+	return TCL_ERROR;
+    }
+    return Tcl_GetWideIntFromObj(child, Tcl_GetObjResult(child), countPtr);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * JobArmObjCmd --
+ *
+ *	::p2p::Internal::jobArm child: makes puts and progress in the
+ *	child (whose own puts the sandbox has hidden) and remembers its
+ *	globals and command count.
+ *
+ * Results:
+ *	A standard Tcl result.
+ *
+ * Side effects:
+ *	See above.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+JobArmObjCmd(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    Tcl_Interp *child;
+    JobInterp *jiPtr;
+    Tcl_Obj **names;
+    int numNames, i, isNew;
+
+    (void) clientData;
+    if (objc != 2) {
+	Tcl_WrongNumArgs(interp, 1, objv, "child");
+	return TCL_ERROR;
+    }
+    child = Tcl_GetSlave(interp, Tcl_GetString(objv[1]));
+    if (child == NULL) {
+	return TCL_ERROR;
+    }
+    if (Tcl_GetAssocData(child, JOB_ASSOC, NULL) != NULL) {
+	return P2pError(interp, "P2P SANDBOX ARMED", "interpreter \"%s\" is"
+		" a job interpreter already", Tcl_GetString(objv[1]));
+    }
+    jiPtr = ckalloc(sizeof(JobInterp));
+    memset(jiPtr, 0, sizeof(JobInterp));
+    jiPtr->parent = interp;
+    Tcl_InitHashTable(&jiPtr->keep, TCL_STRING_KEYS);
+    jiPtr->cmdcountObj = Tcl_NewStringObj("::tcl::info::cmdcount", -1);
+    Tcl_IncrRefCount(jiPtr->cmdcountObj);
+    jiPtr->globalsObj = Tcl_NewStringObj("::tcl::info::globals", -1);
+    Tcl_IncrRefCount(jiPtr->globalsObj);
+    jiPtr->nameObj = objv[1];
+    Tcl_IncrRefCount(jiPtr->nameObj);
+    jiPtr->refCount = 1;
+
+    if (Tcl_EvalObjv(child, 1, &jiPtr->globalsObj, TCL_EVAL_GLOBAL) != TCL_OK
+	    || Tcl_ListObjGetElements(child, Tcl_GetObjResult(child),
+		&numNames, &names) != TCL_OK) {
+	goto childError;
+    }
+    for (i = 0; i < numNames; i++) {
+	Tcl_CreateHashEntry(&jiPtr->keep, Tcl_GetString(names[i]), &isNew);
+    }
+    jiPtr->numKeep = jiPtr->keep.numEntries;
+    if (CommandCount(child, jiPtr, &jiPtr->used) != TCL_OK) {
+	goto childError;
+    }
+    Tcl_ResetResult(child);
+
+    /* One reference each: the assoc data and the two commands. */
+    jiPtr->refCount += 3;
+    Tcl_SetAssocData(child, JOB_ASSOC, AssocDeleteProc, jiPtr);
+    Tcl_CreateObjCommand(child, "::puts", PutsObjCmd, jiPtr, CmdDeleteProc);
+    Tcl_CreateObjCommand(child, "::progress", ProgressObjCmd, jiPtr,
+	    CmdDeleteProc);
+    JobInterpRelease(jiPtr);
+    return TCL_OK;
+
+  childError:
+    Tcl_SetObjResult(interp, Tcl_GetObjResult(child));
+    Tcl_ResetResult(child);
+    JobInterpRelease(jiPtr);
+    return TCL_ERROR;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * HiddenPuts --
+ *
+ *	The child's real (hidden) puts, invoked as the sandbox always did:
+ *	interp invokehidden, from the parent.
+ *
+ * Results:
+ *	A standard Tcl result, in the child.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+HiddenPuts(
+    JobInterp *jiPtr,
+    Tcl_Interp *child,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    Tcl_Interp *parent = jiPtr->parent;
+    Tcl_Obj *cmdObj = Tcl_NewListObj(0, NULL);
+    int code;
+
+    Tcl_ListObjAppendElement(NULL, cmdObj, Tcl_NewStringObj("::interp", -1));
+    Tcl_ListObjAppendElement(NULL, cmdObj,
+	    Tcl_NewStringObj("invokehidden", -1));
+    Tcl_ListObjAppendElement(NULL, cmdObj, jiPtr->nameObj);
+    Tcl_ListObjAppendElement(NULL, cmdObj, Tcl_NewStringObj("puts", -1));
+    Tcl_ListObjReplace(NULL, cmdObj, 4, 0, objc - 1, objv + 1);
+    Tcl_IncrRefCount(cmdObj);
+    jiPtr->refCount++;
+    Tcl_Preserve(parent);
+    code = Tcl_EvalObjEx(parent, cmdObj, TCL_EVAL_GLOBAL);
+    Tcl_DecrRefCount(cmdObj);
+    Tcl_SetObjResult(child, Tcl_GetObjResult(parent));
+    if (code == TCL_ERROR) {
+	Tcl_Obj *optsObj = Tcl_GetReturnOptions(parent, code);
+	Tcl_Obj *ecObj;
+
+	Tcl_IncrRefCount(optsObj);
+	ecObj = DictValue(optsObj, K_OPT_ERRORCODE);
+	if (ecObj != NULL) {
+	    Tcl_SetObjErrorCode(child, ecObj);
+	}
+	Tcl_DecrRefCount(optsObj);
+    }
+    Tcl_ResetResult(parent);
+    Tcl_Release(parent);
+    JobInterpRelease(jiPtr);
+    return code == TCL_ERROR ? TCL_ERROR : TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * PutsObjCmd --
+ *
+ *	puts inside a job interpreter: stdout and stderr are captured (at
+ *	most the job's output limit, both together: beyond it the job is
+ *	stopped by its command limit and ends with status limit); other
+ *	channels are the job's own and get the real, hidden puts.
+ *
+ * Results:
+ *	A standard Tcl result.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+PutsObjCmd(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    JobInterp *jiPtr = clientData;
+    int nonl = 0, toErr;
+    const char *chan;
+    Tcl_Obj *strObj;
+    Tcl_WideInt len;
+
+    if (objc > 2 && strcmp(Tcl_GetString(objv[1]), "-nonewline") == 0) {
+	nonl = 1;
+    }
+    switch (objc - nonl) {
+    case 2:
+	chan = "stdout";
+	break;
+    case 3:
+	chan = Tcl_GetString(objv[1 + nonl]);
+	break;
+    default:
+	Tcl_SetObjResult(interp, Tcl_NewStringObj("wrong # args: should be"
+		" \"puts ?-nonewline? ?channelId? string\"", -1));
+	Tcl_SetErrorCode(interp, "TCL", "WRONGARGS", NULL);
+	return TCL_ERROR;
+    }
+    if (strcmp(chan, "stdout") == 0) {
+	toErr = 0;
+    } else if (strcmp(chan, "stderr") == 0) {
+	toErr = 1;
+    } else {
+	return HiddenPuts(jiPtr, interp, objc, objv);
+    }
+    if (!jiPtr->active) {
+	/* Only reachable by code a job left behind: refuse. */
+	return P2pError(interp, "P2P SANDBOX IDLE", "no job is running");
+    }
+    strObj = objv[objc - 1];
+    len = Tcl_GetCharLength(strObj) + !nonl;
+    if (jiPtr->numChars + len > jiPtr->maxChars) {
+	char max[TCL_INTEGER_SPACE * 2];
+
+	/* Stop the job: its next command hits the command limit. */
+	jiPtr->over = 1;
+	Tcl_LimitSetCommands(interp, 0);
+	Tcl_LimitTypeSet(interp, TCL_LIMIT_COMMANDS);
+	snprintf(max, sizeof(max), "%" TCL_LL_MODIFIER "d", jiPtr->maxChars);
+	Tcl_SetObjResult(interp, Tcl_ObjPrintf("output limit of %s"
+		" characters exceeded", max));
+	Tcl_SetErrorCode(interp, "P2P", "SANDBOX", "LIMIT", "OUTPUT", max,
+		NULL);
+	return TCL_ERROR;
+    }
+    jiPtr->numChars += len;
+    {
+	Tcl_Obj **targetPtr = toErr ? &jiPtr->errObj : &jiPtr->outObj;
+
+	if (Tcl_IsShared(*targetPtr)) {
+	    Tcl_Obj *copyObj = Tcl_DuplicateObj(*targetPtr);
+
+	    Tcl_DecrRefCount(*targetPtr);
+	    *targetPtr = copyObj;
+	    Tcl_IncrRefCount(copyObj);
+	}
+	Tcl_AppendObjToObj(*targetPtr, strObj);
+	if (!nonl) {
+	    Tcl_AppendToObj(*targetPtr, "\n", 1);
+	}
+    }
+    Tcl_ResetResult(interp);
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ProgressObjCmd --
+ *
+ *	progress inside a job interpreter: calls the job's progress prefix
+ *	in the parent with the message, at global level. An error there is
+ *	an error of the progress command (message and error code only: the
+ *	job does not see the worker's stack).
+ *
+ * Results:
+ *	A standard Tcl result.
+ *
+ * Side effects:
+ *	Whatever the prefix does; it may even delete the child.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ProgressObjCmd(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    JobInterp *jiPtr = clientData;
+    Tcl_Interp *parent = jiPtr->parent;
+    Tcl_Obj *cmdObj, *optsObj, *codeObj, *keyObj;
+    int code;
+
+    if (objc != 2) {
+	Tcl_SetObjResult(interp, Tcl_NewStringObj("wrong # args: should be"
+		" \"progress message\"", -1));
+	Tcl_SetErrorCode(interp, "TCL", "WRONGARGS", NULL);
+	return TCL_ERROR;
+    }
+    Tcl_ResetResult(interp);
+    if (!jiPtr->active || jiPtr->progressObj == NULL) {
+	return TCL_OK;
+    }
+    cmdObj = Tcl_DuplicateObj(jiPtr->progressObj);
+    Tcl_IncrRefCount(cmdObj);
+    if (Tcl_ListObjAppendElement(NULL, cmdObj, objv[1]) != TCL_OK) {
+	Tcl_DecrRefCount(cmdObj);
+	return TCL_OK;
+    }
+    jiPtr->refCount++;
+    Tcl_Preserve(parent);
+    code = Tcl_EvalObjEx(parent, cmdObj, TCL_EVAL_GLOBAL);
+    Tcl_DecrRefCount(cmdObj);
+    if (code == TCL_ERROR) {
+	optsObj = Tcl_GetReturnOptions(parent, code);
+	Tcl_IncrRefCount(optsObj);
+	keyObj = Tcl_NewStringObj("-errorcode", -1);
+	Tcl_IncrRefCount(keyObj);
+	if (Tcl_DictObjGet(NULL, optsObj, keyObj, &codeObj) != TCL_OK
+		|| codeObj == NULL) {
+	    codeObj = Tcl_NewStringObj("NONE", -1);
+	}
+	Tcl_SetObjResult(interp, Tcl_GetObjResult(parent));
+	Tcl_SetObjErrorCode(interp, codeObj);
+	Tcl_DecrRefCount(keyObj);
+	Tcl_DecrRefCount(optsObj);
+    }
+    Tcl_ResetResult(parent);
+    Tcl_Release(parent);
+    JobInterpRelease(jiPtr);
+    return code == TCL_ERROR ? TCL_ERROR : TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * CheckVars --
+ *
+ *	Checks a job's vars: a dict of plain variable names (letters,
+ *	digits and underscores).
+ *
+ * Results:
+ *	1 if good; 0 with a message in *msgPtr otherwise.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+CheckVars(
+    Tcl_Obj *varsObj,
+    Tcl_Obj **msgPtr)
+{
+    Tcl_DictSearch search;
+    Tcl_Obj *keyObj, *valueObj;
+    int done;
+
+    if (Tcl_DictObjFirst(NULL, varsObj, &search, &keyObj, &valueObj,
+	    &done) != TCL_OK) {
+	*msgPtr = Tcl_NewStringObj("bad value for -vars: must be a dict"
+		" name -> value", -1);
+	return 0;
+    }
+    for (; !done; Tcl_DictObjNext(&search, &keyObj, &valueObj, &done)) {
+	int len, n;
+	const char *p = Tcl_GetStringFromObj(keyObj, &len);
+	const char *end = p + len;
+	Tcl_UniChar ch = 0;
+
+	if (len == 0) {
+	    goto bad;
+	}
+	while (p < end) {
+	    n = Tcl_UtfToUniChar(p, &ch);
+	    if (!Tcl_UniCharIsWordChar(ch)) {
+		goto bad;
+	    }
+	    p += n;
+	}
+	continue;
+      bad:
+	*msgPtr = Tcl_ObjPrintf("bad variable name \"%s\" in -vars: must be"
+		" letters, digits and underscores", Tcl_GetString(keyObj));
+	Tcl_DictObjDone(&search);
+	return 0;
+    }
+    return 1;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Cleanup --
+ *
+ *	After a job: unsets its variables and any other global it created,
+ *	and takes the command count for the next job's limit. It runs under
+ *	the job's limits.
+ *
+ * Results:
+ *	1 when nothing is left that must not reach the next job of the key
+ *	(no new global, no channel, no error), else 0.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+Cleanup(
+    Tcl_Interp *child,
+    JobInterp *jiPtr,
+    Tcl_Obj *varsObj)
+{
+    Tcl_DictSearch search;
+    Tcl_Obj *keyObj, *valueObj, **names;
+    int done, numNames, i, numChans;
+
+    if (varsObj != NULL && Tcl_DictObjFirst(NULL, varsObj, &search, &keyObj,
+	    &valueObj, &done) == TCL_OK) {
+	for (; !done; Tcl_DictObjNext(&search, &keyObj, &valueObj, &done)) {
+	    Tcl_UnsetVar2(child, Tcl_GetString(keyObj), NULL,
+		    TCL_GLOBAL_ONLY);
+	}
+    }
+    if (Tcl_EvalObjv(child, 1, &jiPtr->globalsObj, TCL_EVAL_GLOBAL) != TCL_OK
+	    || Tcl_ListObjGetElements(child, Tcl_GetObjResult(child),
+		&numNames, &names) != TCL_OK) {
+	return 0;
+    }
+    if (numNames != jiPtr->numKeep) {
+	Tcl_Obj *listObj = Tcl_GetObjResult(child);
+
+	Tcl_IncrRefCount(listObj);
+	for (i = 0; i < numNames; i++) {
+	    const char *name = Tcl_GetString(names[i]);
+
+	    if (Tcl_FindHashEntry(&jiPtr->keep, name) == NULL) {
+		Tcl_UnsetVar2(child, name, NULL, TCL_GLOBAL_ONLY);
+	    }
+	}
+	Tcl_DecrRefCount(listObj);
+	if (Tcl_EvalObjv(child, 1, &jiPtr->globalsObj, TCL_EVAL_GLOBAL)
+		!= TCL_OK || Tcl_ListObjLength(child, Tcl_GetObjResult(child),
+		    &numNames) != TCL_OK || numNames != jiPtr->numKeep) {
+	    return 0;
+	}
+    }
+    if (Tcl_GetChannelNames(child) != TCL_OK
+	    || Tcl_ListObjLength(child, Tcl_GetObjResult(child), &numChans)
+		!= TCL_OK || numChans != 0) {
+	return 0;
+    }
+    if (CommandCount(child, jiPtr, &jiPtr->used) != TCL_OK) {
+	return 0;
+    }
+    return 1;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Outcome --
+ *
+ *	Fills *outPtr (whose objects it holds a reference to, dropping
+ *	those it held before).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+Outcome(
+    JobOutcome *outPtr,
+    const char *status,
+    Tcl_Obj *resultObj,
+    Tcl_Obj *errorCodeObj,
+    Tcl_Obj *errorInfoObj)
+{
+    Tcl_Obj **slots[3];
+    Tcl_Obj *values[3];
+    int i;
+
+    slots[0] = &outPtr->resultObj;
+    slots[1] = &outPtr->errorCodeObj;
+    slots[2] = &outPtr->errorInfoObj;
+    values[0] = resultObj;
+    values[1] = errorCodeObj;
+    values[2] = errorInfoObj;
+    for (i = 0; i < 3; i++) {
+	if (values[i]) {
+	    Tcl_IncrRefCount(values[i]);
+	}
+	if (*slots[i]) {
+	    Tcl_DecrRefCount(*slots[i]);
+	}
+	*slots[i] = values[i];
+    }
+    outPtr->status = status;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DictValue --
+ *
+ *	The value of key in dictObj, or NULL (also when dictObj is not a
+ *	dict).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static Tcl_Obj *
+DictValue(
+    Tcl_Obj *dictObj,
+    int key)
+{
+    Tcl_Obj *valueObj = NULL;
+
+    if (Tcl_DictObjGet(NULL, dictObj, Key(key), &valueObj) != TCL_OK) {
+	valueObj = NULL;
+    }
+    return valueObj;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Key --
+ *
+ *	The word keyNames[key] as a Tcl_Obj of this thread (no reference
+ *	for the caller).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static Tcl_Obj *
+Key(
+    int key)
+{
+    ThreadKeys *tkPtr = Tcl_GetThreadData(&keysKey, sizeof(ThreadKeys));
+
+    if (tkPtr->objs[key] == NULL) {
+	if (!tkPtr->made) {
+	    tkPtr->made = 1;
+	    Tcl_CreateThreadExitHandler(KeysExitProc, NULL);
+	}
+	tkPtr->objs[key] = Tcl_NewStringObj(keyNames[key], -1);
+	Tcl_IncrRefCount(tkPtr->objs[key]);
+    }
+    return tkPtr->objs[key];
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * KeysExitProc --
+ *
+ *	At the exit of a thread (or of the process, with Tcl_Finalize):
+ *	lets go of its words.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+KeysExitProc(
+    ClientData clientData)
+{
+    ThreadKeys *tkPtr = Tcl_GetThreadData(&keysKey, sizeof(ThreadKeys));
+    int i;
+
+    (void) clientData;
+    for (i = 0; i < NUM_KEYS; i++) {
+	if (tkPtr->objs[i] != NULL) {
+	    Tcl_DecrRefCount(tkPtr->objs[i]);
+	    tkPtr->objs[i] = NULL;
+	}
+    }
+    tkPtr->made = 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * UnexpectedCode --
+ *
+ *	Whether an error code is Tcl's {TCL UNEXPECTED_RESULT_CODE n}: a
+ *	script evaluated at the top level of an interpreter that ended with
+ *	break, continue or a code of its own gets that error instead.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+UnexpectedCode(
+    Tcl_Obj *ecObj)
+{
+    Tcl_Obj **words;
+    int numWords;
+
+    return ecObj != NULL
+	    && Tcl_ListObjGetElements(NULL, ecObj, &numWords, &words) == TCL_OK
+	    && numWords == 3 && strcmp(Tcl_GetString(words[0]), "TCL") == 0
+	    && strcmp(Tcl_GetString(words[1]), "UNEXPECTED_RESULT_CODE") == 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * RunOne --
+ *
+ *	Runs one job in the child: sets its variables, its limits, evaluates
+ *	its script at global level, then cleans up (Cleanup).
+ *
+ * Results:
+ *	1 if the child may run the next job of its key, else 0. *outPtr
+ *	says how the job ended (its objects hold a reference each).
+ *
+ * Side effects:
+ *	Whatever the script does, in the child.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+RunOne(
+    Tcl_Interp *child,
+    JobInterp *jiPtr,
+    Tcl_Obj *specObj,
+    const RunOptions *optsPtr,
+    Tcl_Obj *tagObj,
+    JobOutcome *outPtr)
+{
+    Tcl_Obj *scriptObj, *varsObj, *limitsObj, *valueObj, *keyObj;
+    Tcl_Obj *optsObj = NULL, *msgObj = NULL;
+    Tcl_WideInt commands = optsPtr->commands, c0, c1;
+    int time = optsPtr->time, numVars = 0, code, clean, level, done;
+    Tcl_Time deadline;
+    Tcl_DictSearch search;
+
+    memset(outPtr, 0, sizeof(JobOutcome));
+
+    /* The spec: script, vars, limits {commands n time ms}. */
+    if (Tcl_DictObjSize(NULL, specObj, &done) != TCL_OK) {
+	msgObj = Tcl_NewStringObj("the spec must be a dict", -1);
+	goto badSpec;
+    }
+    scriptObj = DictValue(specObj, K_SCRIPT);
+    varsObj = DictValue(specObj, K_VARS);
+    limitsObj = DictValue(specObj, K_LIMITS);
+    if (limitsObj != NULL) {
+	valueObj = DictValue(limitsObj, K_COMMANDS);
+	if (valueObj != NULL && (Tcl_GetWideIntFromObj(NULL, valueObj,
+		&commands) != TCL_OK || commands < 1
+		|| commands > MAX_COMMANDS)) {
+	    msgObj = Tcl_ObjPrintf("bad value \"%s\" for -commands: must be"
+		    " an integer from 1 to %d", Tcl_GetString(valueObj),
+		    MAX_COMMANDS);
+	    goto badSpec;
+	}
+	valueObj = DictValue(limitsObj, K_TIME);
+	if (valueObj != NULL
+		&& Tcl_GetIntFromObj(NULL, valueObj, &time) == TCL_OK) {
+	    /* Never longer than the default. */
+	    if (time > optsPtr->time) {
+		time = optsPtr->time;
+	    }
+	    if (time < 1) {
+		msgObj = Tcl_ObjPrintf("bad value \"%d\" for -time: must be"
+			" an integer from 1 to %d", time, MAX_TIME);
+		goto badSpec;
+	    }
+	} else {
+	    time = optsPtr->time;
+	}
+    }
+    if (varsObj != NULL && !CheckVars(varsObj, &msgObj)) {
+	goto badSpec;
+    }
+    scriptObj = scriptObj ? scriptObj : Tcl_NewObj();
+    if (jiPtr->scriptObj != NULL && jiPtr->scriptObj != scriptObj) {
+	int len1, len2;
+	const char *s1 = Tcl_GetStringFromObj(scriptObj, &len1);
+	const char *s2 = Tcl_GetStringFromObj(jiPtr->scriptObj, &len2);
+
+	if (len1 == len2 && memcmp(s1, s2, len1) == 0) {
+	    /* The same script again: keep its bytecode. */
+	    scriptObj = jiPtr->scriptObj;
+	}
+    }
+    Tcl_IncrRefCount(scriptObj);
+    if (jiPtr->scriptObj != scriptObj) {
+	if (jiPtr->scriptObj != NULL) {
+	    Tcl_DecrRefCount(jiPtr->scriptObj);
+	}
+	jiPtr->scriptObj = scriptObj;
+	Tcl_IncrRefCount(scriptObj);
+    }
+    Tcl_IncrRefCount(specObj);
+
+    /* The job's state: output capture, progress. */
+    Tcl_SetObjLength(jiPtr->outObj, 0);
+    Tcl_SetObjLength(jiPtr->errObj, 0);
+    jiPtr->numChars = 0;
+    jiPtr->maxChars = optsPtr->output;
+    jiPtr->over = 0;
+    if (optsPtr->progressObj != NULL) {
+	Tcl_Obj *prefixObj = Tcl_DuplicateObj(optsPtr->progressObj);
+
+	if (tagObj != NULL) {
+	    Tcl_ListObjAppendElement(NULL, prefixObj, tagObj);
+	}
+	jiPtr->progressObj = prefixObj;
+	Tcl_IncrRefCount(prefixObj);
+    }
+    jiPtr->active = 1;
+
+    /*
+     * Variables, then the limits, then the script. The command limit
+     * counts from the child's count after its last job, with room for
+     * what is done around the script (so a job may run a few dozen
+     * commands more than its limit).
+     */
+
+    Tcl_ResetResult(child);
+    code = TCL_OK;
+    if (varsObj != NULL && Tcl_DictObjFirst(NULL, varsObj, &search, &keyObj,
+	    &valueObj, &done) == TCL_OK) {
+	for (; !done; Tcl_DictObjNext(&search, &keyObj, &valueObj, &done)) {
+	    numVars++;
+	    if (code == TCL_OK && Tcl_ObjSetVar2(child, keyObj, NULL,
+		    valueObj, TCL_GLOBAL_ONLY | TCL_LEAVE_ERR_MSG) == NULL) {
+		code = TCL_ERROR;
+	    }
+	}
+    }
+    Tcl_GetTime(&deadline);
+    deadline.sec += time / 1000;
+    deadline.usec += (time % 1000) * 1000;
+    if (deadline.usec >= 1000000) {
+	deadline.sec++;
+	deadline.usec -= 1000000;
+    }
+    Tcl_LimitSetTime(child, &deadline);
+    Tcl_LimitTypeSet(child, TCL_LIMIT_TIME);
+    Tcl_LimitSetCommands(child, (int) (jiPtr->used + commands
+	    + 4 * numVars + 32));
+    Tcl_LimitTypeSet(child, TCL_LIMIT_COMMANDS);
+    if (code != TCL_OK) {
+	goto failed;
+    }
+    c0 = jiPtr->used;
+
+    code = Tcl_EvalObjEx(child, scriptObj, TCL_EVAL_GLOBAL);
+    if (Tcl_InterpDeleted(child)) {
+	goto destroyed;
+    }
+    if (jiPtr->over || Tcl_LimitExceeded(child)) {
+	goto failed;
+    }
+    if (code != TCL_OK) {
+	optsObj = Tcl_GetReturnOptions(child, code);
+	Tcl_IncrRefCount(optsObj);
+    }
+
+    /* How the script ended. */
+    if (code == TCL_RETURN) {
+	/* The script's own return: at the top level, -code applies. */
+	valueObj = DictValue(optsObj, K_LEVEL);
+	if (valueObj != NULL
+		&& Tcl_GetIntFromObj(NULL, valueObj, &level) == TCL_OK
+		&& level == 1) {
+	    valueObj = DictValue(optsObj, K_CODE);
+	    if (valueObj == NULL
+		    || Tcl_GetIntFromObj(NULL, valueObj, &code) != TCL_OK) {
+		code = TCL_OK;
+	    }
+	} else {
+	    code = TCL_OK;
+	}
+    }
+    switch (code) {
+    case TCL_OK:
+	Outcome(outPtr, "ok", Tcl_GetObjResult(child), NULL, NULL);
+	break;
+    case TCL_ERROR: {
+	Tcl_Obj *infoObj = DictValue(optsObj, K_OPT_ERRORINFO);
+	Tcl_Obj *ecObj = DictValue(optsObj, K_OPT_ERRORCODE);
+
+	if (UnexpectedCode(ecObj)) {
+	    /*
+	     * Tcl's own error for a break, continue or other code that
+	     * reached the top level: said as the sandbox always did.
+	     */
+
+	    Outcome(outPtr, "error", Tcl_GetObjResult(child),
+		    Tcl_NewStringObj("TCL RESULT UNEXPECTED", -1), NULL);
+	    break;
+	}
+	Outcome(outPtr, "error", Tcl_GetObjResult(child),
+		ecObj ? ecObj : Tcl_NewStringObj("NONE", -1),
+		infoObj ? infoObj : Tcl_GetObjResult(child));
+	break;
+    }
+    case TCL_BREAK:
+    case TCL_CONTINUE:
+	Outcome(outPtr, "error", Tcl_ObjPrintf("invoked \"%s\" outside of a"
+		" loop", code == TCL_BREAK ? "break" : "continue"),
+		Tcl_NewStringObj("TCL RESULT UNEXPECTED", -1), NULL);
+	break;
+    default:
+	Outcome(outPtr, "error", Tcl_ObjPrintf("command returned bad code:"
+		" %d", code), Tcl_NewStringObj("TCL RESULT UNEXPECTED", -1),
+		NULL);
+	break;
+    }
+    if (optsObj != NULL) {
+	Tcl_DecrRefCount(optsObj);
+	optsObj = NULL;
+    }
+    if (CommandCount(child, jiPtr, &c1) != TCL_OK) {
+	code = TCL_ERROR;
+	goto failed;
+    }
+    outPtr->commands = c1 - c0;
+    if (outPtr->commands < 0) {
+	outPtr->commands = 0;
+    }
+
+    clean = Cleanup(child, jiPtr, varsObj);
+    if (Tcl_InterpDeleted(child)) {
+	goto destroyed;
+    }
+    if (jiPtr->over || Tcl_LimitExceeded(child)) {
+	/* The cleanup ran into a limit: the job's. */
+	code = TCL_ERROR;
+	goto failed;
+    }
+    if (clean) {
+	Tcl_LimitTypeReset(child, TCL_LIMIT_TIME);
+	if (jiPtr->used >= MAX_COMMANDS) {
+	    clean = 0;
+	}
+    }
+    goto done;
+
+  failed:
+    /*
+     * A limit, or an error of the interpreter itself outside the script
+     * (say, a core command that an earlier job of the key broke).
+     */
+
+    clean = 0;
+    outPtr->commands = 0;
+    if (jiPtr->over) {
+	char max[TCL_INTEGER_SPACE * 2];
+
+	snprintf(max, sizeof(max), "%" TCL_LL_MODIFIER "d", jiPtr->maxChars);
+	Outcome(outPtr, "limit", Tcl_ObjPrintf("output limit of %s"
+		" characters exceeded", max), Tcl_ObjPrintf("P2P SANDBOX"
+		" LIMIT OUTPUT %s", max), NULL);
+    } else if (Tcl_LimitExceeded(child)) {
+	if (Tcl_LimitTypeExceeded(child, TCL_LIMIT_TIME)) {
+	    Outcome(outPtr, "limit", Tcl_ObjPrintf("time limit of %d ms"
+		    " exceeded", time), Tcl_ObjPrintf("P2P SANDBOX LIMIT TIME"
+		    " %d", time), NULL);
+	} else {
+	    char n[TCL_INTEGER_SPACE * 2];
+
+	    snprintf(n, sizeof(n), "%" TCL_LL_MODIFIER "d", commands);
+	    Outcome(outPtr, "limit", Tcl_ObjPrintf("command limit of %s"
+		    " exceeded", n), Tcl_ObjPrintf("P2P SANDBOX LIMIT"
+		    " COMMANDS %s", n), NULL);
+	    outPtr->commands = commands;
+	}
+    } else {
+	Tcl_Obj *ecObj;
+
+	optsObj = Tcl_GetReturnOptions(child, code);
+	Tcl_IncrRefCount(optsObj);
+	ecObj = DictValue(optsObj, K_OPT_ERRORCODE);
+	Outcome(outPtr, "error", Tcl_GetObjResult(child),
+		ecObj ? ecObj : Tcl_NewStringObj("NONE", -1), NULL);
+	Tcl_DecrRefCount(optsObj);
+    }
+    goto done;
+
+  destroyed:
+    clean = 0;
+    if (optsObj != NULL) {
+	Tcl_DecrRefCount(optsObj);
+    }
+    Outcome(outPtr, "error", Tcl_NewStringObj("job interrupted: sandbox"
+	    " destroyed", -1), Tcl_NewStringObj("P2P SANDBOX DESTROYED", -1),
+	    NULL);
+    outPtr->commands = 0;
+    Tcl_SetObjLength(jiPtr->outObj, 0);
+    Tcl_SetObjLength(jiPtr->errObj, 0);
+
+  done:
+    jiPtr->active = 0;
+    if (jiPtr->progressObj) {
+	Tcl_DecrRefCount(jiPtr->progressObj);
+	jiPtr->progressObj = NULL;
+    }
+    Tcl_DecrRefCount(scriptObj);
+    Tcl_DecrRefCount(specObj);
+    if (!Tcl_InterpDeleted(child)) {
+	Tcl_ResetResult(child);
+    }
+    return clean;
+
+  badSpec:
+    outPtr->bad = 1;
+    Outcome(outPtr, "error", msgObj, Tcl_NewStringObj("P2P USAGE BADVALUE",
+	    -1), NULL);
+    return 1;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * StatusObj --
+ *
+ *	The word of a status (ok, error or limit), shared.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static Tcl_Obj *
+StatusObj(
+    const char *status)
+{
+    return Key(status[0] == 'o' ? K_OK : status[0] == 'l' ? K_LIMIT
+	    : K_ERROR);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ResultDict --
+ *
+ *	The result dict of one job in the sandbox's form: status result
+ *	errorcode errorinfo elapsed commands stdout stderr (WorkerResult
+ *	makes a worker's form).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static Tcl_Obj *
+ResultDict(
+    const JobOutcome *outPtr,
+    JobInterp *jiPtr,
+    Tcl_WideInt elapsed)
+{
+    Tcl_Obj *kv[16];
+    int n = 0;
+    Tcl_Obj *emptyObj = Tcl_NewObj(), *listObj;
+
+    Tcl_IncrRefCount(emptyObj);
+#define PUT(k, v) \
+    (kv[n++] = Key(k), kv[n++] = (v))
+    PUT(K_STATUS, StatusObj(outPtr->status));
+    PUT(K_RESULT, outPtr->resultObj);
+    PUT(K_ERRORCODE, outPtr->errorCodeObj ? outPtr->errorCodeObj : emptyObj);
+    PUT(K_ERRORINFO, outPtr->errorInfoObj ? outPtr->errorInfoObj : emptyObj);
+    PUT(K_ELAPSED, Tcl_NewWideIntObj(elapsed));
+    PUT(K_COMMANDS, Tcl_NewWideIntObj(outPtr->commands));
+    PUT(K_STDOUT, outPtr->bad ? emptyObj : jiPtr->outObj);
+    PUT(K_STDERR, outPtr->bad ? emptyObj : jiPtr->errObj);
+#undef PUT
+
+    /*
+     * A flat list of unique keys is a dict. stdout and stderr are the
+     * capture objects themselves: the next job replaces them (they are
+     * shared now) instead of emptying them.
+     */
+
+    listObj = Tcl_NewListObj(n, kv);
+    Tcl_DecrRefCount(emptyObj);
+    return listObj;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * AppendValue, AppendNumber --
+ *
+ *	Append a space and a value, as a word of a list, to a string being
+ *	built.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+AppendValue(
+    Tcl_DString *dsPtr,
+    const char *key,
+    const char *value,
+    int len)
+{
+    int flags = TCL_DONT_QUOTE_HASH, need, at;
+
+    Tcl_DStringAppend(dsPtr, key, -1);
+    if (len == 0) {
+	Tcl_DStringAppend(dsPtr, " {}", 3);
+	return;
+    }
+    need = Tcl_ScanCountedElement(value, len, &flags);
+    at = Tcl_DStringLength(dsPtr) + 1;
+    Tcl_DStringSetLength(dsPtr, at + need);
+    Tcl_DStringValue(dsPtr)[at - 1] = ' ';
+    need = Tcl_ConvertCountedElement(value, len, Tcl_DStringValue(dsPtr) + at,
+	    flags);
+    Tcl_DStringSetLength(dsPtr, at + need);
+}
+
+static void
+AppendObj(
+    Tcl_DString *dsPtr,
+    const char *key,
+    Tcl_Obj *objPtr)
+{
+    int len;
+    const char *value = Tcl_GetStringFromObj(objPtr, &len);
+
+    AppendValue(dsPtr, key, value, len);
+}
+
+static void
+AppendNumber(
+    Tcl_DString *dsPtr,
+    const char *key,
+    Tcl_WideInt value)
+{
+    char buf[TCL_INTEGER_SPACE * 2];
+
+    Tcl_DStringAppend(dsPtr, key, -1);
+    snprintf(buf, sizeof(buf), " %" TCL_LL_MODIFIER "d", value);
+    Tcl_DStringAppend(dsPtr, buf, -1);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * WorkerResult --
+ *
+ *	The result of one job in the form of a worker's job result, made
+ *	as the string of the dict (status result error stdout stderr exit
+ *	signal outputs worker started finished ms) that goes on the wire:
+ *	written directly, it costs a fraction of a list's string.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static Tcl_Obj *
+WorkerResult(
+    const JobOutcome *outPtr,
+    JobInterp *jiPtr,
+    const RunOptions *optsPtr,
+    Tcl_WideInt startedMs,
+    Tcl_WideInt finishedMs)
+{
+    Tcl_DString ds;
+    Tcl_Obj *resultObj;
+    int ok = strcmp(outPtr->status, "ok") == 0;
+
+    Tcl_DStringInit(&ds);
+    if (outPtr->bad) {
+	Tcl_Obj *msgObj = Tcl_ObjPrintf("bad job: %s",
+		Tcl_GetString(outPtr->resultObj));
+
+	Tcl_IncrRefCount(msgObj);
+	Tcl_DStringAppend(&ds, "status error result {}", -1);
+	AppendObj(&ds, " error", msgObj);
+	Tcl_DecrRefCount(msgObj);
+	Tcl_DStringAppend(&ds, " stdout {} stderr {} exit 1", -1);
+    } else {
+	Tcl_DStringAppend(&ds, "status ", -1);
+	Tcl_DStringAppend(&ds, outPtr->status, -1);
+	if (ok) {
+	    AppendObj(&ds, " result", outPtr->resultObj);
+	    Tcl_DStringAppend(&ds, " error {}", -1);
+	} else {
+	    Tcl_DStringAppend(&ds, " result {}", -1);
+	    AppendObj(&ds, " error", outPtr->resultObj);
+	}
+	AppendObj(&ds, " stdout", jiPtr->outObj);
+	AppendObj(&ds, " stderr", jiPtr->errObj);
+	AppendNumber(&ds, " exit", !ok);
+    }
+    Tcl_DStringAppend(&ds, " signal {} outputs {}", -1);
+    AppendObj(&ds, " worker", optsPtr->workerObj);
+    AppendNumber(&ds, " started", startedMs);
+    AppendNumber(&ds, " finished", finishedMs);
+    AppendNumber(&ds, " ms", finishedMs - startedMs);
+    resultObj = Tcl_NewStringObj(Tcl_DStringValue(&ds),
+	    Tcl_DStringLength(&ds));
+    Tcl_DStringFree(&ds);
+    return resultObj;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * JobRunObjCmd --
+ *
+ *	::p2p::Internal::jobRun child specs ?-commands n? ?-time ms?
+ *	?-output chars? ?-progress prefix? ?-tags list? ?-worker address?
+ *
+ *	Runs the jobs of specs in the armed child, in turn, until one
+ *	leaves it unusable. -commands and -time are the limits of a job
+ *	whose spec has none (a spec's time is never longer than -time);
+ *	-progress is the prefix that the child's progress calls, with the
+ *	job's word of -tags and the message appended.
+ *
+ * Results:
+ *	{clean results}: the result dicts of the jobs that ran, and 1 if
+ *	the child may run the next job of its key.
+ *
+ * Side effects:
+ *	Runs the jobs.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+JobRunObjCmd(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    static const char *const options[] = {
+	"-commands", "-output", "-progress", "-tags", "-time", "-worker",
+	NULL
+    };
+    enum { OPT_COMMANDS, OPT_OUTPUT, OPT_PROGRESS, OPT_TAGS, OPT_TIME,
+	OPT_WORKER };
+    Tcl_Interp *child;
+    JobInterp *jiPtr;
+    RunOptions opts;
+    Tcl_Obj *specsObj, **specs, **tags = NULL, *resultsObj, *pair[2];
+    int numSpecs, numTags = 0, i, index, clean = 1;
+    Tcl_WideInt value;
+
+    (void) clientData;
+    if (objc < 3 || objc % 2 == 0) {
+	Tcl_WrongNumArgs(interp, 1, objv, "child specs ?option value ...?");
+	return TCL_ERROR;
+    }
+    child = Tcl_GetSlave(interp, Tcl_GetString(objv[1]));
+    if (child == NULL) {
+	return TCL_ERROR;
+    }
+    jiPtr = Tcl_GetAssocData(child, JOB_ASSOC, NULL);
+    if (jiPtr == NULL) {
+	return P2pError(interp, "P2P SANDBOX UNARMED", "interpreter \"%s\" is"
+		" not a job interpreter", Tcl_GetString(objv[1]));
+    }
+    if (jiPtr->active) {
+	return P2pError(interp, "P2P SANDBOX BUSY", "interpreter \"%s\" is"
+		" running a job", Tcl_GetString(objv[1]));
+    }
+    opts.commands = 10000000;
+    opts.time = 10000;
+    opts.output = 1048576;
+    opts.progressObj = NULL;
+    opts.tagsObj = NULL;
+    opts.workerObj = NULL;
+    for (i = 3; i < objc; i += 2) {
+	if (Tcl_GetIndexFromObj(interp, objv[i], options, "option", 0,
+		&index) != TCL_OK) {
+	    return TCL_ERROR;
+	}
+	switch (index) {
+	case OPT_COMMANDS:
+	case OPT_OUTPUT:
+	case OPT_TIME:
+	    if (Tcl_GetWideIntFromObj(interp, objv[i + 1], &value) != TCL_OK) {
+		return TCL_ERROR;
+	    }
+	    if (value < (index == OPT_OUTPUT ? 0 : 1) || value > (index
+		    == OPT_COMMANDS ? MAX_COMMANDS : MAX_TIME)) {
+		return P2pError(interp, "P2P USAGE BADVALUE", "bad value"
+			" \"%s\" for %s", Tcl_GetString(objv[i + 1]),
+			options[index]);
+	    }
+	    if (index == OPT_COMMANDS) {
+		opts.commands = value;
+	    } else if (index == OPT_OUTPUT) {
+		opts.output = value;
+	    } else {
+		opts.time = (int) value;
+	    }
+	    break;
+	case OPT_PROGRESS:
+	    opts.progressObj = objv[i + 1];
+	    break;
+	case OPT_TAGS:
+	    opts.tagsObj = objv[i + 1];
+	    break;
+	case OPT_WORKER:
+	    opts.workerObj = objv[i + 1];
+	    break;
+	}
+    }
+    if (opts.progressObj != NULL) {
+	int len;
+
+	if (Tcl_ListObjLength(interp, opts.progressObj, &len) != TCL_OK) {
+	    return TCL_ERROR;
+	}
+	if (len == 0) {
+	    opts.progressObj = NULL;
+	}
+    }
+    specsObj = objv[2];
+    Tcl_IncrRefCount(specsObj);
+    if (Tcl_ListObjGetElements(interp, specsObj, &numSpecs, &specs)
+	    != TCL_OK) {
+	Tcl_DecrRefCount(specsObj);
+	return TCL_ERROR;
+    }
+    if (opts.tagsObj != NULL) {
+	Tcl_IncrRefCount(opts.tagsObj);
+	if (Tcl_ListObjGetElements(interp, opts.tagsObj, &numTags, &tags)
+		!= TCL_OK) {
+	    Tcl_DecrRefCount(opts.tagsObj);
+	    Tcl_DecrRefCount(specsObj);
+	    return TCL_ERROR;
+	}
+    }
+    if (opts.progressObj) {
+	Tcl_IncrRefCount(opts.progressObj);
+    }
+    if (opts.workerObj) {
+	Tcl_IncrRefCount(opts.workerObj);
+    }
+
+    if (jiPtr->outObj == NULL) {
+	jiPtr->outObj = Tcl_NewObj();
+	Tcl_IncrRefCount(jiPtr->outObj);
+	jiPtr->errObj = Tcl_NewObj();
+	Tcl_IncrRefCount(jiPtr->errObj);
+    }
+    jiPtr->refCount++;
+    Tcl_Preserve(child);
+    resultsObj = Tcl_NewListObj(0, NULL);
+    for (i = 0; i < numSpecs && clean; i++) {
+	JobOutcome out;
+	Tcl_WideInt t0, t1;
+
+	if (Tcl_IsShared(jiPtr->outObj)) {
+	    Tcl_DecrRefCount(jiPtr->outObj);
+	    jiPtr->outObj = Tcl_NewObj();
+	    Tcl_IncrRefCount(jiPtr->outObj);
+	}
+	if (Tcl_IsShared(jiPtr->errObj)) {
+	    Tcl_DecrRefCount(jiPtr->errObj);
+	    jiPtr->errObj = Tcl_NewObj();
+	    Tcl_IncrRefCount(jiPtr->errObj);
+	}
+	t0 = NowMicros();
+	clean = RunOne(child, jiPtr, specs[i], &opts,
+		i < numTags ? tags[i] : NULL, &out);
+	t1 = NowMicros();
+	if (Tcl_InterpDeleted(child)) {
+	    clean = 0;
+	}
+	Tcl_ListObjAppendElement(NULL, resultsObj, opts.workerObj != NULL
+		? WorkerResult(&out, jiPtr, &opts, t0 / 1000, t1 / 1000)
+		: ResultDict(&out, jiPtr, t1 - t0));
+	Tcl_DecrRefCount(out.resultObj);
+	if (out.errorCodeObj) {
+	    Tcl_DecrRefCount(out.errorCodeObj);
+	}
+	if (out.errorInfoObj) {
+	    Tcl_DecrRefCount(out.errorInfoObj);
+	}
+    }
+    Tcl_Release(child);
+    JobInterpRelease(jiPtr);
+    if (opts.progressObj) {
+	Tcl_DecrRefCount(opts.progressObj);
+    }
+    if (opts.workerObj) {
+	Tcl_DecrRefCount(opts.workerObj);
+    }
+    if (opts.tagsObj) {
+	Tcl_DecrRefCount(opts.tagsObj);
+    }
+    Tcl_DecrRefCount(specsObj);
+    pair[0] = Tcl_NewBooleanObj(clean);
+    pair[1] = resultsObj;
+    Tcl_SetObjResult(interp, Tcl_NewListObj(2, pair));
+    return TCL_OK;
+}
