@@ -414,6 +414,12 @@ MODULE_SCOPE int	P2pIdentityFromObj(Tcl_Interp *interp,
 MODULE_SCOPE int	P2pJobRunInit(Tcl_Interp *interp);
 
 /*
+ * p2pFarm.c: the per-result path of the foreman's job farm.
+ */
+
+MODULE_SCOPE int	P2pFarmInit(Tcl_Interp *interp);
+
+/*
  * Commands made in p2pInit.c and p2pDebug.c.
  */
 

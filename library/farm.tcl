@@ -758,7 +758,23 @@ oo::class create ::p2p::farming {
 	# (RunOf and EndRun inlined.)
 	set addr [expr {[dict exists $ConnOf $h] ? [dict get $ConnOf $h] : ""}]
 	set settled 0
-	foreach {rid result} $results {
+	# The results that need no policy (a worker's result of a job
+	# without -command, -redundancy, escrow or log file: most) are
+	# settled in C (generic/p2pFarm.c), up to the first that does;
+	# that one is handled here, then C goes on after it.
+	set i 0
+	while {1} {
+	    lassign [::p2p::Internal::farmResults [namespace current] $addr \
+		$results $i] i done
+	    if {$done} {
+		set settled 1
+	    }
+	    if {$i >= $n} {
+		break
+	    }
+	    set rid [lindex $results $i]
+	    set result [lindex $results $i+1]
+	    incr i 2
 	    set dot [string first . $rid]
 	    set id [expr {$dot < 0 ? $rid : [string range $rid 0 $dot-1]}]
 	    if {![dict exists $Jobs $id active $addr]
