@@ -30,6 +30,23 @@
  *	or it needs the farm: the command stops there, changing nothing
  *	for that pair, and returns its index as next (the length of
  *	results when all were done). settled is 1 when a job was settled.
+ *
+ *	    ::p2p::Internal::farmDispatch ns queue i head now bids token
+ *		-> {next head}
+ *
+ *	The inner loop of a pass over a class's queue (PumpClasses), for
+ *	the jobs that need no policy: from index i of the list queue, in
+ *	order, a job no longer queued is stepped over (and the head moves
+ *	past it if it was there); a queued job of redundancy 1 with no run
+ *	and no excluded worker goes to the bid the farm would pick (the
+ *	first of bids with a free slot, else the least loaded with queue
+ *	room), if that worker speaks p2p:worker<-foreman/2: the run is
+ *	recorded (Jobs, Runs, Inflight, Seq) and added to Batch, which the
+ *	pass sends. The command stops at the first job it cannot dispatch
+ *	so (no bid left, another worker version, a re-issued or redundant
+ *	job), changing nothing for it, and returns its index as next (the
+ *	length of queue if none) and the head. The caller makes sure that
+ *	there is no escrow to hold (Paying) and no log file open.
  */
 
 #include "p2pjobsInt.h"
@@ -42,13 +59,17 @@ enum {
     F_STATUS, F_CANCELLED, F_ACTIVE, F_RID, F_STATE, F_DONE, F_FAILED,
     F_K, F_COMMAND, F_RESULT, F_ID, F_REISSUES, F_ATTEMPTS, F_WORKER,
     F_OUTPUTS, F_SIGNAL, F_EXIT, F_STDERR, F_STDOUT, F_ERROR,
+    F_QUEUED, F_RUNNING, F_RESULTS, F_EXCLUDED, F_TIMEOUT, F_SPEC,
+    F_ADDRESS, F_FREE, F_QUEUE, F_SENT,
     NUM_FARM_KEYS
 };
 
 static const char *const farmKeyNames[NUM_FARM_KEYS] = {
     "status", "cancelled", "active", "rid", "state", "done", "failed",
     "k", "command", "result", "id", "reissues", "attempts", "worker",
-    "outputs", "signal", "exit", "stderr", "stdout", "error"
+    "outputs", "signal", "exit", "stderr", "stdout", "error",
+    "queued", "running", "results", "excluded", "timeout", "spec",
+    "address", "free", "queue", "sent"
 };
 
 typedef struct FarmKeys {
@@ -60,6 +81,9 @@ static Tcl_ThreadDataKey farmKeysKey;
 
 static int	FarmResultsObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
+static int	FarmDispatchObjCmd(ClientData clientData, Tcl_Interp *interp,
+		    int objc, Tcl_Obj *const objv[]);
+static int	DictSize(Tcl_Obj *dictObj, int key);
 static Tcl_Obj *FarmKey(int key);
 static void	FarmKeysExitProc(ClientData clientData);
 static Tcl_Obj *DictAt(Tcl_Obj *dictObj, int key);
@@ -73,7 +97,7 @@ static Tcl_Obj *Unshared(Tcl_Obj *dictObj, Tcl_Obj *keyObj,
  *
  * P2pFarmInit --
  *
- *	Makes ::p2p::Internal::farmResults.
+ *	Makes ::p2p::Internal::farmResults and farmDispatch.
  *
  * Results:
  *	TCL_OK or TCL_ERROR.
@@ -95,6 +119,8 @@ P2pFarmInit(
     }
     Tcl_CreateObjCommand(interp, "::p2p::Internal::farmResults",
 	    FarmResultsObjCmd, NULL, NULL);
+    Tcl_CreateObjCommand(interp, "::p2p::Internal::farmDispatch",
+	    FarmDispatchObjCmd, NULL, NULL);
     return TCL_OK;
 }
 
@@ -348,6 +374,258 @@ FarmResultsObjCmd(
     Tcl_DecrRefCount(escrowsVar);
     Tcl_DecrRefCount(waitsVar);
     return code;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * FarmDispatchObjCmd --
+ *
+ *	::p2p::Internal::farmDispatch ns queue i head now bids token: see
+ *	the header of this file.
+ *
+ * Results:
+ *	TCL_OK with {next head}, or TCL_ERROR (bad arguments, or a
+ *	variable of the farm that is missing or not a dict).
+ *
+ * Side effects:
+ *	Changes the farm's variables Jobs, Runs, Inflight, Batch and Seq.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+FarmDispatchObjCmd(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    Tcl_Obj **ids, **bids, *vars[7], *jobsObj, *runsObj, *inflightObj;
+    Tcl_Obj *batchObj, *connVerObj, *seqObj, *tokenObj, *out[2];
+    const char *ns;
+    int numIds, numBids, i, head, b, code = TCL_OK;
+    Tcl_WideInt now, seq, seq0;
+    enum { V_JOBS, V_RUNS, V_INFLIGHT, V_BATCH, V_CONNVER, V_SEQ };
+    static const char *const varNames[] = {
+	"Jobs", "Runs", "Inflight", "Batch", "ConnVer", "Seq"
+    };
+
+    (void) clientData;
+    if (objc != 8) {
+	Tcl_WrongNumArgs(interp, 1, objv,
+		"ns queue i head now bids token");
+	return TCL_ERROR;
+    }
+    if (Tcl_ListObjGetElements(interp, objv[2], &numIds, &ids) != TCL_OK
+	    || Tcl_GetIntFromObj(interp, objv[3], &i) != TCL_OK
+	    || Tcl_GetIntFromObj(interp, objv[4], &head) != TCL_OK
+	    || Tcl_GetWideIntFromObj(interp, objv[5], &now) != TCL_OK
+	    || Tcl_ListObjGetElements(interp, objv[6], &numBids,
+		&bids) != TCL_OK) {
+	return TCL_ERROR;
+    }
+    tokenObj = objv[7];
+    Tcl_IncrRefCount(objv[2]);
+    Tcl_IncrRefCount(objv[6]);
+    ns = Tcl_GetString(objv[1]);
+    for (b = 0; b <= V_SEQ; b++) {
+	vars[b] = Tcl_ObjPrintf("%s::%s", ns, varNames[b]);
+	Tcl_IncrRefCount(vars[b]);
+    }
+
+    /*
+     * Made their variables' own, to be changed in place: no script runs
+     * before the end.
+     */
+
+    if ((jobsObj = OwnVar(interp, vars[V_JOBS])) == NULL
+	    || (runsObj = OwnVar(interp, vars[V_RUNS])) == NULL
+	    || (inflightObj = OwnVar(interp, vars[V_INFLIGHT])) == NULL
+	    || (batchObj = OwnVar(interp, vars[V_BATCH])) == NULL
+	    || (connVerObj = Tcl_ObjGetVar2(interp, vars[V_CONNVER], NULL,
+		TCL_LEAVE_ERR_MSG)) == NULL
+	    || (seqObj = Tcl_ObjGetVar2(interp, vars[V_SEQ], NULL,
+		TCL_LEAVE_ERR_MSG)) == NULL
+	    || Tcl_GetWideIntFromObj(interp, seqObj, &seq) != TCL_OK) {
+	code = TCL_ERROR;
+	goto done;
+    }
+    seq0 = seq;
+
+    for (; i < numIds; i++) {
+	Tcl_Obj *idObj = ids[i], *jobObj, *valueObj, *pickObj = NULL;
+	Tcl_Obj *addrObj = NULL, *ridObj, *runObj, *elems[3], *listObj;
+	Tcl_Obj *activeObj;
+	int k, free, queue, busy, ver;
+	double load, bestLoad = 0.0;
+	Tcl_WideInt timeout;
+
+	if (Tcl_DictObjGet(NULL, jobsObj, idObj, &jobObj) != TCL_OK) {
+	    break;
+	}
+	if (jobObj != NULL && (valueObj = DictAt(jobObj, F_STATE)) == NULL) {
+	    break;
+	}
+	if (jobObj == NULL
+		|| strcmp(Tcl_GetString(valueObj), "queued") != 0) {
+	    if (i == head) {
+		head++;
+	    }
+	    continue;
+	}
+	if ((valueObj = DictAt(jobObj, F_K)) == NULL
+		|| Tcl_GetIntFromObj(NULL, valueObj, &k) != TCL_OK || k != 1
+		|| DictSize(jobObj, F_ACTIVE) != 0
+		|| DictSize(jobObj, F_RESULTS) != 0
+		|| (valueObj = DictAt(jobObj, F_EXCLUDED)) == NULL
+		|| Tcl_ListObjLength(NULL, valueObj, &k) != TCL_OK || k != 0
+		|| (valueObj = DictAt(jobObj, F_TIMEOUT)) == NULL
+		|| Tcl_GetWideIntFromObj(NULL, valueObj, &timeout) != TCL_OK
+		|| DictAt(jobObj, F_SPEC) == NULL) {
+	    break;
+	}
+
+	/*
+	 * The bid to take: the first with a free slot; else the least
+	 * loaded with queue room (the best bid on a tie). (No worker is
+	 * excluded and the job has no run: every bid is a candidate.)
+	 */
+
+	for (b = 0; b < numBids; b++) {
+	    Tcl_Obj *bidAddrObj = DictAt(bids[b], F_ADDRESS);
+
+	    if (bidAddrObj == NULL
+		    || (valueObj = DictAt(bids[b], F_FREE)) == NULL
+		    || Tcl_GetIntFromObj(NULL, valueObj, &free) != TCL_OK) {
+		pickObj = NULL;
+		break;			/* The farm says what is wrong. */
+	    }
+	    if (free < 1) {
+		free = 1;
+	    }
+	    busy = 0;
+	    if (Tcl_DictObjGet(NULL, inflightObj, bidAddrObj,
+		    &valueObj) == TCL_OK && valueObj != NULL
+		    && Tcl_GetIntFromObj(NULL, valueObj, &busy) != TCL_OK) {
+		pickObj = NULL;
+		break;
+	    }
+	    if (busy < free) {
+		pickObj = bids[b];
+		addrObj = bidAddrObj;
+		break;
+	    }
+	    queue = 0;
+	    if ((valueObj = DictAt(bids[b], F_QUEUE)) != NULL
+		    && Tcl_GetIntFromObj(NULL, valueObj, &queue) != TCL_OK) {
+		pickObj = NULL;
+		break;
+	    }
+	    if (busy < free + queue) {
+		load = (double) busy / free;
+		if (pickObj == NULL || load < bestLoad) {
+		    pickObj = bids[b];
+		    addrObj = bidAddrObj;
+		    bestLoad = load;
+		}
+	    }
+	}
+	if (pickObj == NULL
+		|| Tcl_DictObjGet(NULL, connVerObj, addrObj,
+		    &valueObj) != TCL_OK || valueObj == NULL
+		|| Tcl_GetIntFromObj(NULL, valueObj, &ver) != TCL_OK
+		|| ver < 2) {
+	    break;
+	}
+
+	/*
+	 * Dispatch: the run is recorded and goes in this pass's batch for
+	 * its worker.
+	 */
+
+	ridObj = Tcl_ObjPrintf("%s.%" TCL_LL_MODIFIER "d",
+		Tcl_GetString(idObj), ++seq);
+	Tcl_IncrRefCount(ridObj);
+	jobObj = Unshared(jobsObj, idObj, jobObj);
+	Tcl_DictObjPut(NULL, jobObj, FarmKey(F_STATE), FarmKey(F_RUNNING));
+	activeObj = Unshared(jobObj, FarmKey(F_ACTIVE),
+		DictAt(jobObj, F_ACTIVE));
+	runObj = Tcl_NewDictObj();
+	Tcl_DictObjPut(NULL, runObj, FarmKey(F_RID), ridObj);
+	Tcl_DictObjPut(NULL, runObj, FarmKey(F_SENT), Tcl_NewWideIntObj(now));
+	Tcl_DictObjPut(NULL, activeObj, addrObj, runObj);
+	elems[0] = idObj;
+	elems[1] = addrObj;
+	elems[2] = Tcl_NewWideIntObj(now + timeout);
+	Tcl_DictObjPut(NULL, runsObj, ridObj, Tcl_NewListObj(3, elems));
+	busy = 0;
+	if (Tcl_DictObjGet(NULL, inflightObj, addrObj, &valueObj) == TCL_OK
+		&& valueObj != NULL) {
+	    Tcl_GetIntFromObj(NULL, valueObj, &busy);
+	}
+	Tcl_DictObjPut(NULL, inflightObj, addrObj, Tcl_NewIntObj(busy + 1));
+	if (Tcl_DictObjGet(NULL, batchObj, addrObj, &listObj) != TCL_OK
+		|| listObj == NULL) {
+	    listObj = Tcl_NewObj();
+	    Tcl_DictObjPut(NULL, batchObj, addrObj, listObj);
+	} else {
+	    listObj = Unshared(batchObj, addrObj, listObj);
+	}
+	Tcl_ListObjAppendElement(NULL, listObj, ridObj);
+	Tcl_ListObjAppendElement(NULL, listObj, tokenObj);
+	Tcl_ListObjAppendElement(NULL, listObj, DictAt(jobObj, F_SPEC));
+	Tcl_InvalidateStringRep(batchObj);
+	Tcl_DecrRefCount(ridObj);
+	if (i == head) {
+	    head++;
+	}
+    }
+    if (seq != seq0 && Tcl_ObjSetVar2(interp, vars[V_SEQ], NULL,
+	    Tcl_NewWideIntObj(seq), TCL_LEAVE_ERR_MSG) == NULL) {
+	code = TCL_ERROR;
+	goto done;
+    }
+    out[0] = Tcl_NewIntObj(i);
+    out[1] = Tcl_NewIntObj(head);
+    Tcl_SetObjResult(interp, Tcl_NewListObj(2, out));
+
+  done:
+    for (b = 0; b <= V_SEQ; b++) {
+	Tcl_DecrRefCount(vars[b]);
+    }
+    Tcl_DecrRefCount(objv[2]);
+    Tcl_DecrRefCount(objv[6]);
+    return code;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DictSize --
+ *
+ *	The size of the dict that is the value of farmKeyNames[key] in
+ *	dictObj.
+ *
+ * Results:
+ *	The size, or -1 if there is no such value or it is no dict.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+DictSize(
+    Tcl_Obj *dictObj,
+    int key)
+{
+    Tcl_Obj *valueObj = DictAt(dictObj, key);
+    int size;
+
+    if (valueObj == NULL
+	    || Tcl_DictObjSize(NULL, valueObj, &size) != TCL_OK) {
+	return -1;
+    }
+    return size;
 }
 
 /*

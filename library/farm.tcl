@@ -341,7 +341,18 @@ oo::class create ::p2p::farming {
 		    set token [dict get $offer token]
 		}
 	    }
+	    # The jobs that need no policy (see generic/p2pFarm.c) are
+	    # dispatched in C, up to the first that does: that one is
+	    # handled here, then C goes on after it.
+	    set fast [expr {!$paying && !$::p2p::log::Open}]
 	    for {set i $h} {$i < $n} {incr i} {
+		if {$fast} {
+		    lassign [::p2p::Internal::farmDispatch [namespace current] \
+			$q $i $h $now $bids $token] i h
+		    if {$i >= $n} {
+			break
+		    }
+		}
 		set id [lindex $q $i]
 		if {![dict exists $Jobs $id]
 			|| [dict get $Jobs $id state] ne "queued"} {
