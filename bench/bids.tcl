@@ -23,6 +23,7 @@ namespace eval ::bids {
     variable srcDir [file dirname $benchDir]
     variable procs {}		;# {chan pid} of every worker process
 }
+source [file join $::bids::benchDir docsection.tcl]
 
 proc ::bids::Log {msg} {
     puts stderr "bench bids: $msg"
@@ -212,7 +213,7 @@ proc ::bids::Main {argv} {
     set table [Table $rows]
     puts $table
     if {$writeDoc} {
-	WriteDoc $doc [Section $table $rows $started $reps]
+	::bench::writeSection $doc bids [Section $table $rows $started $reps]
 	Log "wrote $doc"
     }
 }
@@ -258,28 +259,6 @@ proc ::bids::Section {table rows started reps} {
     append out $table
     append out "\nTarget (bids from 200 workers in under 1 s): $target.\n"
     append out "<!-- end bids -->\n"
-}
-
-# WriteDoc --
-#	Replaces the marked section of the document, or appends it.
-proc ::bids::WriteDoc {doc section} {
-    set text ""
-    if {[file exists $doc]} {
-	set f [open $doc]
-	set text [read $f]
-	close $f
-    }
-    set b [string first "<!-- begin bids -->" $text]
-    set e [string first "<!-- end bids -->" $text]
-    if {$b >= 0 && $e > $b} {
-	set e [expr {$e + [string length "<!-- end bids -->\n"]}]
-	set text [string replace $text $b [expr {$e - 1}] $section]
-    } else {
-	append text "\n" $section
-    }
-    set f [open $doc w]
-    puts -nonewline $f $text
-    close $f
 }
 
 if {[info exists argv0] && [file normalize $argv0] eq [file normalize [info script]]} {

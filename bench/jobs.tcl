@@ -32,6 +32,7 @@ namespace eval ::jobs {
     variable procs {}
     variable payload [string repeat abcdefgh 8]
 }
+source [file join $::jobs::benchDir docsection.tcl]
 
 proc ::jobs::Log {msg} {
     puts stderr "bench jobs: $msg"
@@ -299,7 +300,7 @@ proc ::jobs::Main {argv} {
     set table [Table $rows $farm]
     puts $table
     if {![dict get $o -nodoc]} {
-	WriteDoc [dict get $o -doc] [Section $table $rows $farm $started $o]
+	::bench::writeSection [dict get $o -doc] jobs [Section $table $rows $farm $started $o]
 	Log "wrote [dict get $o -doc]"
     }
 }
@@ -366,26 +367,6 @@ proc ::jobs::LoadAverage {} {
 	return ""
     }
     return ", load average $load"
-}
-
-proc ::jobs::WriteDoc {doc section} {
-    set text ""
-    if {[file exists $doc]} {
-	set f [open $doc]
-	set text [read $f]
-	close $f
-    }
-    set b [string first "<!-- begin jobs -->" $text]
-    set e [string first "<!-- end jobs -->" $text]
-    if {$b >= 0 && $e > $b} {
-	set e [expr {$e + [string length "<!-- end jobs -->\n"]}]
-	set text [string replace $text $b [expr {$e - 1}] $section]
-    } else {
-	append text "\n" $section
-    }
-    set f [open $doc w]
-    puts -nonewline $f $text
-    close $f
 }
 
 if {[info exists argv0] && [file normalize $argv0] eq [file normalize [info script]]} {

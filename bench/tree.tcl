@@ -70,6 +70,7 @@ namespace eval ::tree {
 	}
     }
 }
+source [file join $::tree::benchDir docsection.tcl]
 
 proc ::tree::Log {msg} {
     puts stderr "bench tree: $msg"
@@ -300,29 +301,9 @@ proc ::tree::Main {argv} {
 	    itself (one node): that row is the work without the tree.\n\n"
 	append section $t2
 	append section "<!-- end tree -->\n"
-	WriteDoc [dict get $o -doc] $section
+	::bench::writeSection [dict get $o -doc] tree $section
 	Log "wrote [dict get $o -doc]"
     }
-}
-
-proc ::tree::WriteDoc {doc section} {
-    set text ""
-    if {[file exists $doc]} {
-	set f [open $doc]
-	set text [read $f]
-	close $f
-    }
-    set b [string first "<!-- begin tree -->" $text]
-    set e [string first "<!-- end tree -->" $text]
-    if {$b >= 0 && $e > $b} {
-	set e [expr {$e + [string length "<!-- end tree -->\n"]}]
-	set text [string replace $text $b [expr {$e - 1}] $section]
-    } else {
-	append text "\n" $section
-    }
-    set f [open $doc w]
-    puts -nonewline $f $text
-    close $f
 }
 
 if {[info exists argv0] && [file normalize $argv0] eq [file normalize [info script]]} {
