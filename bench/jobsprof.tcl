@@ -16,13 +16,16 @@
 #	p2p:worker<-foreman/2: its runs are not sent), 3 the results (the
 #	same result for every job, as if they had come back, in `results`
 #	of 16), 4 wait and
-#	forget. Worker: `runs` of 16 trivial script jobs, answered to a fake
-#	connection, from the message's words to the results.
+#	forget. Worker: `runs` of 16 (-batch) trivial script jobs, answered
+#	to a fake connection, from the message's words to the results; a
+#	-batch of 1 is what one job at a time pays per message.
 #
 #	It reaches into the objects' internals (variables and unexported
 #	methods): it measures this version of them, nothing more.
 #
-#	USAGE: tclsh bench/jobsprof.tcl ?-jobs 2000? ?-stages 4? ?-worker 1?
+#	USAGE: tclsh bench/jobsprof.tcl ?-jobs 2000? ?-stages 0-4? ?-worker 1?
+#	    ?-batch 16?
+#	(-stages 0: no foreman.)
 
 package require Tcl 8.6
 
@@ -105,17 +108,17 @@ proc ::jobsprof::Foreman {n stages} {
 }
 
 # Worker --
-#	n jobs through a worker, in runs of 16; returns microseconds per
+#	n jobs through a worker, in runs of batch; returns microseconds per
 #	job.
-proc ::jobsprof::Worker {n} {
+proc ::jobsprof::Worker {n batch} {
     set a [p2p::authority new -port 0]
     set w [p2p::worker new -authorities [list [$a address]] -slots 1]
     set my [info object namespace $w]::my
     $my Offer tok
     set t [clock microseconds]
-    for {set i 0} {$i < $n} {incr i 16} {
+    for {set i 0} {$i < $n} {incr i $batch} {
 	set jobs {}
-	for {set j 0} {$j < 16} {incr j} {
+	for {set j 0} {$j < $batch} {incr j} {
 	    lappend jobs r$i.$j tok [Spec]
 	}
 	# As a message's word: a string, parsed by the worker.
@@ -128,23 +131,26 @@ proc ::jobsprof::Worker {n} {
 }
 
 proc ::jobsprof::Main {argv} {
-    set o [dict create -jobs 2000 -stages 4 -worker 1]
+    set o [dict create -jobs 2000 -stages 4 -worker 1 -batch 16]
     foreach {k v} $argv {
 	if {![dict exists $o $k]} {
-	    puts stderr "usage: tclsh bench/jobsprof.tcl ?-jobs N? ?-stages 1-4?\
-		?-worker 0|1?"
+	    puts stderr "usage: tclsh bench/jobsprof.tcl ?-jobs N? ?-stages 0-4?\
+		?-worker 0|1? ?-batch N?"
 	    exit 2
 	}
 	dict set o $k $v
     }
     package require p2pjobs
     set n [dict get $o -jobs]
-    set times [Foreman $n [dict get $o -stages]]
-    puts "foreman, us per job: [join [lmap {k v} $times {
-	format "%s %.1f" $k $v
-    }] {, }]"
+    if {[dict get $o -stages] > 0} {
+	set times [Foreman $n [dict get $o -stages]]
+	puts "foreman, us per job: [join [lmap {k v} $times {
+	    format "%s %.1f" $k $v
+	}] {, }]"
+    }
     if {[dict get $o -worker]} {
-	puts [format "worker, us per job: %.1f" [Worker $n]]
+	puts [format "worker, us per job (runs of %d): %.1f" \
+	    [dict get $o -batch] [Worker $n [dict get $o -batch]]]
     }
 }
 
