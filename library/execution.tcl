@@ -40,7 +40,8 @@ namespace eval ::p2p {}
 
 oo::class create ::p2p::execution {
     variable Address Config Opts Server Hellos Offered Running Sandbox \
-	JobSeq WorkDir RunQueue Done Waiting NextId Collect Collected
+	JobSeq WorkDir RunQueue Done Waiting NextId Collect Collected \
+	ExecProgress
 
     method ExecInit {} {
 	set Offered {}
@@ -54,6 +55,8 @@ oo::class create ::p2p::execution {
 	set Collected {}
 	set Done 0
 	set JobSeq 0
+	# The progress prefix of jobs run straight away (RunsNow).
+	set ExecProgress [list [namespace which my] ProgressNow]
 	my TreeInit
 	set Sandbox [p2p::sandbox new -size [dict get $Opts sandbox_pool]]
 	# A worker running as root runs exec jobs as nobody.
@@ -164,6 +167,21 @@ oo::class create ::p2p::execution {
     # p2p:worker<-foreman/2: run (one job) and runs (several), with no
     # `accepted`; results go back in batches.
     method OnRun2 {h cid id token spec} {
+	# The common case, as in OnRuns, for one job: the method call and
+	# the list it would take are a good part of a lone job's cost.
+	if {!$::p2p::log::Open && ![llength $RunQueue] && !$Waiting
+		&& [dict size $Running] < [dict get $Config -slots]
+		&& ($h ne $Server || [dict exists $Hellos [list $h $cid]])
+		&& [dict exists $Offered $token]
+		&& ![catch {dict get $spec kind} kind] && $kind eq "script"
+		&& "script" in [dict get $Config -kinds]
+		&& ![dict exists $Running [list $h $cid $id]]} {
+	    set results [$Sandbox runs [list $h $cid $token] [list $spec] \
+		-worker $Address -time [dict get $Opts job_timeout] \
+		-progress [linsert $ExecProgress end $h $cid] -tags [list $id]]
+	    incr Done
+	    return [list results [list $id [lindex $results 0]]]
+	}
 	my OnRuns $h $cid [list $id $token $spec]
     }
 
@@ -172,6 +190,16 @@ oo::class create ::p2p::execution {
 	if {[catch {llength $jobs} n] || $n % 3} {
 	    return -code error -errorcode {P2P JOB BADRUNS} \
 		"bad jobs: must be a list of rid token spec ..."
+	}
+	if {!$::p2p::log::Open && ![llength $RunQueue] && !$Waiting
+		&& [dict size $Running] < [dict get $Config -slots]
+		&& [dict size $Running] + $n / 3
+		    <= [dict get $Config -slots] + [dict get $Opts max_queue]
+		&& "script" in [dict get $Config -kinds]} {
+	    set results [my RunsNow $h $cid $jobs]
+	    if {$results ne "-"} {
+		return $results
+	    }
 	}
 	# (Saved and put back: a job that enters the event loop, as a tree
 	# job may, lets another message of this kind be handled meanwhile.)
@@ -221,6 +249,56 @@ oo::class create ::p2p::execution {
 	}
 	if {[llength $results]} {
 	    return [list results $results]
+	}
+	return
+    }
+
+    # RunsNow --
+    #	The common case of a runs message, when no job is queued or
+    #	waiting, a slot is free and there is room for all its jobs: if
+    #	they are all script jobs of one token bid on, with new ids, they
+    #	run at once in one call of the sandbox, as Next and Deliver would
+    #	run them (they finish in that call: no other message is handled
+    #	meanwhile, so they need no place in Running), and the reply with
+    #	their results is returned. Otherwise "-", having done nothing.
+    method RunsNow {h cid jobs} {
+	lassign $jobs id token
+	if {![dict exists $Offered $token]} {
+	    return -
+	}
+	set specs {}
+	set ids {}
+	set seen {}
+	foreach {id t spec} $jobs {
+	    if {$t ne $token || [catch {dict get $spec kind} kind]
+		    || $kind ne "script" || [dict exists $seen $id]
+		    || [dict exists $Running [list $h $cid $id]]} {
+		return -
+	    }
+	    dict set seen $id 1
+	    lappend specs $spec
+	    lappend ids $id
+	}
+	set results [$Sandbox runs [list $h $cid $token] $specs \
+	    -worker $Address -time [dict get $Opts job_timeout] \
+	    -progress [linsert $ExecProgress end $h $cid] -tags $ids]
+	incr Done [llength $ids]
+	set out {}
+	foreach id $ids result $results {
+	    lappend out $id $result
+	}
+	if {[llength $out]} {
+	    return [list results $out]
+	}
+	return
+    }
+
+    # ProgressNow --
+    #	Progress of a job run by RunsNow (the job is not in Running).
+    method ProgressNow {h cid id message} {
+	catch {
+	    ::p2p::net::send $Address $h $cid [list progress $id $message]
+	    $h flush $cid
 	}
 	return
     }

@@ -53,6 +53,15 @@ switch -- $role {
 	    method Deliver {h cid keys results} {
 		next $h $cid $keys [lmap r $results {my Forge $r}]
 	    }
+	    # The worker's fast path (jobs run at once, results straight
+	    # into the reply) is bypassed: every result goes through
+	    # Finish or Deliver.
+	    method OnRun2 {h cid id token spec} {
+		my OnRuns $h $cid [list $id $token $spec]
+	    }
+	    method RunsNow {h cid jobs} {
+		return -
+	    }
 	    method Forge {result} {
 		if {[dict exists $result result]} {
 		    dict append result result " (forged)"
