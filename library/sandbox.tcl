@@ -191,7 +191,10 @@ oo::class create ::p2p::sandbox {
     #	prefix called by the job's progress, with the job's element of
     #	-tags (when given) and the message appended.
     method runs {key specs args} {
-	set opts [dict create -commands $Commands -time $Time -output $Output]
+	# The options as jobRun takes them: the defaults, then the
+	# caller's (checked; the last of an option given twice counts).
+	set opts [list -commands $Commands -time $Time -output $Output]
+	set tags {}
 	foreach {opt value} $args {
 	    switch -exact -- $opt {
 		-commands - -time {
@@ -200,10 +203,13 @@ oo::class create ::p2p::sandbox {
 			    || $value > 1000000000} {
 			set value [my Count $opt $value 1]
 		    }
-		    dict set opts $opt $value
 		}
-		-output {dict set opts $opt [my Count $opt $value 0]}
-		-progress - -tags - -worker {dict set opts $opt $value}
+		-output {set value [my Count $opt $value 0]}
+		-tags {
+		    set tags $value
+		    continue
+		}
+		-progress - -worker {}
 		default {
 		    return -code error \
 			-errorcode [list P2P USAGE OPTION $opt] \
@@ -211,15 +217,12 @@ oo::class create ::p2p::sandbox {
 			-progress, -tags, -time, or -worker"
 		}
 	    }
+	    lappend opts $opt $value
 	}
 	# The jobs go to an interpreter of key: an idle one or a new one,
 	# and a new one again after a job that left its interpreter
 	# unusable.
 	set results {}
-	set tags {}
-	if {[dict exists $opts -tags]} {
-	    set tags [dict get $opts -tags]
-	}
 	while {[llength $specs]} {
 	    # An idle interpreter of this key, or a new one.
 	    set n [expr {$key eq "" ? -1
@@ -233,28 +236,32 @@ oo::class create ::p2p::sandbox {
 		set fresh 1
 	    }
 	    dict set Busy $i $key
-	    if {$key eq ""} {
-		# Used once.
-		set batch [lrange $specs 0 0]
-	    } else {
-		set batch $specs
-	    }
-	    if {[llength $tags]} {
-		dict set opts -tags $tags
-	    }
-	    lassign [::p2p::Internal::jobRun $i $batch {*}$opts] clean done
-	    set n [llength $done]
-	    lappend results {*}$done
+	    lassign [::p2p::Internal::jobRun $i [expr {$key eq ""
+		? [lrange $specs 0 0] : $specs}] {*}$opts -tags $tags] \
+		clean done
 	    if {![info exists Busy] || ![dict exists $Busy $i]} {
 		# The sandbox was destroyed meanwhile (by a progress
 		# callback): its interpreters are gone already.
-		return [::p2p::Internal::sandboxInterrupted $results \
-		    [lrange $specs $n end] $opts]
+		return [::p2p::Internal::sandboxInterrupted \
+		    [concat $results $done] \
+		    [lrange $specs [llength $done] end] [dict create {*}$opts]]
 	    }
 	    dict unset Busy $i
+	    set n [llength $done]
 	    dict incr Stats reused [expr {$n - $fresh}]
-	    set specs [lrange $specs $n end]
-	    set tags [lrange $tags $n end]
+	    if {$n == [llength $specs]} {
+		# (All of them: the usual case.)
+		set specs {}
+		if {![llength $results]} {
+		    set results $done
+		} else {
+		    lappend results {*}$done
+		}
+	    } else {
+		lappend results {*}$done
+		set specs [lrange $specs $n end]
+		set tags [lrange $tags $n end]
+	    }
 
 	    # Back to the pool, or gone.
 	    if {$clean && $key ne ""} {
