@@ -1284,10 +1284,20 @@ AppendNumber(
     Tcl_WideInt value)
 {
     char buf[TCL_INTEGER_SPACE * 2];
+    char *p = buf + sizeof(buf);
+    Tcl_WideUInt u = value < 0 ? -(Tcl_WideUInt) value : (Tcl_WideUInt) value;
 
+    /* (By hand: snprintf cost more than the rest of a result.) */
+    do {
+	*--p = (char) ('0' + u % 10);
+	u /= 10;
+    } while (u != 0);
+    if (value < 0) {
+	*--p = '-';
+    }
+    *--p = ' ';
     Tcl_DStringAppend(dsPtr, key, -1);
-    snprintf(buf, sizeof(buf), " %" TCL_LL_MODIFIER "d", value);
-    Tcl_DStringAppend(dsPtr, buf, -1);
+    Tcl_DStringAppend(dsPtr, p, (int) (buf + sizeof(buf) - p));
 }
 
 /*
