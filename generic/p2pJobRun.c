@@ -12,6 +12,7 @@
  *
  *	    ::p2p::Internal::jobArm child
  *	    ::p2p::Internal::jobRun child specs ?option value ...?
+ *	    ::p2p::Internal::jobOptions commands time output options
  *
  *	jobArm makes a job interpreter's puts and progress (commands of the
  *	child, written in C) and remembers its global variables and command
@@ -21,7 +22,8 @@
  *	interpreter may run the next job of its key. It stops after a job
  *	that left the interpreter unusable (a limit, an open channel, a
  *	global it could not unset, a failed cleanup): the caller runs the
- *	rest in a fresh interpreter.
+ *	rest in a fresh interpreter. jobOptions checks the options of the
+ *	sandbox's runs in one go and makes them jobRun's.
  */
 
 #include "p2pjobsInt.h"
@@ -70,13 +72,14 @@ enum {
     K_SCRIPT, K_VARS, K_LIMITS, K_COMMANDS, K_TIME, K_STATUS, K_RESULT,
     K_ERRORCODE, K_ERRORINFO, K_ELAPSED, K_STDOUT, K_STDERR, K_ERROR,
     K_OK, K_LIMIT, K_LEVEL, K_CODE, K_OPT_ERRORINFO, K_OPT_ERRORCODE,
-    NUM_KEYS
+    K_OPT_COMMANDS, K_OPT_TIME, K_OPT_OUTPUT, NUM_KEYS
 };
 
 static const char *const keyNames[NUM_KEYS] = {
     "script", "vars", "limits", "commands", "time", "status", "result",
     "errorcode", "errorinfo", "elapsed", "stdout", "stderr", "error",
-    "ok", "limit", "-level", "-code", "-errorinfo", "-errorcode"
+    "ok", "limit", "-level", "-code", "-errorinfo", "-errorcode",
+    "-commands", "-time", "-output"
 };
 
 typedef struct ThreadKeys {
@@ -125,6 +128,12 @@ static int	JobArmObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
 static int	JobRunObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
+static int	JobOptionsObjCmd(ClientData clientData, Tcl_Interp *interp,
+		    int objc, Tcl_Obj *const objv[]);
+static int	ParseOptions(Tcl_Interp *interp, int objc,
+		    Tcl_Obj *const objv[], RunOptions *optsPtr);
+static Tcl_Obj *RunJobs(Tcl_Interp *child, JobInterp *jiPtr,
+		    Tcl_Obj *specsObj, RunOptions *optsPtr, int *cleanPtr);
 static int	CommandCount(Tcl_Interp *child, JobInterp *jiPtr,
 		    Tcl_WideInt *countPtr);
 static int	RunOne(Tcl_Interp *child, JobInterp *jiPtr, Tcl_Obj *specObj,
@@ -183,6 +192,8 @@ P2pJobRunInit(
 	    NULL, NULL);
     Tcl_CreateObjCommand(interp, "::p2p::Internal::jobRun", JobRunObjCmd,
 	    NULL, NULL);
+    Tcl_CreateObjCommand(interp, "::p2p::Internal::jobOptions",
+	    JobOptionsObjCmd, NULL, NULL);
     return TCL_OK;
 }
 
@@ -1363,6 +1374,198 @@ WorkerResult(
 /*
  *----------------------------------------------------------------------
  *
+ * ParseOptions --
+ *
+ *	The options of jobRun (objv, objc of them: option value ...) into
+ *	*optsPtr, which starts with the defaults. With interp NULL, it only
+ *	says whether they are good (for jobOptions, which leaves anything
+ *	unusual to the sandbox's Tcl).
+ *
+ * Results:
+ *	TCL_OK or TCL_ERROR (with a message in interp, if not NULL).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ParseOptions(
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[],
+    RunOptions *optsPtr)
+{
+    static const char *const options[] = {
+	"-commands", "-output", "-progress", "-tags", "-time", "-worker",
+	NULL
+    };
+    enum { OPT_COMMANDS, OPT_OUTPUT, OPT_PROGRESS, OPT_TAGS, OPT_TIME,
+	OPT_WORKER };
+    int i, index;
+    Tcl_WideInt value;
+
+    if (objc % 2) {
+	return TCL_ERROR;
+    }
+    for (i = 0; i < objc; i += 2) {
+	if (Tcl_GetIndexFromObj(interp, objv[i], options, "option", 0,
+		&index) != TCL_OK) {
+	    return TCL_ERROR;
+	}
+	switch (index) {
+	case OPT_COMMANDS:
+	case OPT_OUTPUT:
+	case OPT_TIME:
+	    if (Tcl_GetWideIntFromObj(interp, objv[i + 1], &value) != TCL_OK) {
+		return TCL_ERROR;
+	    }
+	    if (value < (index == OPT_OUTPUT ? 0 : 1) || value > (index
+		    == OPT_COMMANDS ? MAX_COMMANDS : MAX_TIME)) {
+		if (interp != NULL) {
+		    P2pError(interp, "P2P USAGE BADVALUE", "bad value"
+			    " \"%s\" for %s", Tcl_GetString(objv[i + 1]),
+			    options[index]);
+		}
+		return TCL_ERROR;
+	    }
+	    if (index == OPT_COMMANDS) {
+		optsPtr->commands = value;
+	    } else if (index == OPT_OUTPUT) {
+		optsPtr->output = value;
+	    } else {
+		optsPtr->time = (int) value;
+	    }
+	    break;
+	case OPT_PROGRESS:
+	    optsPtr->progressObj = objv[i + 1];
+	    break;
+	case OPT_TAGS:
+	    optsPtr->tagsObj = objv[i + 1];
+	    break;
+	case OPT_WORKER:
+	    optsPtr->workerObj = objv[i + 1];
+	    break;
+	}
+    }
+    if (optsPtr->progressObj != NULL) {
+	int len;
+
+	if (Tcl_ListObjLength(interp, optsPtr->progressObj, &len) != TCL_OK) {
+	    return TCL_ERROR;
+	}
+	if (len == 0) {
+	    optsPtr->progressObj = NULL;
+	}
+    }
+    if (optsPtr->tagsObj != NULL
+	    && Tcl_ListObjLength(interp, optsPtr->tagsObj, &index) != TCL_OK) {
+	return TCL_ERROR;
+    }
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * RunJobs --
+ *
+ *	Runs the jobs of specsObj in the armed, idle child, in turn, until
+ *	one leaves it unusable (the work of jobRun, its options parsed).
+ *
+ * Results:
+ *	The list of the results of the jobs that ran (no reference for the
+ *	caller); *cleanPtr: 1 if the child may run the next job of its key.
+ *
+ * Side effects:
+ *	Runs the jobs.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static Tcl_Obj *
+RunJobs(
+    Tcl_Interp *child,
+    JobInterp *jiPtr,
+    Tcl_Obj *specsObj,
+    RunOptions *optsPtr,
+    int *cleanPtr)
+{
+    Tcl_Obj **specs, **tags = NULL, *resultsObj;
+    int numSpecs, numTags = 0, i, clean = 1;
+
+    /* (Both lists checked by the callers.) */
+    Tcl_IncrRefCount(specsObj);
+    Tcl_ListObjGetElements(NULL, specsObj, &numSpecs, &specs);
+    if (optsPtr->tagsObj != NULL) {
+	Tcl_IncrRefCount(optsPtr->tagsObj);
+	Tcl_ListObjGetElements(NULL, optsPtr->tagsObj, &numTags, &tags);
+    }
+    if (optsPtr->progressObj) {
+	Tcl_IncrRefCount(optsPtr->progressObj);
+    }
+    if (optsPtr->workerObj) {
+	Tcl_IncrRefCount(optsPtr->workerObj);
+    }
+
+    if (jiPtr->outObj == NULL) {
+	jiPtr->outObj = Tcl_NewObj();
+	Tcl_IncrRefCount(jiPtr->outObj);
+	jiPtr->errObj = Tcl_NewObj();
+	Tcl_IncrRefCount(jiPtr->errObj);
+    }
+    jiPtr->refCount++;
+    Tcl_Preserve(child);
+    resultsObj = Tcl_NewListObj(0, NULL);
+    for (i = 0; i < numSpecs && clean; i++) {
+	JobOutcome out;
+	Tcl_WideInt t0, t1;
+
+	if (Tcl_IsShared(jiPtr->outObj)) {
+	    Tcl_DecrRefCount(jiPtr->outObj);
+	    jiPtr->outObj = Tcl_NewObj();
+	    Tcl_IncrRefCount(jiPtr->outObj);
+	}
+	if (Tcl_IsShared(jiPtr->errObj)) {
+	    Tcl_DecrRefCount(jiPtr->errObj);
+	    jiPtr->errObj = Tcl_NewObj();
+	    Tcl_IncrRefCount(jiPtr->errObj);
+	}
+	t0 = NowMicros();
+	clean = RunOne(child, jiPtr, specs[i], optsPtr,
+		i < numTags ? tags[i] : NULL, &out);
+	t1 = NowMicros();
+	if (Tcl_InterpDeleted(child)) {
+	    clean = 0;
+	}
+	Tcl_ListObjAppendElement(NULL, resultsObj, optsPtr->workerObj != NULL
+		? WorkerResult(&out, jiPtr, optsPtr, t0 / 1000, t1 / 1000)
+		: ResultDict(&out, jiPtr, t1 - t0));
+	Tcl_DecrRefCount(out.resultObj);
+	if (out.errorCodeObj) {
+	    Tcl_DecrRefCount(out.errorCodeObj);
+	}
+	if (out.errorInfoObj) {
+	    Tcl_DecrRefCount(out.errorInfoObj);
+	}
+    }
+    Tcl_Release(child);
+    JobInterpRelease(jiPtr);
+    if (optsPtr->progressObj) {
+	Tcl_DecrRefCount(optsPtr->progressObj);
+    }
+    if (optsPtr->workerObj) {
+	Tcl_DecrRefCount(optsPtr->workerObj);
+    }
+    if (optsPtr->tagsObj) {
+	Tcl_DecrRefCount(optsPtr->tagsObj);
+    }
+    Tcl_DecrRefCount(specsObj);
+    *cleanPtr = clean;
+    return resultsObj;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * JobRunObjCmd --
  *
  *	::p2p::Internal::jobRun child specs ?-commands n? ?-time ms?
@@ -1391,18 +1594,11 @@ JobRunObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
-    static const char *const options[] = {
-	"-commands", "-output", "-progress", "-tags", "-time", "-worker",
-	NULL
-    };
-    enum { OPT_COMMANDS, OPT_OUTPUT, OPT_PROGRESS, OPT_TAGS, OPT_TIME,
-	OPT_WORKER };
     Tcl_Interp *child;
     JobInterp *jiPtr;
     RunOptions opts;
-    Tcl_Obj *specsObj, **specs, **tags = NULL, *resultsObj, *pair[2];
-    int numSpecs, numTags = 0, i, index, clean = 1;
-    Tcl_WideInt value;
+    Tcl_Obj *resultsObj, *pair[2];
+    int numSpecs, clean;
 
     (void) clientData;
     if (objc < 3 || objc % 2 == 0) {
@@ -1428,131 +1624,69 @@ JobRunObjCmd(
     opts.progressObj = NULL;
     opts.tagsObj = NULL;
     opts.workerObj = NULL;
-    for (i = 3; i < objc; i += 2) {
-	if (Tcl_GetIndexFromObj(interp, objv[i], options, "option", 0,
-		&index) != TCL_OK) {
-	    return TCL_ERROR;
-	}
-	switch (index) {
-	case OPT_COMMANDS:
-	case OPT_OUTPUT:
-	case OPT_TIME:
-	    if (Tcl_GetWideIntFromObj(interp, objv[i + 1], &value) != TCL_OK) {
-		return TCL_ERROR;
-	    }
-	    if (value < (index == OPT_OUTPUT ? 0 : 1) || value > (index
-		    == OPT_COMMANDS ? MAX_COMMANDS : MAX_TIME)) {
-		return P2pError(interp, "P2P USAGE BADVALUE", "bad value"
-			" \"%s\" for %s", Tcl_GetString(objv[i + 1]),
-			options[index]);
-	    }
-	    if (index == OPT_COMMANDS) {
-		opts.commands = value;
-	    } else if (index == OPT_OUTPUT) {
-		opts.output = value;
-	    } else {
-		opts.time = (int) value;
-	    }
-	    break;
-	case OPT_PROGRESS:
-	    opts.progressObj = objv[i + 1];
-	    break;
-	case OPT_TAGS:
-	    opts.tagsObj = objv[i + 1];
-	    break;
-	case OPT_WORKER:
-	    opts.workerObj = objv[i + 1];
-	    break;
-	}
-    }
-    if (opts.progressObj != NULL) {
-	int len;
-
-	if (Tcl_ListObjLength(interp, opts.progressObj, &len) != TCL_OK) {
-	    return TCL_ERROR;
-	}
-	if (len == 0) {
-	    opts.progressObj = NULL;
-	}
-    }
-    specsObj = objv[2];
-    Tcl_IncrRefCount(specsObj);
-    if (Tcl_ListObjGetElements(interp, specsObj, &numSpecs, &specs)
-	    != TCL_OK) {
-	Tcl_DecrRefCount(specsObj);
+    if (ParseOptions(interp, objc - 3, objv + 3, &opts) != TCL_OK
+	    || Tcl_ListObjLength(interp, objv[2], &numSpecs) != TCL_OK) {
 	return TCL_ERROR;
     }
-    if (opts.tagsObj != NULL) {
-	Tcl_IncrRefCount(opts.tagsObj);
-	if (Tcl_ListObjGetElements(interp, opts.tagsObj, &numTags, &tags)
-		!= TCL_OK) {
-	    Tcl_DecrRefCount(opts.tagsObj);
-	    Tcl_DecrRefCount(specsObj);
-	    return TCL_ERROR;
-	}
-    }
-    if (opts.progressObj) {
-	Tcl_IncrRefCount(opts.progressObj);
-    }
-    if (opts.workerObj) {
-	Tcl_IncrRefCount(opts.workerObj);
-    }
-
-    if (jiPtr->outObj == NULL) {
-	jiPtr->outObj = Tcl_NewObj();
-	Tcl_IncrRefCount(jiPtr->outObj);
-	jiPtr->errObj = Tcl_NewObj();
-	Tcl_IncrRefCount(jiPtr->errObj);
-    }
-    jiPtr->refCount++;
-    Tcl_Preserve(child);
-    resultsObj = Tcl_NewListObj(0, NULL);
-    for (i = 0; i < numSpecs && clean; i++) {
-	JobOutcome out;
-	Tcl_WideInt t0, t1;
-
-	if (Tcl_IsShared(jiPtr->outObj)) {
-	    Tcl_DecrRefCount(jiPtr->outObj);
-	    jiPtr->outObj = Tcl_NewObj();
-	    Tcl_IncrRefCount(jiPtr->outObj);
-	}
-	if (Tcl_IsShared(jiPtr->errObj)) {
-	    Tcl_DecrRefCount(jiPtr->errObj);
-	    jiPtr->errObj = Tcl_NewObj();
-	    Tcl_IncrRefCount(jiPtr->errObj);
-	}
-	t0 = NowMicros();
-	clean = RunOne(child, jiPtr, specs[i], &opts,
-		i < numTags ? tags[i] : NULL, &out);
-	t1 = NowMicros();
-	if (Tcl_InterpDeleted(child)) {
-	    clean = 0;
-	}
-	Tcl_ListObjAppendElement(NULL, resultsObj, opts.workerObj != NULL
-		? WorkerResult(&out, jiPtr, &opts, t0 / 1000, t1 / 1000)
-		: ResultDict(&out, jiPtr, t1 - t0));
-	Tcl_DecrRefCount(out.resultObj);
-	if (out.errorCodeObj) {
-	    Tcl_DecrRefCount(out.errorCodeObj);
-	}
-	if (out.errorInfoObj) {
-	    Tcl_DecrRefCount(out.errorInfoObj);
-	}
-    }
-    Tcl_Release(child);
-    JobInterpRelease(jiPtr);
-    if (opts.progressObj) {
-	Tcl_DecrRefCount(opts.progressObj);
-    }
-    if (opts.workerObj) {
-	Tcl_DecrRefCount(opts.workerObj);
-    }
-    if (opts.tagsObj) {
-	Tcl_DecrRefCount(opts.tagsObj);
-    }
-    Tcl_DecrRefCount(specsObj);
+    resultsObj = RunJobs(child, jiPtr, objv[2], &opts, &clean);
     pair[0] = Tcl_NewBooleanObj(clean);
     pair[1] = resultsObj;
+    Tcl_SetObjResult(interp, Tcl_NewListObj(2, pair));
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * JobOptionsObjCmd --
+ *
+ *	::p2p::Internal::jobOptions commands time output options: the
+ *	sandbox's runs asks whether options (a list: option value ...) are
+ *	all good (known, with values in range), so that it may hand them to
+ *	jobRun without checking them one by one in Tcl.
+ *
+ * Results:
+ *	{opts tags}: the options as jobRun takes them (the defaults
+ *	commands, time and output, then options) and the value of -tags
+ *	(or an empty list); an empty list if an option is not good (runs
+ *	then says what is wrong).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+JobOptionsObjCmd(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    RunOptions opts;
+    Tcl_Obj **optv, *listObj, *pair[2];
+    int numOpts;
+
+    (void) clientData;
+    if (objc != 5) {
+	Tcl_WrongNumArgs(interp, 1, objv, "commands time output options");
+	return TCL_ERROR;
+    }
+    opts.progressObj = NULL;
+    opts.tagsObj = NULL;
+    opts.workerObj = NULL;
+    if (Tcl_ListObjGetElements(NULL, objv[4], &numOpts, &optv) != TCL_OK
+	    || ParseOptions(NULL, numOpts, optv, &opts) != TCL_OK) {
+	return TCL_OK;
+    }
+    listObj = Tcl_NewListObj(0, NULL);
+    Tcl_ListObjAppendElement(NULL, listObj, Key(K_OPT_COMMANDS));
+    Tcl_ListObjAppendElement(NULL, listObj, objv[1]);
+    Tcl_ListObjAppendElement(NULL, listObj, Key(K_OPT_TIME));
+    Tcl_ListObjAppendElement(NULL, listObj, objv[2]);
+    Tcl_ListObjAppendElement(NULL, listObj, Key(K_OPT_OUTPUT));
+    Tcl_ListObjAppendElement(NULL, listObj, objv[3]);
+    Tcl_ListObjReplace(NULL, listObj, 6, 0, numOpts, optv);
+    pair[0] = listObj;
+    pair[1] = opts.tagsObj ? opts.tagsObj : Tcl_NewObj();
     Tcl_SetObjResult(interp, Tcl_NewListObj(2, pair));
     return TCL_OK;
 }

@@ -193,31 +193,31 @@ oo::class create ::p2p::sandbox {
     method runs {key specs args} {
 	# The options as jobRun takes them: the defaults, then the
 	# caller's (checked; the last of an option given twice counts).
-	set opts [list -commands $Commands -time $Time -output $Output]
-	set tags {}
-	foreach {opt value} $args {
-	    switch -exact -- $opt {
-		-commands - -time {
-		    # (The usual value needs no call of Count.)
-		    if {![string is integer -strict $value] || $value < 1
-			    || $value > 1000000000} {
+	# Good ones (the usual case) are checked in C at once.
+	lassign [::p2p::Internal::jobOptions $Commands $Time $Output $args] \
+	    opts tags
+	if {![llength $opts]} {
+	    set opts [list -commands $Commands -time $Time -output $Output]
+	    foreach {opt value} $args {
+		switch -exact -- $opt {
+		    -commands - -time {
 			set value [my Count $opt $value 1]
 		    }
+		    -output {set value [my Count $opt $value 0]}
+		    -tags {
+			set tags $value
+			continue
+		    }
+		    -progress - -worker {}
+		    default {
+			return -code error \
+			    -errorcode [list P2P USAGE OPTION $opt] \
+			    "bad option \"$opt\": must be -commands,\
+			    -output, -progress, -tags, -time, or -worker"
+		    }
 		}
-		-output {set value [my Count $opt $value 0]}
-		-tags {
-		    set tags $value
-		    continue
-		}
-		-progress - -worker {}
-		default {
-		    return -code error \
-			-errorcode [list P2P USAGE OPTION $opt] \
-			"bad option \"$opt\": must be -commands, -output,\
-			-progress, -tags, -time, or -worker"
-		}
+		lappend opts $opt $value
 	    }
-	    lappend opts $opt $value
 	}
 	# The jobs go to an interpreter of key: an idle one or a new one,
 	# and a new one again after a job that left its interpreter
@@ -236,8 +236,13 @@ oo::class create ::p2p::sandbox {
 		set fresh 1
 	    }
 	    dict set Busy $i $key
-	    lassign [::p2p::Internal::jobRun $i [expr {$key eq ""
-		? [lrange $specs 0 0] : $specs}] {*}$opts -tags $tags] \
+	    if {$key eq ""} {
+		# Used once.
+		set batch [lrange $specs 0 0]
+	    } else {
+		set batch $specs
+	    }
+	    lassign [::p2p::Internal::jobRun $i $batch {*}$opts -tags $tags] \
 		clean done
 	    if {![info exists Busy] || ![dict exists $Busy $i]} {
 		# The sandbox was destroyed meanwhile (by a progress
