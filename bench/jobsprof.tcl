@@ -18,7 +18,7 @@
 #	of 16), 4 wait and
 #	forget. Worker: `runs` of 16 (-batch) trivial script jobs, answered
 #	to a fake connection, from the message's words to the results; a
-#	-batch of 1 is what one job at a time pays per message.
+#	-batch of 1 (a `run`) is what one job at a time pays per message.
 #
 #	It reaches into the objects' internals (variables and unexported
 #	methods): it measures this version of them, nothing more.
@@ -121,8 +121,15 @@ proc ::jobsprof::Worker {n batch} {
 	for {set j 0} {$j < $batch} {incr j} {
 	    lappend jobs r$i.$j tok [Spec]
 	}
-	# As a message's word: a string, parsed by the worker.
-	$my OnRuns [namespace which Conn] 1 [format %s $jobs]
+	# As a message's words: strings, parsed by the worker (one job
+	# alone comes in a `run`).
+	if {$batch == 1} {
+	    $my OnRun2 [namespace which Conn] 1 {*}[lmap word $jobs {
+		format %s $word
+	    }]
+	} else {
+	    $my OnRuns [namespace which Conn] 1 [format %s $jobs]
+	}
     }
     set us [expr {([clock microseconds] - $t) / double($n)}]
     $w destroy
