@@ -71,6 +71,7 @@ P2pjobs_Init(
     Tcl_CreateObjCommand(interp, "::p2p::caller", P2pCallerObjCmd, NULL,
 	    NULL);
     Tcl_CreateObjCommand(interp, "::p2p::debug", P2pDebugObjCmd, NULL, NULL);
+    Tcl_CreateObjCommand(interp, "::p2p::vwait", P2pVwaitObjCmd, NULL, NULL);
     Tcl_CreateObjCommand(interp, "::p2p::wonks", P2pWonksObjCmd, NULL, NULL);
     Tcl_CreateObjCommand(interp, "::p2p::exec", P2pExecObjCmd, NULL, NULL);
     Tcl_CreateObjCommand(interp, "::p2p::identity", P2pIdentityObjCmd, NULL,

@@ -184,7 +184,7 @@ oo::class create ::p2p::farming {
 	}
 	while {[dict get $Jobs $id state] ni {done failed cancelled}
 		&& ![info exists Waits(timeout-$id)]} {
-	    vwait $var
+	    ::p2p::vwait $var
 	}
 	if {$tid ne ""} {
 	    after cancel $tid
