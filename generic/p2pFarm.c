@@ -47,12 +47,20 @@
  *	job), changing nothing for it, and returns its index as next (the
  *	length of queue if none) and the head. The caller makes sure that
  *	there is no escrow to hold (Paying) and no log file open.
+ *
+ *	Both commands are meant to be called from ns itself (the farm's
+ *	methods pass [namespace current]): the variables are then found by
+ *	their simple names in that namespace, with no qualified name built
+ *	or parsed (that cost some 5,000 instructions per variable per
+ *	call). From elsewhere they are found by qualified names.
  */
 
 #include "p2pjobsInt.h"
 
 /*
- * The words this file looks up in dicts, made once per thread.
+ * The words this file looks up in dicts, and the names of the farm's
+ * variables (V_*, looked up in the farm's namespace), made once per
+ * thread.
  */
 
 enum {
@@ -61,6 +69,8 @@ enum {
     F_OUTPUTS, F_SIGNAL, F_EXIT, F_STDERR, F_STDOUT, F_ERROR,
     F_QUEUED, F_RUNNING, F_RESULTS, F_EXCLUDED, F_TIMEOUT, F_SPEC,
     F_ADDRESS, F_FREE, F_QUEUE, F_SENT,
+    V_JOBS, V_RUNS, V_INFLIGHT, V_ESCROWS, V_WAITS, V_BATCH, V_CONNVER,
+    V_SEQ,
     NUM_FARM_KEYS
 };
 
@@ -69,7 +79,9 @@ static const char *const farmKeyNames[NUM_FARM_KEYS] = {
     "k", "command", "result", "id", "reissues", "attempts", "worker",
     "outputs", "signal", "exit", "stderr", "stdout", "error",
     "queued", "running", "results", "excluded", "timeout", "spec",
-    "address", "free", "queue", "sent"
+    "address", "free", "queue", "sent",
+    "Jobs", "Runs", "Inflight", "Escrows", "Waits", "Batch", "ConnVer",
+    "Seq"
 };
 
 typedef struct FarmKeys {
@@ -88,7 +100,30 @@ static Tcl_Obj *FarmKey(int key);
 static void	FarmKeysExitProc(ClientData clientData);
 static Tcl_Obj *DictAt(Tcl_Obj *dictObj, int key);
 static int	IsFinal(Tcl_Obj *stateObj);
-static Tcl_Obj *OwnVar(Tcl_Interp *interp, Tcl_Obj *varObj);
+/*
+ * How a command names the farm's variables during one call: by their
+ * simple names, with TCL_NAMESPACE_ONLY, when called from the farm's
+ * namespace (its methods: no name built, no qualified name parsed);
+ * else by qualified names, made when first needed and let go at the end
+ * of the call (nothing is kept from one call to the next).
+ */
+
+typedef struct FarmVars {
+    Tcl_Obj *nsObj;		/* The farm's namespace, as given. */
+    int flags;			/* TCL_NAMESPACE_ONLY or 0. */
+    Tcl_Obj *names[NUM_FARM_KEYS - V_JOBS];
+				/* Qualified names (flags 0), or NULL. */
+} FarmVars;
+
+static void	EnterFarm(Tcl_Interp *interp, Tcl_Obj *nsObj,
+		    FarmVars *fvPtr);
+static Tcl_Obj *FarmGet(Tcl_Interp *interp, FarmVars *fvPtr, int var,
+		    int flags);
+static Tcl_Obj *FarmVarName(FarmVars *fvPtr, int var);
+static Tcl_Obj *FarmSet(Tcl_Interp *interp, FarmVars *fvPtr, int var,
+		    Tcl_Obj *elemObj, Tcl_Obj *valueObj);
+static void	LeaveFarm(FarmVars *fvPtr);
+static Tcl_Obj *OwnVar(Tcl_Interp *interp, FarmVars *fvPtr, int var);
 static Tcl_Obj *Unshared(Tcl_Obj *dictObj, Tcl_Obj *keyObj,
 		    Tcl_Obj *valueObj);
 
@@ -149,10 +184,10 @@ FarmResultsObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
-    Tcl_Obj **pairs, *jobsVar, *runsVar, *inflightVar, *escrowsVar;
-    Tcl_Obj *waitsVar, *jobsObj, *runsObj, *inflightObj, *escrowsObj, *openObj, *resultObj;
-    Tcl_Obj *addrObj, *doneObj, *settledObj, **settledIds, *out[2];
-    const char *ns;
+    Tcl_Obj **pairs, *jobsObj, *runsObj, *inflightObj, *escrowsObj;
+    Tcl_Obj *openObj, *resultObj, *addrObj, *doneObj, *settledObj;
+    Tcl_Obj **settledIds, *out[2];
+    FarmVars vars;
     int numPairs, start, i, j, logOpen, numEscrows = 0, numSettled = 0;
     int code = TCL_OK;
     static const int workerKeys[] = {
@@ -183,21 +218,11 @@ FarmResultsObjCmd(
     doneObj = FarmKey(F_DONE);
 
     /*
-     * The farm's variables, by their qualified names. The list of pairs
-     * is held for the whole loop: its elements are its own.
+     * The list of pairs is held for the whole loop: its elements are its
+     * own.
      */
 
-    ns = Tcl_GetString(objv[1]);
-    jobsVar = Tcl_ObjPrintf("%s::Jobs", ns);
-    runsVar = Tcl_ObjPrintf("%s::Runs", ns);
-    inflightVar = Tcl_ObjPrintf("%s::Inflight", ns);
-    escrowsVar = Tcl_ObjPrintf("%s::Escrows", ns);
-    waitsVar = Tcl_ObjPrintf("%s::Waits", ns);
-    Tcl_IncrRefCount(jobsVar);
-    Tcl_IncrRefCount(runsVar);
-    Tcl_IncrRefCount(inflightVar);
-    Tcl_IncrRefCount(escrowsVar);
-    Tcl_IncrRefCount(waitsVar);
+    EnterFarm(interp, objv[1], &vars);
     Tcl_IncrRefCount(objv[3]);
 
     openObj = Tcl_GetVar2Ex(interp, "::p2p::log::Open", NULL,
@@ -206,7 +231,7 @@ FarmResultsObjCmd(
 	    || Tcl_GetBooleanFromObj(NULL, openObj, &logOpen) != TCL_OK) {
 	logOpen = 1;
     }
-    escrowsObj = Tcl_ObjGetVar2(interp, escrowsVar, NULL, 0);
+    escrowsObj = FarmGet(interp, &vars, V_ESCROWS, 0);
     if (escrowsObj != NULL
 	    && Tcl_DictObjSize(NULL, escrowsObj, &numEscrows) != TCL_OK) {
 	numEscrows = 1;			/* Not a dict: ask the farm. */
@@ -218,9 +243,9 @@ FarmResultsObjCmd(
      * until the end (Waits is set last), so they stay so.
      */
 
-    if ((jobsObj = OwnVar(interp, jobsVar)) == NULL
-	    || (runsObj = OwnVar(interp, runsVar)) == NULL
-	    || (inflightObj = OwnVar(interp, inflightVar)) == NULL) {
+    if ((jobsObj = OwnVar(interp, &vars, V_JOBS)) == NULL
+	    || (runsObj = OwnVar(interp, &vars, V_RUNS)) == NULL
+	    || (inflightObj = OwnVar(interp, &vars, V_INFLIGHT)) == NULL) {
 	code = TCL_ERROR;
 	goto done;
     }
@@ -352,8 +377,8 @@ FarmResultsObjCmd(
 
     Tcl_ListObjGetElements(NULL, settledObj, &numSettled, &settledIds);
     for (j = 0; j < numSettled; j++) {
-	if (Tcl_ObjSetVar2(interp, waitsVar, settledIds[j], doneObj,
-		TCL_LEAVE_ERR_MSG) == NULL) {
+	if (FarmSet(interp, &vars, V_WAITS, settledIds[j],
+		doneObj) == NULL) {
 	    code = TCL_ERROR;
 	    break;
 	}
@@ -367,12 +392,8 @@ FarmResultsObjCmd(
     Tcl_DecrRefCount(settledObj);
 
   done:
+    LeaveFarm(&vars);
     Tcl_DecrRefCount(objv[3]);
-    Tcl_DecrRefCount(jobsVar);
-    Tcl_DecrRefCount(runsVar);
-    Tcl_DecrRefCount(inflightVar);
-    Tcl_DecrRefCount(escrowsVar);
-    Tcl_DecrRefCount(waitsVar);
     return code;
 }
 
@@ -401,15 +422,11 @@ FarmDispatchObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
-    Tcl_Obj **ids, **bids, *vars[7], *jobsObj, *runsObj, *inflightObj;
+    Tcl_Obj **ids, **bids, *jobsObj, *runsObj, *inflightObj;
     Tcl_Obj *batchObj, *connVerObj, *seqObj, *tokenObj, *out[2];
-    const char *ns;
+    FarmVars vars;
     int numIds, numBids, i, head, b, code = TCL_OK;
     Tcl_WideInt now, seq, seq0;
-    enum { V_JOBS, V_RUNS, V_INFLIGHT, V_BATCH, V_CONNVER, V_SEQ };
-    static const char *const varNames[] = {
-	"Jobs", "Runs", "Inflight", "Batch", "ConnVer", "Seq"
-    };
 
     (void) clientData;
     if (objc != 8) {
@@ -426,26 +443,22 @@ FarmDispatchObjCmd(
 	return TCL_ERROR;
     }
     tokenObj = objv[7];
+    EnterFarm(interp, objv[1], &vars);
     Tcl_IncrRefCount(objv[2]);
     Tcl_IncrRefCount(objv[6]);
-    ns = Tcl_GetString(objv[1]);
-    for (b = 0; b <= V_SEQ; b++) {
-	vars[b] = Tcl_ObjPrintf("%s::%s", ns, varNames[b]);
-	Tcl_IncrRefCount(vars[b]);
-    }
 
     /*
      * Made their variables' own, to be changed in place: no script runs
      * before the end.
      */
 
-    if ((jobsObj = OwnVar(interp, vars[V_JOBS])) == NULL
-	    || (runsObj = OwnVar(interp, vars[V_RUNS])) == NULL
-	    || (inflightObj = OwnVar(interp, vars[V_INFLIGHT])) == NULL
-	    || (batchObj = OwnVar(interp, vars[V_BATCH])) == NULL
-	    || (connVerObj = Tcl_ObjGetVar2(interp, vars[V_CONNVER], NULL,
+    if ((jobsObj = OwnVar(interp, &vars, V_JOBS)) == NULL
+	    || (runsObj = OwnVar(interp, &vars, V_RUNS)) == NULL
+	    || (inflightObj = OwnVar(interp, &vars, V_INFLIGHT)) == NULL
+	    || (batchObj = OwnVar(interp, &vars, V_BATCH)) == NULL
+	    || (connVerObj = FarmGet(interp, &vars, V_CONNVER,
 		TCL_LEAVE_ERR_MSG)) == NULL
-	    || (seqObj = Tcl_ObjGetVar2(interp, vars[V_SEQ], NULL,
+	    || (seqObj = FarmGet(interp, &vars, V_SEQ,
 		TCL_LEAVE_ERR_MSG)) == NULL
 	    || Tcl_GetWideIntFromObj(interp, seqObj, &seq) != TCL_OK) {
 	code = TCL_ERROR;
@@ -457,6 +470,7 @@ FarmDispatchObjCmd(
 	Tcl_Obj *idObj = ids[i], *jobObj, *valueObj, *pickObj = NULL;
 	Tcl_Obj *addrObj = NULL, *ridObj, *runObj, *elems[3], *listObj;
 	Tcl_Obj *activeObj;
+	char seqText[TCL_INTEGER_SPACE + 2];
 	int k, free, queue, busy, ver;
 	double load, bestLoad = 0.0;
 	Tcl_WideInt timeout;
@@ -544,9 +558,10 @@ FarmDispatchObjCmd(
 	 * its worker.
 	 */
 
-	ridObj = Tcl_ObjPrintf("%s.%" TCL_LL_MODIFIER "d",
-		Tcl_GetString(idObj), ++seq);
+	ridObj = Tcl_DuplicateObj(idObj);
 	Tcl_IncrRefCount(ridObj);
+	snprintf(seqText, sizeof(seqText), ".%" TCL_LL_MODIFIER "d", ++seq);
+	Tcl_AppendToObj(ridObj, seqText, -1);
 	jobObj = Unshared(jobsObj, idObj, jobObj);
 	Tcl_DictObjPut(NULL, jobObj, FarmKey(F_STATE), FarmKey(F_RUNNING));
 	activeObj = Unshared(jobObj, FarmKey(F_ACTIVE),
@@ -581,8 +596,8 @@ FarmDispatchObjCmd(
 	    head++;
 	}
     }
-    if (seq != seq0 && Tcl_ObjSetVar2(interp, vars[V_SEQ], NULL,
-	    Tcl_NewWideIntObj(seq), TCL_LEAVE_ERR_MSG) == NULL) {
+    if (seq != seq0 && FarmSet(interp, &vars, V_SEQ, NULL,
+	    Tcl_NewWideIntObj(seq)) == NULL) {
 	code = TCL_ERROR;
 	goto done;
     }
@@ -591,9 +606,7 @@ FarmDispatchObjCmd(
     Tcl_SetObjResult(interp, Tcl_NewListObj(2, out));
 
   done:
-    for (b = 0; b <= V_SEQ; b++) {
-	Tcl_DecrRefCount(vars[b]);
-    }
+    LeaveFarm(&vars);
     Tcl_DecrRefCount(objv[2]);
     Tcl_DecrRefCount(objv[6]);
     return code;
@@ -631,9 +644,127 @@ DictSize(
 /*
  *----------------------------------------------------------------------
  *
+ * EnterFarm --
+ *
+ *	Readies the names of the farm's variables for one call: see
+ *	FarmVars. (The farm's methods call from its namespace, as
+ *	[namespace current]; farm.test also calls from elsewhere.)
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Fills *fvPtr, which LeaveFarm empties.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+EnterFarm(
+    Tcl_Interp *interp,
+    Tcl_Obj *nsObj,
+    FarmVars *fvPtr)
+{
+    int i;
+
+    fvPtr->nsObj = nsObj;
+    fvPtr->flags = strcmp(Tcl_GetCurrentNamespace(interp)->fullName,
+	    Tcl_GetString(nsObj)) == 0 ? TCL_NAMESPACE_ONLY : 0;
+    for (i = 0; i < NUM_FARM_KEYS - V_JOBS; i++) {
+	fvPtr->names[i] = NULL;
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * FarmGet, FarmSet --
+ *
+ *	Read and set the farm's variable farmKeyNames[var] (FarmSet: its
+ *	element elemObj unless NULL), as Tcl_ObjGetVar2 and
+ *	Tcl_ObjSetVar2 do (FarmGet with flags 0 or TCL_LEAVE_ERR_MSG).
+ *	FarmVarName gives the name to use.
+ *
+ * Results:
+ *	The value, or NULL (with a message in interp).
+ *
+ * Side effects:
+ *	FarmSet sets the variable (its traces may run).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static Tcl_Obj *
+FarmVarName(
+    FarmVars *fvPtr,
+    int var)
+{
+    Tcl_Obj **namePtr;
+
+    if (fvPtr->flags & TCL_NAMESPACE_ONLY) {
+	return FarmKey(var);
+    }
+    namePtr = &fvPtr->names[var - V_JOBS];
+    if (*namePtr == NULL) {
+	*namePtr = Tcl_ObjPrintf("%s::%s", Tcl_GetString(fvPtr->nsObj),
+		farmKeyNames[var]);
+	Tcl_IncrRefCount(*namePtr);
+    }
+    return *namePtr;
+}
+
+static Tcl_Obj *
+FarmGet(
+    Tcl_Interp *interp,
+    FarmVars *fvPtr,
+    int var,
+    int flags)
+{
+    return Tcl_ObjGetVar2(interp, FarmVarName(fvPtr, var), NULL,
+	    fvPtr->flags | flags);
+}
+
+static Tcl_Obj *
+FarmSet(
+    Tcl_Interp *interp,
+    FarmVars *fvPtr,
+    int var,
+    Tcl_Obj *elemObj,
+    Tcl_Obj *valueObj)
+{
+    return Tcl_ObjSetVar2(interp, FarmVarName(fvPtr, var), elemObj,
+	    valueObj, fvPtr->flags | TCL_LEAVE_ERR_MSG);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * LeaveFarm --
+ *
+ *	Lets go of the names EnterFarm and FarmVarName made.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+LeaveFarm(
+    FarmVars *fvPtr)
+{
+    int i;
+
+    for (i = 0; i < NUM_FARM_KEYS - V_JOBS; i++) {
+	if (fvPtr->names[i] != NULL) {
+	    Tcl_DecrRefCount(fvPtr->names[i]);
+	}
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * OwnVar --
  *
- *	The value of a variable, made its own (copied and set again if
+ *	The value of the farm's variable farmKeyNames[var], made its own (copied and set again if
  *	shared) so that it can be changed in place.
  *
  * Results:
@@ -648,15 +779,15 @@ DictSize(
 static Tcl_Obj *
 OwnVar(
     Tcl_Interp *interp,
-    Tcl_Obj *varObj)
+    FarmVars *fvPtr,
+    int var)
 {
-    Tcl_Obj *valueObj = Tcl_ObjGetVar2(interp, varObj, NULL,
-	    TCL_LEAVE_ERR_MSG);
+    Tcl_Obj *valueObj = FarmGet(interp, fvPtr, var, TCL_LEAVE_ERR_MSG);
     int size;
 
     if (valueObj != NULL && Tcl_IsShared(valueObj)) {
-	valueObj = Tcl_ObjSetVar2(interp, varObj, NULL,
-		Tcl_DuplicateObj(valueObj), TCL_LEAVE_ERR_MSG);
+	valueObj = FarmSet(interp, fvPtr, var, NULL,
+		Tcl_DuplicateObj(valueObj));
     }
     if (valueObj != NULL
 	    && Tcl_DictObjSize(interp, valueObj, &size) != TCL_OK) {
