@@ -154,7 +154,9 @@ oo::class create ::p2p::farming {
 		    set PumpId [after 0 [list [namespace which my] PumpNow]]
 		}
 	    } else {
-		catch {after cancel $PumpId}
+		if {$PumpId ne ""} {
+		    catch {after cancel $PumpId}
+		}
 		my PumpNow
 	    }
 	}
@@ -177,7 +179,8 @@ oo::class create ::p2p::farming {
 	if {[dict get $Jobs $id state] in {done failed cancelled}} {
 	    return [dict get $Jobs $id result]
 	}
-	set var [my varname Waits]
+	# (Waits is a variable of this namespace: no `my varname`.)
+	set var [namespace current]::Waits
 	set tid ""
 	if {$timeout ne ""} {
 	    set tid [after $timeout [list set ${var}(timeout-$id) 1]]
@@ -283,7 +286,8 @@ oo::class create ::p2p::farming {
     #	skipped when met. A job that no bidder can take now stops the
     #	scan of its class, unless the job excludes some workers (it
     #	failed on them), in which case up to 64 such jobs are stepped
-    #	over.
+    #	over. Then the runs the pass gathered for workers of
+    #	p2p:worker<-foreman/2 are sent: one message per worker.
     method PumpNow {} {
 	set PumpId ""
 	set Pumping 1
@@ -291,30 +295,24 @@ oo::class create ::p2p::farming {
 	    my PumpClasses
 	} finally {
 	    set Pumping 0
-	    my SendBatches
-	}
-    }
-
-    # SendBatches --
-    #	Sends the runs a pass gathered for workers of
-    #	p2p:worker<-foreman/2: one message per worker.
-    method SendBatches {} {
-	if {[dict size $Batch] == 0} {
-	    return
-	}
-	set batch $Batch
-	set Batch {}
-	dict for {addr jobs} $batch {
-	    if {[llength $jobs] == 3} {
-		set message [list run {*}$jobs]
-	    } else {
-		set message [list runs $jobs]
-	    }
-	    # (SendWorker inlined for a worker already connected.)
-	    if {[dict exists $ConnUp $addr] && [dict get $ConnUp $addr]} {
-		::p2p::net::tell "" [dict get $Conns $addr] $message
-	    } else {
-		my SendWorker $addr $message
+	    # (What was SendBatches, inlined: a method call per pass.)
+	    if {[dict size $Batch]} {
+		set batch $Batch
+		set Batch {}
+		dict for {addr jobs} $batch {
+		    if {[llength $jobs] == 3} {
+			set message [list run {*}$jobs]
+		    } else {
+			set message [list runs $jobs]
+		    }
+		    # (SendWorker inlined for a worker already connected.)
+		    if {[dict exists $ConnUp $addr]
+			    && [dict get $ConnUp $addr]} {
+			::p2p::net::tell "" [dict get $Conns $addr] $message
+		    } else {
+			my SendWorker $addr $message
+		    }
+		}
 	    }
 	}
     }
@@ -418,7 +416,7 @@ oo::class create ::p2p::farming {
 		    }
 		    if {[dict exists $ConnVer $addr]
 			    && [dict get $ConnVer $addr] >= 2} {
-			# Sent with the others of this pass (SendBatches).
+			# Sent with the others of this pass (PumpNow).
 			dict lappend Batch $addr $rid $token \
 			    [dict get $Jobs $id spec]
 		    } else {
