@@ -25,8 +25,8 @@
  *	  - settled: a job of redundancy 1, without -command, no escrow
  *	    for the run, no log file open, and the result of a worker (it
  *	    has every key of a result): the run ends and the job is done,
- *	    with that result plus id, reissues and attempts, and
- *	    Waits($id) is set to done;
+ *	    with that result plus id, reissues and attempts (0 and empty
+ *	    when the job has none), and Waits($id) is set to done;
  *	or it needs the farm: the command stops there, changing nothing
  *	for that pair, and returns its index as next (the length of
  *	results when all were done). settled is 1 when a job was settled.
@@ -40,7 +40,8 @@
  *	past it if it was there); a queued job of redundancy 1 with no run
  *	and no excluded worker goes to the bid the farm would pick (the
  *	first of bids with a free slot, else the least loaded with queue
- *	room), if that worker speaks p2p:worker<-foreman/2: the run is
+ *	room), if that worker speaks p2p:worker<-foreman/2 (a job's keys
+ *	results and excluded, when absent, are empty): the run is
  *	recorded (Jobs, Runs, Inflight, Seq) and added to Batch, which the
  *	pass sends. The command stops at the first job it cannot dispatch
  *	so (no bid left, another worker version, a re-issued or redundant
@@ -491,9 +492,12 @@ FarmDispatchObjCmd(
 	if ((valueObj = DictAt(jobObj, F_K)) == NULL
 		|| Tcl_GetIntFromObj(NULL, valueObj, &k) != TCL_OK || k != 1
 		|| DictSize(jobObj, F_ACTIVE) != 0
-		|| DictSize(jobObj, F_RESULTS) != 0
-		|| (valueObj = DictAt(jobObj, F_EXCLUDED)) == NULL
-		|| Tcl_ListObjLength(NULL, valueObj, &k) != TCL_OK || k != 0
+		|| ((valueObj = DictAt(jobObj, F_RESULTS)) != NULL
+		    && (Tcl_DictObjSize(NULL, valueObj, &k) != TCL_OK
+		    || k != 0))
+		|| ((valueObj = DictAt(jobObj, F_EXCLUDED)) != NULL
+		    && (Tcl_ListObjLength(NULL, valueObj, &k) != TCL_OK
+		    || k != 0))
 		|| (valueObj = DictAt(jobObj, F_TIMEOUT)) == NULL
 		|| Tcl_GetWideIntFromObj(NULL, valueObj, &timeout) != TCL_OK
 		|| DictAt(jobObj, F_SPEC) == NULL) {

@@ -131,10 +131,13 @@ oo::class create ::p2p::farming {
 		"bad value for -job: must be a dict with at least a kind"
 	}
 	set id job[incr JobSeq]
+	# The keys a job gets only when it needs them (a fifth of submit's
+	# cost was making them all): reissues (0), attempts, excluded,
+	# results, rids, progress (empty); starved. Read them with a
+	# default.
 	dict set Jobs $id [dict create spec $spec state queued \
 	    command $command k $k retries $retries timeout $timeout \
-	    reissues 0 attempts {} active {} excluded {} results {} rids {} \
-	    progress {}]
+	    active {}]
 	# (Enqueue and Class inlined.)
 	set class [list $kind \
 	    [expr {[dict exists $spec price] ? [dict get $spec price] : ""}]]
@@ -220,7 +223,8 @@ oo::class create ::p2p::farming {
 	    return $counts
 	}
 	my Known $id
-	set job [dict get $Jobs $id]
+	set job [dict merge {reissues 0 attempts {} progress {}} \
+	    [dict get $Jobs $id]]
 	dict create state [dict get $job state] \
 	    workers [dict keys [dict get $job active]] \
 	    attempts [dict get $job attempts] \
@@ -361,7 +365,10 @@ oo::class create ::p2p::farming {
 		}
 		set need [expr {[dict get $Jobs $id k]
 		    - [dict size [dict get $Jobs $id active]]
-		    - [dict size [dict get $Jobs $id results]]}]
+		    - ([dict exists $Jobs $id results]
+			? [dict size [dict get $Jobs $id results]] : 0)}]
+		set excluded [expr {[dict exists $Jobs $id excluded]
+		    ? [dict get $Jobs $id excluded] : {}}]
 		while {$need > 0} {
 		    # The bid to take: the free slots of the bidders, best
 		    # bid first; once all are taken, their queues, least
@@ -370,7 +377,7 @@ oo::class create ::p2p::farming {
 		    set bestLoad ""
 		    foreach bid $bids {
 			set addr [dict get $bid address]
-			if {$addr in [dict get $Jobs $id excluded]
+			if {$addr in $excluded
 				|| [dict exists $Jobs $id active $addr]} {
 			    continue
 			}
@@ -425,7 +432,7 @@ oo::class create ::p2p::farming {
 		    }
 		}
 		if {$need > 0 && [dict size [dict get $Jobs $id active]] == 0
-			&& [llength [dict get $Jobs $id attempts]]
+			&& [dict exists $Jobs $id attempts]
 			&& [my Exhausted $class $id]} {
 		    my Settle $id failed [dict create status failed \
 			error "job $id failed on every worker that bid:\
@@ -434,7 +441,6 @@ oo::class create ::p2p::farming {
 		}
 		if {$need > 0} {
 		    incr waiting
-		    set excluded [dict get $Jobs $id excluded]
 		    if {[llength $excluded] == 0} {
 			break
 		    }
@@ -517,6 +523,9 @@ oo::class create ::p2p::farming {
 	}
 	set offer [dict get $Offers $class]
 	if {[clock milliseconds] - [dict get $offer time] > 2000} {
+	    return 0
+	}
+	if {![dict exists $Jobs $id excluded]} {
 	    return 0
 	}
 	set excluded [dict get $Jobs $id excluded]
@@ -685,8 +694,10 @@ oo::class create ::p2p::farming {
 		exit {} signal {} outputs {} worker {}} $result]
 	}
 	dict set result id $id
-	dict set result reissues [dict get $Jobs $id reissues]
-	dict set result attempts [dict get $Jobs $id attempts]
+	dict set result reissues [expr {[dict exists $Jobs $id reissues]
+	    ? [dict get $Jobs $id reissues] : 0}]
+	dict set result attempts [expr {[dict exists $Jobs $id attempts]
+	    ? [dict get $Jobs $id attempts] : {}}]
 	dict set Jobs $id state $state
 	dict set Jobs $id result $result
 	set Waits($id) $state
@@ -752,8 +763,9 @@ oo::class create ::p2p::farming {
 	    return
 	}
 	dict update Jobs $id job {
-	    dict set job progress [lrange [linsert [dict get $job progress] \
-		end [list $addr $message]] end-9 end]
+	    dict set job progress [lrange [linsert [expr {
+		[dict exists $job progress] ? [dict get $job progress] : {}
+	    }] end [list $addr $message]] end-9 end]
 	}
 	return
     }
@@ -827,8 +839,10 @@ oo::class create ::p2p::farming {
 		# Settle, inlined for a worker's result of a job without
 		# -command, with no log file.
 		dict set result id $id
-		dict set result reissues [dict get $Jobs $id reissues]
-		dict set result attempts [dict get $Jobs $id attempts]
+		dict set result reissues [expr {[dict exists $Jobs $id reissues]
+		    ? [dict get $Jobs $id reissues] : 0}]
+		dict set result attempts [expr {[dict exists $Jobs $id attempts]
+		    ? [dict get $Jobs $id attempts] : {}}]
 		dict set Jobs $id state done
 		dict set Jobs $id result $result
 		set Waits($id) done
