@@ -96,10 +96,10 @@ static int	FarmResultsObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
 static int	FarmDispatchObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
-static int	DictSize(Tcl_Obj *dictObj, int key);
-static Tcl_Obj *FarmKey(int key);
+static int	DictSize(Tcl_Obj *const *keys, Tcl_Obj *dictObj, int key);
+static Tcl_Obj *const *KeyTable(void);
 static void	FarmKeysExitProc(ClientData clientData);
-static Tcl_Obj *DictAt(Tcl_Obj *dictObj, int key);
+static Tcl_Obj *DictAt(Tcl_Obj *const *keys, Tcl_Obj *dictObj, int key);
 static int	IsFinal(Tcl_Obj *stateObj);
 /*
  * How a command names the farm's variables during one call: by their
@@ -110,6 +110,7 @@ static int	IsFinal(Tcl_Obj *stateObj);
  */
 
 typedef struct FarmVars {
+    Tcl_Obj *const *keys;	/* KeyTable(). */
     Tcl_Obj *nsObj;		/* The farm's namespace, as given. */
     int flags;			/* TCL_NAMESPACE_ONLY or 0. */
     Tcl_Obj *names[NUM_FARM_KEYS - V_JOBS];
@@ -188,6 +189,7 @@ FarmResultsObjCmd(
     Tcl_Obj **pairs, *jobsObj, *runsObj, *inflightObj, *escrowsObj;
     Tcl_Obj *openObj, *resultObj, *addrObj, *doneObj, *settledObj;
     Tcl_Obj **settledIds, *out[2];
+    Tcl_Obj *const *keys;
     FarmVars vars;
     int numPairs, start, i, j, logOpen, numEscrows = 0, numSettled = 0;
     int code = TCL_OK;
@@ -216,7 +218,6 @@ FarmResultsObjCmd(
 	start = 0;
     }
     addrObj = objv[2];
-    doneObj = FarmKey(F_DONE);
 
     /*
      * The list of pairs is held for the whole loop: its elements are its
@@ -224,6 +225,8 @@ FarmResultsObjCmd(
      */
 
     EnterFarm(interp, objv[1], &vars);
+    keys = vars.keys;
+    doneObj = keys[F_DONE];
     Tcl_IncrRefCount(objv[3]);
 
     openObj = Tcl_GetVar2Ex(interp, "::p2p::log::Open", NULL,
@@ -271,17 +274,17 @@ FarmResultsObjCmd(
 
 	if (Tcl_DictObjGet(NULL, jobsObj, idObj, &jobObj) != TCL_OK
 		|| jobObj == NULL
-		|| (activeObj = DictAt(jobObj, F_ACTIVE)) == NULL
+		|| (activeObj = DictAt(keys, jobObj, F_ACTIVE)) == NULL
 		|| Tcl_DictObjGet(NULL, activeObj, addrObj,
 		    &runObj) != TCL_OK || runObj == NULL
-		|| (valueObj = DictAt(runObj, F_RID)) == NULL
+		|| (valueObj = DictAt(keys, runObj, F_RID)) == NULL
 		|| strcmp(Tcl_GetString(valueObj), rid) != 0
-		|| Tcl_DictObjGet(NULL, resultObj, FarmKey(F_STATUS),
+		|| Tcl_DictObjGet(NULL, resultObj, keys[F_STATUS],
 		    &statusObj) != TCL_OK || statusObj == NULL) {
 	    Tcl_DecrRefCount(idObj);
 	    continue;
 	}
-	if ((stateObj = DictAt(jobObj, F_STATE)) == NULL) {
+	if ((stateObj = DictAt(keys, jobObj, F_STATE)) == NULL) {
 	    Tcl_DecrRefCount(idObj);
 	    break;
 	}
@@ -296,17 +299,17 @@ FarmResultsObjCmd(
 
 	    complete = 1;
 	    for (j = 0; j < (int) (sizeof(workerKeys) / sizeof(int)); j++) {
-		if (DictAt(resultObj, workerKeys[j]) == NULL) {
+		if (DictAt(keys, resultObj, workerKeys[j]) == NULL) {
 		    complete = 0;
 		    break;
 		}
 	    }
 	    if (!complete || logOpen
 		    || strcmp(Tcl_GetString(statusObj), "cancelled") == 0
-		    || (valueObj = DictAt(jobObj, F_K)) == NULL
+		    || (valueObj = DictAt(keys, jobObj, F_K)) == NULL
 		    || Tcl_GetIntFromObj(NULL, valueObj, &k) != TCL_OK
 		    || k != 1
-		    || (valueObj = DictAt(jobObj, F_COMMAND)) == NULL
+		    || (valueObj = DictAt(keys, jobObj, F_COMMAND)) == NULL
 		    || Tcl_ListObjLength(NULL, valueObj, &n) != TCL_OK
 		    || n != 0) {
 		Tcl_DecrRefCount(idObj);
@@ -328,8 +331,8 @@ FarmResultsObjCmd(
 
 	Tcl_DictObjRemove(NULL, runsObj, ridObj);
 	jobObj = Unshared(jobsObj, idObj, jobObj);
-	activeObj = Unshared(jobObj, FarmKey(F_ACTIVE),
-		DictAt(jobObj, F_ACTIVE));
+	activeObj = Unshared(jobObj, keys[F_ACTIVE],
+		DictAt(keys, jobObj, F_ACTIVE));
 	Tcl_DictObjRemove(NULL, activeObj, addrObj);
 	if (Tcl_DictObjGet(NULL, inflightObj, addrObj,
 		&countObj) == TCL_OK && countObj != NULL) {
@@ -356,15 +359,15 @@ FarmResultsObjCmd(
 
 	resultObj = Tcl_DuplicateObj(resultObj);	/* The list's is its own. */
 	Tcl_IncrRefCount(resultObj);
-	Tcl_DictObjPut(NULL, resultObj, FarmKey(F_ID), idObj);
-	valueObj = DictAt(jobObj, F_REISSUES);
-	Tcl_DictObjPut(NULL, resultObj, FarmKey(F_REISSUES),
+	Tcl_DictObjPut(NULL, resultObj, keys[F_ID], idObj);
+	valueObj = DictAt(keys, jobObj, F_REISSUES);
+	Tcl_DictObjPut(NULL, resultObj, keys[F_REISSUES],
 		valueObj ? valueObj : Tcl_NewIntObj(0));
-	valueObj = DictAt(jobObj, F_ATTEMPTS);
-	Tcl_DictObjPut(NULL, resultObj, FarmKey(F_ATTEMPTS),
+	valueObj = DictAt(keys, jobObj, F_ATTEMPTS);
+	Tcl_DictObjPut(NULL, resultObj, keys[F_ATTEMPTS],
 		valueObj ? valueObj : Tcl_NewObj());
-	Tcl_DictObjPut(NULL, jobObj, FarmKey(F_STATE), doneObj);
-	Tcl_DictObjPut(NULL, jobObj, FarmKey(F_RESULT), resultObj);
+	Tcl_DictObjPut(NULL, jobObj, keys[F_STATE], doneObj);
+	Tcl_DictObjPut(NULL, jobObj, keys[F_RESULT], resultObj);
 	Tcl_DecrRefCount(resultObj);
 	Tcl_InvalidateStringRep(jobsObj);
 	Tcl_ListObjAppendElement(NULL, settledObj, idObj);
@@ -425,6 +428,7 @@ FarmDispatchObjCmd(
 {
     Tcl_Obj **ids, **bids, *jobsObj, *runsObj, *inflightObj;
     Tcl_Obj *batchObj, *connVerObj, *seqObj, *tokenObj, *out[2];
+    Tcl_Obj *const *keys;
     FarmVars vars;
     int numIds, numBids, i, head, b, code = TCL_OK;
     Tcl_WideInt now, seq, seq0;
@@ -445,6 +449,7 @@ FarmDispatchObjCmd(
     }
     tokenObj = objv[7];
     EnterFarm(interp, objv[1], &vars);
+    keys = vars.keys;
     Tcl_IncrRefCount(objv[2]);
     Tcl_IncrRefCount(objv[6]);
 
@@ -479,7 +484,7 @@ FarmDispatchObjCmd(
 	if (Tcl_DictObjGet(NULL, jobsObj, idObj, &jobObj) != TCL_OK) {
 	    break;
 	}
-	if (jobObj != NULL && (valueObj = DictAt(jobObj, F_STATE)) == NULL) {
+	if (jobObj != NULL && (valueObj = DictAt(keys, jobObj, F_STATE)) == NULL) {
 	    break;
 	}
 	if (jobObj == NULL
@@ -489,18 +494,18 @@ FarmDispatchObjCmd(
 	    }
 	    continue;
 	}
-	if ((valueObj = DictAt(jobObj, F_K)) == NULL
+	if ((valueObj = DictAt(keys, jobObj, F_K)) == NULL
 		|| Tcl_GetIntFromObj(NULL, valueObj, &k) != TCL_OK || k != 1
-		|| DictSize(jobObj, F_ACTIVE) != 0
-		|| ((valueObj = DictAt(jobObj, F_RESULTS)) != NULL
+		|| DictSize(keys, jobObj, F_ACTIVE) != 0
+		|| ((valueObj = DictAt(keys, jobObj, F_RESULTS)) != NULL
 		    && (Tcl_DictObjSize(NULL, valueObj, &k) != TCL_OK
 		    || k != 0))
-		|| ((valueObj = DictAt(jobObj, F_EXCLUDED)) != NULL
+		|| ((valueObj = DictAt(keys, jobObj, F_EXCLUDED)) != NULL
 		    && (Tcl_ListObjLength(NULL, valueObj, &k) != TCL_OK
 		    || k != 0))
-		|| (valueObj = DictAt(jobObj, F_TIMEOUT)) == NULL
+		|| (valueObj = DictAt(keys, jobObj, F_TIMEOUT)) == NULL
 		|| Tcl_GetWideIntFromObj(NULL, valueObj, &timeout) != TCL_OK
-		|| DictAt(jobObj, F_SPEC) == NULL) {
+		|| DictAt(keys, jobObj, F_SPEC) == NULL) {
 	    break;
 	}
 
@@ -511,10 +516,10 @@ FarmDispatchObjCmd(
 	 */
 
 	for (b = 0; b < numBids; b++) {
-	    Tcl_Obj *bidAddrObj = DictAt(bids[b], F_ADDRESS);
+	    Tcl_Obj *bidAddrObj = DictAt(keys, bids[b], F_ADDRESS);
 
 	    if (bidAddrObj == NULL
-		    || (valueObj = DictAt(bids[b], F_FREE)) == NULL
+		    || (valueObj = DictAt(keys, bids[b], F_FREE)) == NULL
 		    || Tcl_GetIntFromObj(NULL, valueObj, &free) != TCL_OK) {
 		pickObj = NULL;
 		break;			/* The farm says what is wrong. */
@@ -535,7 +540,7 @@ FarmDispatchObjCmd(
 		break;
 	    }
 	    queue = 0;
-	    if ((valueObj = DictAt(bids[b], F_QUEUE)) != NULL
+	    if ((valueObj = DictAt(keys, bids[b], F_QUEUE)) != NULL
 		    && Tcl_GetIntFromObj(NULL, valueObj, &queue) != TCL_OK) {
 		pickObj = NULL;
 		break;
@@ -567,12 +572,12 @@ FarmDispatchObjCmd(
 	snprintf(seqText, sizeof(seqText), ".%" TCL_LL_MODIFIER "d", ++seq);
 	Tcl_AppendToObj(ridObj, seqText, -1);
 	jobObj = Unshared(jobsObj, idObj, jobObj);
-	Tcl_DictObjPut(NULL, jobObj, FarmKey(F_STATE), FarmKey(F_RUNNING));
-	activeObj = Unshared(jobObj, FarmKey(F_ACTIVE),
-		DictAt(jobObj, F_ACTIVE));
+	Tcl_DictObjPut(NULL, jobObj, keys[F_STATE], keys[F_RUNNING]);
+	activeObj = Unshared(jobObj, keys[F_ACTIVE],
+		DictAt(keys, jobObj, F_ACTIVE));
 	runObj = Tcl_NewDictObj();
-	Tcl_DictObjPut(NULL, runObj, FarmKey(F_RID), ridObj);
-	Tcl_DictObjPut(NULL, runObj, FarmKey(F_SENT), Tcl_NewWideIntObj(now));
+	Tcl_DictObjPut(NULL, runObj, keys[F_RID], ridObj);
+	Tcl_DictObjPut(NULL, runObj, keys[F_SENT], Tcl_NewWideIntObj(now));
 	Tcl_DictObjPut(NULL, activeObj, addrObj, runObj);
 	elems[0] = idObj;
 	elems[1] = addrObj;
@@ -593,7 +598,7 @@ FarmDispatchObjCmd(
 	}
 	Tcl_ListObjAppendElement(NULL, listObj, ridObj);
 	Tcl_ListObjAppendElement(NULL, listObj, tokenObj);
-	Tcl_ListObjAppendElement(NULL, listObj, DictAt(jobObj, F_SPEC));
+	Tcl_ListObjAppendElement(NULL, listObj, DictAt(keys, jobObj, F_SPEC));
 	Tcl_InvalidateStringRep(batchObj);
 	Tcl_DecrRefCount(ridObj);
 	if (i == head) {
@@ -632,10 +637,11 @@ FarmDispatchObjCmd(
 
 static int
 DictSize(
+    Tcl_Obj *const *keys,	/* KeyTable() */
     Tcl_Obj *dictObj,
     int key)
 {
-    Tcl_Obj *valueObj = DictAt(dictObj, key);
+    Tcl_Obj *valueObj = DictAt(keys, dictObj, key);
     int size;
 
     if (valueObj == NULL
@@ -671,6 +677,7 @@ EnterFarm(
 {
     int i;
 
+    fvPtr->keys = KeyTable();
     fvPtr->nsObj = nsObj;
     fvPtr->flags = strcmp(Tcl_GetCurrentNamespace(interp)->fullName,
 	    Tcl_GetString(nsObj)) == 0 ? TCL_NAMESPACE_ONLY : 0;
@@ -706,7 +713,7 @@ FarmVarName(
     Tcl_Obj **namePtr;
 
     if (fvPtr->flags & TCL_NAMESPACE_ONLY) {
-	return FarmKey(var);
+	return fvPtr->keys[var];
     }
     namePtr = &fvPtr->names[var - V_JOBS];
     if (*namePtr == NULL) {
@@ -847,12 +854,13 @@ Unshared(
 
 static Tcl_Obj *
 DictAt(
+    Tcl_Obj *const *keys,	/* KeyTable() */
     Tcl_Obj *dictObj,
     int key)
 {
     Tcl_Obj *valueObj = NULL;
 
-    if (Tcl_DictObjGet(NULL, dictObj, FarmKey(key), &valueObj) != TCL_OK) {
+    if (Tcl_DictObjGet(NULL, dictObj, keys[key], &valueObj) != TCL_OK) {
 	return NULL;
     }
     return valueObj;
@@ -881,29 +889,30 @@ IsFinal(
 /*
  *----------------------------------------------------------------------
  *
- * FarmKey --
+ * KeyTable --
  *
- *	The word farmKeyNames[key] as a Tcl_Obj of this thread (no
- *	reference for the caller).
+ *	The words farmKeyNames as Tcl_Objs of this thread, by index (no
+ *	reference for the caller). Each command asks once per call (a
+ *	thread data lookup per word cost more than the dict lookup).
  *
  *----------------------------------------------------------------------
  */
 
-static Tcl_Obj *
-FarmKey(
-    int key)
+static Tcl_Obj *const *
+KeyTable(void)
 {
     FarmKeys *fkPtr = Tcl_GetThreadData(&farmKeysKey, sizeof(FarmKeys));
+    int i;
 
-    if (fkPtr->objs[key] == NULL) {
-	if (!fkPtr->made) {
-	    fkPtr->made = 1;
-	    Tcl_CreateThreadExitHandler(FarmKeysExitProc, NULL);
+    if (!fkPtr->made) {
+	fkPtr->made = 1;
+	Tcl_CreateThreadExitHandler(FarmKeysExitProc, NULL);
+	for (i = 0; i < NUM_FARM_KEYS; i++) {
+	    fkPtr->objs[i] = Tcl_NewStringObj(farmKeyNames[i], -1);
+	    Tcl_IncrRefCount(fkPtr->objs[i]);
 	}
-	fkPtr->objs[key] = Tcl_NewStringObj(farmKeyNames[key], -1);
-	Tcl_IncrRefCount(fkPtr->objs[key]);
     }
-    return fkPtr->objs[key];
+    return fkPtr->objs;
 }
 
 /*
