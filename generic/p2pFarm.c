@@ -101,6 +101,7 @@ static Tcl_Obj *const *KeyTable(void);
 static void	FarmKeysExitProc(ClientData clientData);
 static Tcl_Obj *DictAt(Tcl_Obj *const *keys, Tcl_Obj *dictObj, int key);
 static int	IsFinal(Tcl_Obj *stateObj);
+static Tcl_Obj *RunId(Tcl_Obj *idObj, Tcl_WideInt seq);
 /*
  * How a command names the farm's variables during one call: by their
  * simple names, with TCL_NAMESPACE_ONLY, when called from the farm's
@@ -476,7 +477,6 @@ FarmDispatchObjCmd(
 	Tcl_Obj *idObj = ids[i], *jobObj, *valueObj, *pickObj = NULL;
 	Tcl_Obj *addrObj = NULL, *ridObj, *runObj, *elems[3], *listObj;
 	Tcl_Obj *activeObj;
-	char seqText[TCL_INTEGER_SPACE + 2];
 	int k, free, queue, busy, ver;
 	double load, bestLoad = 0.0;
 	Tcl_WideInt timeout;
@@ -567,10 +567,8 @@ FarmDispatchObjCmd(
 	 * its worker.
 	 */
 
-	ridObj = Tcl_DuplicateObj(idObj);
+	ridObj = RunId(idObj, ++seq);
 	Tcl_IncrRefCount(ridObj);
-	snprintf(seqText, sizeof(seqText), ".%" TCL_LL_MODIFIER "d", ++seq);
-	Tcl_AppendToObj(ridObj, seqText, -1);
 	jobObj = Unshared(jobsObj, idObj, jobObj);
 	Tcl_DictObjPut(NULL, jobObj, keys[F_STATE], keys[F_RUNNING]);
 	activeObj = Unshared(jobObj, keys[F_ACTIVE],
@@ -864,6 +862,48 @@ DictAt(
 	return NULL;
     }
     return valueObj;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * RunId --
+ *
+ *	The id of a run, "$id.$seq", made without a format string (which
+ *	cost more than the rest of recording the run).
+ *
+ * Results:
+ *	A new Tcl_Obj (no reference).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static Tcl_Obj *
+RunId(
+    Tcl_Obj *idObj,
+    Tcl_WideInt seq)
+{
+    char digits[TCL_INTEGER_SPACE + 2], *p = digits + sizeof(digits);
+    Tcl_WideUInt u = seq < 0 ? -(Tcl_WideUInt) seq : (Tcl_WideUInt) seq;
+    const char *id;
+    int idLen, n;
+    Tcl_Obj *ridObj;
+
+    do {
+	*--p = (char) ('0' + u % 10);
+	u /= 10;
+    } while (u != 0);
+    if (seq < 0) {
+	*--p = '-';
+    }
+    *--p = '.';
+    n = (int) (digits + sizeof(digits) - p);
+    id = Tcl_GetStringFromObj(idObj, &idLen);
+    ridObj = Tcl_NewObj();
+    Tcl_SetObjLength(ridObj, idLen + n);
+    memcpy(Tcl_GetString(ridObj), id, idLen);
+    memcpy(Tcl_GetString(ridObj) + idLen, p, n);
+    return ridObj;
 }
 
 /*
