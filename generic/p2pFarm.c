@@ -14,7 +14,7 @@
  *		-> {next settled}
  *
  *	ns is the farm object's namespace (its variables Jobs, Runs,
- *	Inflight, Escrows and the array Waits), addr the worker's address,
+ *	Inflight, Escrows and Settled), addr the worker's address,
  *	results the message's list {rid result ...}, start the index of
  *	the first rid to look at. From there, in order, each pair is
  *	either
@@ -26,10 +26,12 @@
  *	    for the run, no log file open, and the result of a worker (it
  *	    has every key of a result): the run ends and the job is done,
  *	    with that result plus id, reissues and attempts (0 and empty
- *	    when the job has none), and Waits($id) is set to done;
+ *	    when the job has none);
  *	or it needs the farm: the command stops there, changing nothing
  *	for that pair, and returns its index as next (the length of
- *	results when all were done). settled is 1 when a job was settled.
+ *	results when all were done). settled is 1 when a job was settled;
+ *	then Settled is set, once, to the list of their ids (what a `wait`
+ *	waits for).
  *
  *	    ::p2p::Internal::farmDispatch ns queue i head now bids token
  *		-> {next head}
@@ -70,7 +72,7 @@ enum {
     F_OUTPUTS, F_SIGNAL, F_EXIT, F_STDERR, F_STDOUT, F_ERROR,
     F_QUEUED, F_RUNNING, F_RESULTS, F_EXCLUDED, F_TIMEOUT, F_SPEC,
     F_ADDRESS, F_FREE, F_QUEUE, F_SENT,
-    V_JOBS, V_RUNS, V_INFLIGHT, V_ESCROWS, V_WAITS, V_BATCH, V_CONNVER,
+    V_JOBS, V_RUNS, V_INFLIGHT, V_ESCROWS, V_SETTLED, V_BATCH, V_CONNVER,
     V_SEQ,
     NUM_FARM_KEYS
 };
@@ -81,7 +83,7 @@ static const char *const farmKeyNames[NUM_FARM_KEYS] = {
     "outputs", "signal", "exit", "stderr", "stdout", "error",
     "queued", "running", "results", "excluded", "timeout", "spec",
     "address", "free", "queue", "sent",
-    "Jobs", "Runs", "Inflight", "Escrows", "Waits", "Batch", "ConnVer",
+    "Jobs", "Runs", "Inflight", "Escrows", "Settled", "Batch", "ConnVer",
     "Seq"
 };
 
@@ -175,7 +177,7 @@ P2pFarmInit(
  *	variable of the farm that is missing or not a dict).
  *
  * Side effects:
- *	Changes the farm's variables Jobs, Runs, Inflight and Waits.
+ *	Changes the farm's variables Jobs, Runs, Inflight and Settled.
  *
  *----------------------------------------------------------------------
  */
@@ -189,7 +191,7 @@ FarmResultsObjCmd(
 {
     Tcl_Obj **pairs, *jobsObj, *runsObj, *inflightObj, *escrowsObj;
     Tcl_Obj *openObj, *resultObj, *addrObj, *doneObj, *settledObj;
-    Tcl_Obj **settledIds, *out[2];
+    Tcl_Obj *out[2];
     Tcl_Obj *const *keys;
     FarmVars vars;
     int numPairs, start, i, j, logOpen, numEscrows = 0, numSettled = 0;
@@ -245,7 +247,7 @@ FarmResultsObjCmd(
     /*
      * Jobs, Runs and Inflight are changed in place, as `dict set` does:
      * each is made its variable's own value first. No script runs
-     * until the end (Waits is set last), so they stay so.
+     * until the end (Settled is set last), so they stay so.
      */
 
     if ((jobsObj = OwnVar(interp, &vars, V_JOBS)) == NULL
@@ -355,7 +357,7 @@ FarmResultsObjCmd(
 
 	/*
 	 * Settled: the result with id, reissues and attempts; the job
-	 * done; Waits($id) set (what a `wait` waits for).
+	 * done.
 	 */
 
 	resultObj = Tcl_DuplicateObj(resultObj);	/* The list's is its own. */
@@ -376,17 +378,14 @@ FarmResultsObjCmd(
     }
 
     /*
-     * Waits($id) of each job settled: what a `wait` waits for (its trace
-     * may run a script: the farm's variables are final by now).
+     * Settled, once: what a `wait` waits for (its trace may run a
+     * script: the farm's variables are final by now).
      */
 
-    Tcl_ListObjGetElements(NULL, settledObj, &numSettled, &settledIds);
-    for (j = 0; j < numSettled; j++) {
-	if (FarmSet(interp, &vars, V_WAITS, settledIds[j],
-		doneObj) == NULL) {
-	    code = TCL_ERROR;
-	    break;
-	}
+    Tcl_ListObjLength(NULL, settledObj, &numSettled);
+    if (numSettled > 0 && FarmSet(interp, &vars, V_SETTLED, NULL,
+	    settledObj) == NULL) {
+	code = TCL_ERROR;
     }
 
     if (code == TCL_OK) {

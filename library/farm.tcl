@@ -42,7 +42,7 @@ namespace eval ::p2p {}
 oo::class create ::p2p::farming {
     variable Config Seq Jobs Queue Head Offers Inflight Soliciting PumpId \
 	Runs SweepId Pumping \
-	Waits JobSeq ConnVer Batch ConnOf Escrows Conns ConnUp
+	Waits Settled JobSeq ConnVer Batch ConnOf Escrows Conns ConnUp
 
     method FarmInit {} {
 	set Jobs {}
@@ -56,6 +56,11 @@ oo::class create ::p2p::farming {
 	set Runs {}
 	set Pumping 0
 	set Batch {}
+	# Settled: the ids of the jobs settled last, set whenever jobs are
+	# settled (what `wait` waits for); Waits(timeout-$id): a wait's
+	# timeout is past. (A vwait on an array would be woken, and its
+	# trace looked up again, by every element set.)
+	set Settled {}
 	array set Waits {}
 	set SweepId [after 1000 [list [namespace which my] Sweep]]
     }
@@ -182,15 +187,16 @@ oo::class create ::p2p::farming {
 	if {[dict get $Jobs $id state] in {done failed cancelled}} {
 	    return [dict get $Jobs $id result]
 	}
-	# (Waits is a variable of this namespace: no `my varname`.)
-	set var [namespace current]::Waits
+	# (Variables of this namespace: no `my varname`.)
+	set ns [namespace current]
 	set tid ""
 	if {$timeout ne ""} {
-	    set tid [after $timeout [list set ${var}(timeout-$id) 1]]
+	    set tid [after $timeout "[list set ${ns}::Waits(timeout-$id) 1];\
+		[list set ${ns}::Settled {}]"]
 	}
 	while {[dict get $Jobs $id state] ni {done failed cancelled}
 		&& ![info exists Waits(timeout-$id)]} {
-	    vwait $var
+	    vwait ${ns}::Settled
 	}
 	if {$tid ne ""} {
 	    after cancel $tid
@@ -244,7 +250,6 @@ oo::class create ::p2p::farming {
 	}
 	if {[dict get $Jobs $id state] in {done failed cancelled}} {
 	    dict unset Jobs $id
-	    unset -nocomplain Waits($id)
 	}
 	return
     }
@@ -700,7 +705,7 @@ oo::class create ::p2p::farming {
 	    ? [dict get $Jobs $id attempts] : {}}]
 	dict set Jobs $id state $state
 	dict set Jobs $id result $result
-	set Waits($id) $state
+	set Settled [list $id]
 	if {$::p2p::log::Open} {
 	    ::p2p::log event system $state "" \
 		"job $id: [dict get $result status]"
@@ -845,7 +850,7 @@ oo::class create ::p2p::farming {
 		    ? [dict get $Jobs $id attempts] : {}}]
 		dict set Jobs $id state done
 		dict set Jobs $id result $result
-		set Waits($id) done
+		set Settled [list $id]
 		set settled 1
 		continue
 	    }
