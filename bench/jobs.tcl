@@ -119,6 +119,34 @@ proc ::jobs::CpuSample {} {
     list [Cpu [pid]] {*}[lmap p $procs {Cpu [lindex $p 1]}]
 }
 
+# Switches --
+#	Context switches (voluntary and not) of every thread of process
+#	pid, or "" where there is no /proc.
+proc ::jobs::Switches {pid} {
+    set n 0
+    foreach status [glob -nocomplain /proc/$pid/task/*/status] {
+	if {[catch {
+	    set f [open $status]
+	    set text [read $f]
+	    close $f
+	}]} {
+	    continue
+	}
+	foreach {-> count} [regexp -all -inline -line \
+		{^(?:non)?voluntary_ctxt_switches:\s*(\d+)} $text] {
+	    incr n $count
+	}
+    }
+    expr {[file isdirectory /proc/$pid/task] ? $n : ""}
+}
+
+# SwitchSample --
+#	Context switches of this process and of the workers.
+proc ::jobs::SwitchSample {} {
+    variable procs
+    list [Switches [pid]] {*}[lmap p $procs {Switches [lindex $p 1]}]
+}
+
 proc ::jobs::Percentile {values p} {
     set s [lsort -real $values]
     lindex $s [expr {min([llength $s] - 1, int([llength $s] * $p))}]
@@ -285,8 +313,17 @@ proc ::jobs::Main {argv} {
 	Log "$n workers: [format %.0f $rate] jobs/s pipelined"
 	dict set rows batch$n $rate
 	if {$n == 2} {
+	    set before [CpuSample]
+	    set switches [SwitchSample]
 	    dict set rows seq [Sequential $f [dict get $o -seq]]
-	    Log "2 workers: sequential p50/p99 [dict get $rows seq] us"
+	    # Sequential's warm-up (8 jobs) is in the interval too.
+	    set m [expr {[dict get $o -seq] + 8}]
+	    dict set rows seqCpu [CpuPerJob $before [CpuSample] $m]
+	    dict set rows seqSwitches [lmap v [CpuPerJob $switches \
+		[SwitchSample] $m] {expr {$v eq "" ? "" : round($v)}}]
+	    Log "2 workers: sequential p50/p99 [dict get $rows seq] us,\
+		CPU per job (foreman, workers) [dict get $rows seqCpu] us,\
+		context switches per job [dict get $rows seqSwitches]"
 	}
 	$f destroy
 	StopAll
@@ -316,6 +353,10 @@ proc ::jobs::Table {rows farm} {
     append out "| CPU per job, us, worker process (2 workers, batch) | $workers | |\n"
     lassign [dict get $rows seq] p50 p99
     append out "| one job at a time, p50 / p99 us, unpinned | $p50 / $p99 | |\n"
+    lassign [dict get $rows seqCpu] self workers
+    append out "| one job at a time, CPU per job, us, foreman / workers | $self / $workers | |\n"
+    lassign [dict get $rows seqSwitches] self workers
+    append out "| one job at a time, context switches per job, foreman / workers | $self / $workers | |\n"
     lassign [dict get $rows seqPinned] p50 p99
     append out "| one job at a time, p50 / p99 us, all on one core | $p50 / $p99 | |\n"
 }
@@ -339,8 +380,11 @@ proc ::jobs::Section {table rows farm started o} {
 	process (the foreman; the authority in it is idle meanwhile) and of\
 	the workers together, divided by the jobs: a worker's figure is all\
 	it does for a job (message in, slot, interpreter, script, result\
-	out). The foreman and workers speak p2p:worker<-foreman/2 (jobs and\
-	results in batches).\n\n"
+	out). The same over the jobs one at a time, and their context\
+	switches (voluntary and not, of every thread, from\
+	/proc/PID/task/*/status). The foreman and workers speak\
+	p2p:worker<-foreman/2 (jobs and results in batches); the foreman's\
+	`wait` and the worker processes wait in `p2p::vwait`.\n\n"
     append out $table
     set b2 [dict get $rows batch2]
     lassign [dict get $rows seqPinned] p50

@@ -14,7 +14,7 @@
  *		-> {next settled}
  *
  *	ns is the farm object's namespace (its variables Jobs, Runs,
- *	Inflight, Escrows and the array Waits), addr the worker's address,
+ *	Inflight, Escrows and Settled), addr the worker's address,
  *	results the message's list {rid result ...}, start the index of
  *	the first rid to look at. From there, in order, each pair is
  *	either
@@ -25,11 +25,13 @@
  *	  - settled: a job of redundancy 1, without -command, no escrow
  *	    for the run, no log file open, and the result of a worker (it
  *	    has every key of a result): the run ends and the job is done,
- *	    with that result plus id, reissues and attempts, and
- *	    Waits($id) is set to done;
+ *	    with that result plus id, reissues and attempts (0 and empty
+ *	    when the job has none);
  *	or it needs the farm: the command stops there, changing nothing
  *	for that pair, and returns its index as next (the length of
- *	results when all were done). settled is 1 when a job was settled.
+ *	results when all were done). settled is 1 when a job was settled;
+ *	then Settled is set, once, to the list of their ids (what a `wait`
+ *	waits for).
  *
  *	    ::p2p::Internal::farmDispatch ns queue i head now bids token
  *		-> {next head}
@@ -40,19 +42,28 @@
  *	past it if it was there); a queued job of redundancy 1 with no run
  *	and no excluded worker goes to the bid the farm would pick (the
  *	first of bids with a free slot, else the least loaded with queue
- *	room), if that worker speaks p2p:worker<-foreman/2: the run is
+ *	room), if that worker speaks p2p:worker<-foreman/2 (a job's keys
+ *	results and excluded, when absent, are empty): the run is
  *	recorded (Jobs, Runs, Inflight, Seq) and added to Batch, which the
  *	pass sends. The command stops at the first job it cannot dispatch
  *	so (no bid left, another worker version, a re-issued or redundant
  *	job), changing nothing for it, and returns its index as next (the
  *	length of queue if none) and the head. The caller makes sure that
  *	there is no escrow to hold (Paying) and no log file open.
+ *
+ *	Both commands are meant to be called from ns itself (the farm's
+ *	methods pass [namespace current]): the variables are then found by
+ *	their simple names in that namespace, with no qualified name built
+ *	or parsed (that cost some 5,000 instructions per variable per
+ *	call). From elsewhere they are found by qualified names.
  */
 
 #include "p2pjobsInt.h"
 
 /*
- * The words this file looks up in dicts, made once per thread.
+ * The words this file looks up in dicts, and the names of the farm's
+ * variables (V_*, looked up in the farm's namespace), made once per
+ * thread.
  */
 
 enum {
@@ -61,6 +72,8 @@ enum {
     F_OUTPUTS, F_SIGNAL, F_EXIT, F_STDERR, F_STDOUT, F_ERROR,
     F_QUEUED, F_RUNNING, F_RESULTS, F_EXCLUDED, F_TIMEOUT, F_SPEC,
     F_ADDRESS, F_FREE, F_QUEUE, F_SENT,
+    V_JOBS, V_RUNS, V_INFLIGHT, V_ESCROWS, V_SETTLED, V_BATCH, V_CONNVER,
+    V_SEQ,
     NUM_FARM_KEYS
 };
 
@@ -69,7 +82,9 @@ static const char *const farmKeyNames[NUM_FARM_KEYS] = {
     "k", "command", "result", "id", "reissues", "attempts", "worker",
     "outputs", "signal", "exit", "stderr", "stdout", "error",
     "queued", "running", "results", "excluded", "timeout", "spec",
-    "address", "free", "queue", "sent"
+    "address", "free", "queue", "sent",
+    "Jobs", "Runs", "Inflight", "Escrows", "Settled", "Batch", "ConnVer",
+    "Seq"
 };
 
 typedef struct FarmKeys {
@@ -83,12 +98,37 @@ static int	FarmResultsObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
 static int	FarmDispatchObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
-static int	DictSize(Tcl_Obj *dictObj, int key);
-static Tcl_Obj *FarmKey(int key);
+static int	DictSize(Tcl_Obj *const *keys, Tcl_Obj *dictObj, int key);
+static Tcl_Obj *const *KeyTable(void);
 static void	FarmKeysExitProc(ClientData clientData);
-static Tcl_Obj *DictAt(Tcl_Obj *dictObj, int key);
+static Tcl_Obj *DictAt(Tcl_Obj *const *keys, Tcl_Obj *dictObj, int key);
 static int	IsFinal(Tcl_Obj *stateObj);
-static Tcl_Obj *OwnVar(Tcl_Interp *interp, Tcl_Obj *varObj);
+static Tcl_Obj *RunId(Tcl_Obj *idObj, Tcl_WideInt seq);
+/*
+ * How a command names the farm's variables during one call: by their
+ * simple names, with TCL_NAMESPACE_ONLY, when called from the farm's
+ * namespace (its methods: no name built, no qualified name parsed);
+ * else by qualified names, made when first needed and let go at the end
+ * of the call (nothing is kept from one call to the next).
+ */
+
+typedef struct FarmVars {
+    Tcl_Obj *const *keys;	/* KeyTable(). */
+    Tcl_Obj *nsObj;		/* The farm's namespace, as given. */
+    int flags;			/* TCL_NAMESPACE_ONLY or 0. */
+    Tcl_Obj *names[NUM_FARM_KEYS - V_JOBS];
+				/* Qualified names (flags 0), or NULL. */
+} FarmVars;
+
+static void	EnterFarm(Tcl_Interp *interp, Tcl_Obj *nsObj,
+		    FarmVars *fvPtr);
+static Tcl_Obj *FarmGet(Tcl_Interp *interp, FarmVars *fvPtr, int var,
+		    int flags);
+static Tcl_Obj *FarmVarName(FarmVars *fvPtr, int var);
+static Tcl_Obj *FarmSet(Tcl_Interp *interp, FarmVars *fvPtr, int var,
+		    Tcl_Obj *elemObj, Tcl_Obj *valueObj);
+static void	LeaveFarm(FarmVars *fvPtr);
+static Tcl_Obj *OwnVar(Tcl_Interp *interp, FarmVars *fvPtr, int var);
 static Tcl_Obj *Unshared(Tcl_Obj *dictObj, Tcl_Obj *keyObj,
 		    Tcl_Obj *valueObj);
 
@@ -137,7 +177,7 @@ P2pFarmInit(
  *	variable of the farm that is missing or not a dict).
  *
  * Side effects:
- *	Changes the farm's variables Jobs, Runs, Inflight and Waits.
+ *	Changes the farm's variables Jobs, Runs, Inflight and Settled.
  *
  *----------------------------------------------------------------------
  */
@@ -149,10 +189,11 @@ FarmResultsObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
-    Tcl_Obj **pairs, *jobsVar, *runsVar, *inflightVar, *escrowsVar;
-    Tcl_Obj *waitsVar, *jobsObj, *runsObj, *inflightObj, *escrowsObj, *openObj, *resultObj;
-    Tcl_Obj *addrObj, *doneObj, *settledObj, **settledIds, *out[2];
-    const char *ns;
+    Tcl_Obj **pairs, *jobsObj, *runsObj, *inflightObj, *escrowsObj;
+    Tcl_Obj *openObj, *resultObj, *addrObj, *doneObj, *settledObj;
+    Tcl_Obj *out[2];
+    Tcl_Obj *const *keys;
+    FarmVars vars;
     int numPairs, start, i, j, logOpen, numEscrows = 0, numSettled = 0;
     int code = TCL_OK;
     static const int workerKeys[] = {
@@ -180,24 +221,15 @@ FarmResultsObjCmd(
 	start = 0;
     }
     addrObj = objv[2];
-    doneObj = FarmKey(F_DONE);
 
     /*
-     * The farm's variables, by their qualified names. The list of pairs
-     * is held for the whole loop: its elements are its own.
+     * The list of pairs is held for the whole loop: its elements are its
+     * own.
      */
 
-    ns = Tcl_GetString(objv[1]);
-    jobsVar = Tcl_ObjPrintf("%s::Jobs", ns);
-    runsVar = Tcl_ObjPrintf("%s::Runs", ns);
-    inflightVar = Tcl_ObjPrintf("%s::Inflight", ns);
-    escrowsVar = Tcl_ObjPrintf("%s::Escrows", ns);
-    waitsVar = Tcl_ObjPrintf("%s::Waits", ns);
-    Tcl_IncrRefCount(jobsVar);
-    Tcl_IncrRefCount(runsVar);
-    Tcl_IncrRefCount(inflightVar);
-    Tcl_IncrRefCount(escrowsVar);
-    Tcl_IncrRefCount(waitsVar);
+    EnterFarm(interp, objv[1], &vars);
+    keys = vars.keys;
+    doneObj = keys[F_DONE];
     Tcl_IncrRefCount(objv[3]);
 
     openObj = Tcl_GetVar2Ex(interp, "::p2p::log::Open", NULL,
@@ -206,7 +238,7 @@ FarmResultsObjCmd(
 	    || Tcl_GetBooleanFromObj(NULL, openObj, &logOpen) != TCL_OK) {
 	logOpen = 1;
     }
-    escrowsObj = Tcl_ObjGetVar2(interp, escrowsVar, NULL, 0);
+    escrowsObj = FarmGet(interp, &vars, V_ESCROWS, 0);
     if (escrowsObj != NULL
 	    && Tcl_DictObjSize(NULL, escrowsObj, &numEscrows) != TCL_OK) {
 	numEscrows = 1;			/* Not a dict: ask the farm. */
@@ -215,12 +247,12 @@ FarmResultsObjCmd(
     /*
      * Jobs, Runs and Inflight are changed in place, as `dict set` does:
      * each is made its variable's own value first. No script runs
-     * until the end (Waits is set last), so they stay so.
+     * until the end (Settled is set last), so they stay so.
      */
 
-    if ((jobsObj = OwnVar(interp, jobsVar)) == NULL
-	    || (runsObj = OwnVar(interp, runsVar)) == NULL
-	    || (inflightObj = OwnVar(interp, inflightVar)) == NULL) {
+    if ((jobsObj = OwnVar(interp, &vars, V_JOBS)) == NULL
+	    || (runsObj = OwnVar(interp, &vars, V_RUNS)) == NULL
+	    || (inflightObj = OwnVar(interp, &vars, V_INFLIGHT)) == NULL) {
 	code = TCL_ERROR;
 	goto done;
     }
@@ -245,17 +277,17 @@ FarmResultsObjCmd(
 
 	if (Tcl_DictObjGet(NULL, jobsObj, idObj, &jobObj) != TCL_OK
 		|| jobObj == NULL
-		|| (activeObj = DictAt(jobObj, F_ACTIVE)) == NULL
+		|| (activeObj = DictAt(keys, jobObj, F_ACTIVE)) == NULL
 		|| Tcl_DictObjGet(NULL, activeObj, addrObj,
 		    &runObj) != TCL_OK || runObj == NULL
-		|| (valueObj = DictAt(runObj, F_RID)) == NULL
+		|| (valueObj = DictAt(keys, runObj, F_RID)) == NULL
 		|| strcmp(Tcl_GetString(valueObj), rid) != 0
-		|| Tcl_DictObjGet(NULL, resultObj, FarmKey(F_STATUS),
+		|| Tcl_DictObjGet(NULL, resultObj, keys[F_STATUS],
 		    &statusObj) != TCL_OK || statusObj == NULL) {
 	    Tcl_DecrRefCount(idObj);
 	    continue;
 	}
-	if ((stateObj = DictAt(jobObj, F_STATE)) == NULL) {
+	if ((stateObj = DictAt(keys, jobObj, F_STATE)) == NULL) {
 	    Tcl_DecrRefCount(idObj);
 	    break;
 	}
@@ -270,17 +302,17 @@ FarmResultsObjCmd(
 
 	    complete = 1;
 	    for (j = 0; j < (int) (sizeof(workerKeys) / sizeof(int)); j++) {
-		if (DictAt(resultObj, workerKeys[j]) == NULL) {
+		if (DictAt(keys, resultObj, workerKeys[j]) == NULL) {
 		    complete = 0;
 		    break;
 		}
 	    }
 	    if (!complete || logOpen
 		    || strcmp(Tcl_GetString(statusObj), "cancelled") == 0
-		    || (valueObj = DictAt(jobObj, F_K)) == NULL
+		    || (valueObj = DictAt(keys, jobObj, F_K)) == NULL
 		    || Tcl_GetIntFromObj(NULL, valueObj, &k) != TCL_OK
 		    || k != 1
-		    || (valueObj = DictAt(jobObj, F_COMMAND)) == NULL
+		    || (valueObj = DictAt(keys, jobObj, F_COMMAND)) == NULL
 		    || Tcl_ListObjLength(NULL, valueObj, &n) != TCL_OK
 		    || n != 0) {
 		Tcl_DecrRefCount(idObj);
@@ -302,8 +334,8 @@ FarmResultsObjCmd(
 
 	Tcl_DictObjRemove(NULL, runsObj, ridObj);
 	jobObj = Unshared(jobsObj, idObj, jobObj);
-	activeObj = Unshared(jobObj, FarmKey(F_ACTIVE),
-		DictAt(jobObj, F_ACTIVE));
+	activeObj = Unshared(jobObj, keys[F_ACTIVE],
+		DictAt(keys, jobObj, F_ACTIVE));
 	Tcl_DictObjRemove(NULL, activeObj, addrObj);
 	if (Tcl_DictObjGet(NULL, inflightObj, addrObj,
 		&countObj) == TCL_OK && countObj != NULL) {
@@ -325,20 +357,20 @@ FarmResultsObjCmd(
 
 	/*
 	 * Settled: the result with id, reissues and attempts; the job
-	 * done; Waits($id) set (what a `wait` waits for).
+	 * done.
 	 */
 
 	resultObj = Tcl_DuplicateObj(resultObj);	/* The list's is its own. */
 	Tcl_IncrRefCount(resultObj);
-	Tcl_DictObjPut(NULL, resultObj, FarmKey(F_ID), idObj);
-	valueObj = DictAt(jobObj, F_REISSUES);
-	Tcl_DictObjPut(NULL, resultObj, FarmKey(F_REISSUES),
+	Tcl_DictObjPut(NULL, resultObj, keys[F_ID], idObj);
+	valueObj = DictAt(keys, jobObj, F_REISSUES);
+	Tcl_DictObjPut(NULL, resultObj, keys[F_REISSUES],
 		valueObj ? valueObj : Tcl_NewIntObj(0));
-	valueObj = DictAt(jobObj, F_ATTEMPTS);
-	Tcl_DictObjPut(NULL, resultObj, FarmKey(F_ATTEMPTS),
+	valueObj = DictAt(keys, jobObj, F_ATTEMPTS);
+	Tcl_DictObjPut(NULL, resultObj, keys[F_ATTEMPTS],
 		valueObj ? valueObj : Tcl_NewObj());
-	Tcl_DictObjPut(NULL, jobObj, FarmKey(F_STATE), doneObj);
-	Tcl_DictObjPut(NULL, jobObj, FarmKey(F_RESULT), resultObj);
+	Tcl_DictObjPut(NULL, jobObj, keys[F_STATE], doneObj);
+	Tcl_DictObjPut(NULL, jobObj, keys[F_RESULT], resultObj);
 	Tcl_DecrRefCount(resultObj);
 	Tcl_InvalidateStringRep(jobsObj);
 	Tcl_ListObjAppendElement(NULL, settledObj, idObj);
@@ -346,17 +378,14 @@ FarmResultsObjCmd(
     }
 
     /*
-     * Waits($id) of each job settled: what a `wait` waits for (its trace
-     * may run a script: the farm's variables are final by now).
+     * Settled, once: what a `wait` waits for (its trace may run a
+     * script: the farm's variables are final by now).
      */
 
-    Tcl_ListObjGetElements(NULL, settledObj, &numSettled, &settledIds);
-    for (j = 0; j < numSettled; j++) {
-	if (Tcl_ObjSetVar2(interp, waitsVar, settledIds[j], doneObj,
-		TCL_LEAVE_ERR_MSG) == NULL) {
-	    code = TCL_ERROR;
-	    break;
-	}
+    Tcl_ListObjLength(NULL, settledObj, &numSettled);
+    if (numSettled > 0 && FarmSet(interp, &vars, V_SETTLED, NULL,
+	    settledObj) == NULL) {
+	code = TCL_ERROR;
     }
 
     if (code == TCL_OK) {
@@ -367,12 +396,8 @@ FarmResultsObjCmd(
     Tcl_DecrRefCount(settledObj);
 
   done:
+    LeaveFarm(&vars);
     Tcl_DecrRefCount(objv[3]);
-    Tcl_DecrRefCount(jobsVar);
-    Tcl_DecrRefCount(runsVar);
-    Tcl_DecrRefCount(inflightVar);
-    Tcl_DecrRefCount(escrowsVar);
-    Tcl_DecrRefCount(waitsVar);
     return code;
 }
 
@@ -401,15 +426,12 @@ FarmDispatchObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
-    Tcl_Obj **ids, **bids, *vars[7], *jobsObj, *runsObj, *inflightObj;
+    Tcl_Obj **ids, **bids, *jobsObj, *runsObj, *inflightObj;
     Tcl_Obj *batchObj, *connVerObj, *seqObj, *tokenObj, *out[2];
-    const char *ns;
+    Tcl_Obj *const *keys;
+    FarmVars vars;
     int numIds, numBids, i, head, b, code = TCL_OK;
     Tcl_WideInt now, seq, seq0;
-    enum { V_JOBS, V_RUNS, V_INFLIGHT, V_BATCH, V_CONNVER, V_SEQ };
-    static const char *const varNames[] = {
-	"Jobs", "Runs", "Inflight", "Batch", "ConnVer", "Seq"
-    };
 
     (void) clientData;
     if (objc != 8) {
@@ -426,26 +448,23 @@ FarmDispatchObjCmd(
 	return TCL_ERROR;
     }
     tokenObj = objv[7];
+    EnterFarm(interp, objv[1], &vars);
+    keys = vars.keys;
     Tcl_IncrRefCount(objv[2]);
     Tcl_IncrRefCount(objv[6]);
-    ns = Tcl_GetString(objv[1]);
-    for (b = 0; b <= V_SEQ; b++) {
-	vars[b] = Tcl_ObjPrintf("%s::%s", ns, varNames[b]);
-	Tcl_IncrRefCount(vars[b]);
-    }
 
     /*
      * Made their variables' own, to be changed in place: no script runs
      * before the end.
      */
 
-    if ((jobsObj = OwnVar(interp, vars[V_JOBS])) == NULL
-	    || (runsObj = OwnVar(interp, vars[V_RUNS])) == NULL
-	    || (inflightObj = OwnVar(interp, vars[V_INFLIGHT])) == NULL
-	    || (batchObj = OwnVar(interp, vars[V_BATCH])) == NULL
-	    || (connVerObj = Tcl_ObjGetVar2(interp, vars[V_CONNVER], NULL,
+    if ((jobsObj = OwnVar(interp, &vars, V_JOBS)) == NULL
+	    || (runsObj = OwnVar(interp, &vars, V_RUNS)) == NULL
+	    || (inflightObj = OwnVar(interp, &vars, V_INFLIGHT)) == NULL
+	    || (batchObj = OwnVar(interp, &vars, V_BATCH)) == NULL
+	    || (connVerObj = FarmGet(interp, &vars, V_CONNVER,
 		TCL_LEAVE_ERR_MSG)) == NULL
-	    || (seqObj = Tcl_ObjGetVar2(interp, vars[V_SEQ], NULL,
+	    || (seqObj = FarmGet(interp, &vars, V_SEQ,
 		TCL_LEAVE_ERR_MSG)) == NULL
 	    || Tcl_GetWideIntFromObj(interp, seqObj, &seq) != TCL_OK) {
 	code = TCL_ERROR;
@@ -464,7 +483,7 @@ FarmDispatchObjCmd(
 	if (Tcl_DictObjGet(NULL, jobsObj, idObj, &jobObj) != TCL_OK) {
 	    break;
 	}
-	if (jobObj != NULL && (valueObj = DictAt(jobObj, F_STATE)) == NULL) {
+	if (jobObj != NULL && (valueObj = DictAt(keys, jobObj, F_STATE)) == NULL) {
 	    break;
 	}
 	if (jobObj == NULL
@@ -474,15 +493,18 @@ FarmDispatchObjCmd(
 	    }
 	    continue;
 	}
-	if ((valueObj = DictAt(jobObj, F_K)) == NULL
+	if ((valueObj = DictAt(keys, jobObj, F_K)) == NULL
 		|| Tcl_GetIntFromObj(NULL, valueObj, &k) != TCL_OK || k != 1
-		|| DictSize(jobObj, F_ACTIVE) != 0
-		|| DictSize(jobObj, F_RESULTS) != 0
-		|| (valueObj = DictAt(jobObj, F_EXCLUDED)) == NULL
-		|| Tcl_ListObjLength(NULL, valueObj, &k) != TCL_OK || k != 0
-		|| (valueObj = DictAt(jobObj, F_TIMEOUT)) == NULL
+		|| DictSize(keys, jobObj, F_ACTIVE) != 0
+		|| ((valueObj = DictAt(keys, jobObj, F_RESULTS)) != NULL
+		    && (Tcl_DictObjSize(NULL, valueObj, &k) != TCL_OK
+		    || k != 0))
+		|| ((valueObj = DictAt(keys, jobObj, F_EXCLUDED)) != NULL
+		    && (Tcl_ListObjLength(NULL, valueObj, &k) != TCL_OK
+		    || k != 0))
+		|| (valueObj = DictAt(keys, jobObj, F_TIMEOUT)) == NULL
 		|| Tcl_GetWideIntFromObj(NULL, valueObj, &timeout) != TCL_OK
-		|| DictAt(jobObj, F_SPEC) == NULL) {
+		|| DictAt(keys, jobObj, F_SPEC) == NULL) {
 	    break;
 	}
 
@@ -493,10 +515,10 @@ FarmDispatchObjCmd(
 	 */
 
 	for (b = 0; b < numBids; b++) {
-	    Tcl_Obj *bidAddrObj = DictAt(bids[b], F_ADDRESS);
+	    Tcl_Obj *bidAddrObj = DictAt(keys, bids[b], F_ADDRESS);
 
 	    if (bidAddrObj == NULL
-		    || (valueObj = DictAt(bids[b], F_FREE)) == NULL
+		    || (valueObj = DictAt(keys, bids[b], F_FREE)) == NULL
 		    || Tcl_GetIntFromObj(NULL, valueObj, &free) != TCL_OK) {
 		pickObj = NULL;
 		break;			/* The farm says what is wrong. */
@@ -517,7 +539,7 @@ FarmDispatchObjCmd(
 		break;
 	    }
 	    queue = 0;
-	    if ((valueObj = DictAt(bids[b], F_QUEUE)) != NULL
+	    if ((valueObj = DictAt(keys, bids[b], F_QUEUE)) != NULL
 		    && Tcl_GetIntFromObj(NULL, valueObj, &queue) != TCL_OK) {
 		pickObj = NULL;
 		break;
@@ -544,16 +566,15 @@ FarmDispatchObjCmd(
 	 * its worker.
 	 */
 
-	ridObj = Tcl_ObjPrintf("%s.%" TCL_LL_MODIFIER "d",
-		Tcl_GetString(idObj), ++seq);
+	ridObj = RunId(idObj, ++seq);
 	Tcl_IncrRefCount(ridObj);
 	jobObj = Unshared(jobsObj, idObj, jobObj);
-	Tcl_DictObjPut(NULL, jobObj, FarmKey(F_STATE), FarmKey(F_RUNNING));
-	activeObj = Unshared(jobObj, FarmKey(F_ACTIVE),
-		DictAt(jobObj, F_ACTIVE));
+	Tcl_DictObjPut(NULL, jobObj, keys[F_STATE], keys[F_RUNNING]);
+	activeObj = Unshared(jobObj, keys[F_ACTIVE],
+		DictAt(keys, jobObj, F_ACTIVE));
 	runObj = Tcl_NewDictObj();
-	Tcl_DictObjPut(NULL, runObj, FarmKey(F_RID), ridObj);
-	Tcl_DictObjPut(NULL, runObj, FarmKey(F_SENT), Tcl_NewWideIntObj(now));
+	Tcl_DictObjPut(NULL, runObj, keys[F_RID], ridObj);
+	Tcl_DictObjPut(NULL, runObj, keys[F_SENT], Tcl_NewWideIntObj(now));
 	Tcl_DictObjPut(NULL, activeObj, addrObj, runObj);
 	elems[0] = idObj;
 	elems[1] = addrObj;
@@ -574,15 +595,15 @@ FarmDispatchObjCmd(
 	}
 	Tcl_ListObjAppendElement(NULL, listObj, ridObj);
 	Tcl_ListObjAppendElement(NULL, listObj, tokenObj);
-	Tcl_ListObjAppendElement(NULL, listObj, DictAt(jobObj, F_SPEC));
+	Tcl_ListObjAppendElement(NULL, listObj, DictAt(keys, jobObj, F_SPEC));
 	Tcl_InvalidateStringRep(batchObj);
 	Tcl_DecrRefCount(ridObj);
 	if (i == head) {
 	    head++;
 	}
     }
-    if (seq != seq0 && Tcl_ObjSetVar2(interp, vars[V_SEQ], NULL,
-	    Tcl_NewWideIntObj(seq), TCL_LEAVE_ERR_MSG) == NULL) {
+    if (seq != seq0 && FarmSet(interp, &vars, V_SEQ, NULL,
+	    Tcl_NewWideIntObj(seq)) == NULL) {
 	code = TCL_ERROR;
 	goto done;
     }
@@ -591,9 +612,7 @@ FarmDispatchObjCmd(
     Tcl_SetObjResult(interp, Tcl_NewListObj(2, out));
 
   done:
-    for (b = 0; b <= V_SEQ; b++) {
-	Tcl_DecrRefCount(vars[b]);
-    }
+    LeaveFarm(&vars);
     Tcl_DecrRefCount(objv[2]);
     Tcl_DecrRefCount(objv[6]);
     return code;
@@ -615,10 +634,11 @@ FarmDispatchObjCmd(
 
 static int
 DictSize(
+    Tcl_Obj *const *keys,	/* KeyTable() */
     Tcl_Obj *dictObj,
     int key)
 {
-    Tcl_Obj *valueObj = DictAt(dictObj, key);
+    Tcl_Obj *valueObj = DictAt(keys, dictObj, key);
     int size;
 
     if (valueObj == NULL
@@ -631,9 +651,128 @@ DictSize(
 /*
  *----------------------------------------------------------------------
  *
+ * EnterFarm --
+ *
+ *	Readies the names of the farm's variables for one call: see
+ *	FarmVars. (The farm's methods call from its namespace, as
+ *	[namespace current]; farm.test also calls from elsewhere.)
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	Fills *fvPtr, which LeaveFarm empties.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+EnterFarm(
+    Tcl_Interp *interp,
+    Tcl_Obj *nsObj,
+    FarmVars *fvPtr)
+{
+    int i;
+
+    fvPtr->keys = KeyTable();
+    fvPtr->nsObj = nsObj;
+    fvPtr->flags = strcmp(Tcl_GetCurrentNamespace(interp)->fullName,
+	    Tcl_GetString(nsObj)) == 0 ? TCL_NAMESPACE_ONLY : 0;
+    for (i = 0; i < NUM_FARM_KEYS - V_JOBS; i++) {
+	fvPtr->names[i] = NULL;
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * FarmGet, FarmSet --
+ *
+ *	Read and set the farm's variable farmKeyNames[var] (FarmSet: its
+ *	element elemObj unless NULL), as Tcl_ObjGetVar2 and
+ *	Tcl_ObjSetVar2 do (FarmGet with flags 0 or TCL_LEAVE_ERR_MSG).
+ *	FarmVarName gives the name to use.
+ *
+ * Results:
+ *	The value, or NULL (with a message in interp).
+ *
+ * Side effects:
+ *	FarmSet sets the variable (its traces may run).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static Tcl_Obj *
+FarmVarName(
+    FarmVars *fvPtr,
+    int var)
+{
+    Tcl_Obj **namePtr;
+
+    if (fvPtr->flags & TCL_NAMESPACE_ONLY) {
+	return fvPtr->keys[var];
+    }
+    namePtr = &fvPtr->names[var - V_JOBS];
+    if (*namePtr == NULL) {
+	*namePtr = Tcl_ObjPrintf("%s::%s", Tcl_GetString(fvPtr->nsObj),
+		farmKeyNames[var]);
+	Tcl_IncrRefCount(*namePtr);
+    }
+    return *namePtr;
+}
+
+static Tcl_Obj *
+FarmGet(
+    Tcl_Interp *interp,
+    FarmVars *fvPtr,
+    int var,
+    int flags)
+{
+    return Tcl_ObjGetVar2(interp, FarmVarName(fvPtr, var), NULL,
+	    fvPtr->flags | flags);
+}
+
+static Tcl_Obj *
+FarmSet(
+    Tcl_Interp *interp,
+    FarmVars *fvPtr,
+    int var,
+    Tcl_Obj *elemObj,
+    Tcl_Obj *valueObj)
+{
+    return Tcl_ObjSetVar2(interp, FarmVarName(fvPtr, var), elemObj,
+	    valueObj, fvPtr->flags | TCL_LEAVE_ERR_MSG);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * LeaveFarm --
+ *
+ *	Lets go of the names EnterFarm and FarmVarName made.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+LeaveFarm(
+    FarmVars *fvPtr)
+{
+    int i;
+
+    for (i = 0; i < NUM_FARM_KEYS - V_JOBS; i++) {
+	if (fvPtr->names[i] != NULL) {
+	    Tcl_DecrRefCount(fvPtr->names[i]);
+	}
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * OwnVar --
  *
- *	The value of a variable, made its own (copied and set again if
+ *	The value of the farm's variable farmKeyNames[var], made its own (copied and set again if
  *	shared) so that it can be changed in place.
  *
  * Results:
@@ -648,15 +787,15 @@ DictSize(
 static Tcl_Obj *
 OwnVar(
     Tcl_Interp *interp,
-    Tcl_Obj *varObj)
+    FarmVars *fvPtr,
+    int var)
 {
-    Tcl_Obj *valueObj = Tcl_ObjGetVar2(interp, varObj, NULL,
-	    TCL_LEAVE_ERR_MSG);
+    Tcl_Obj *valueObj = FarmGet(interp, fvPtr, var, TCL_LEAVE_ERR_MSG);
     int size;
 
     if (valueObj != NULL && Tcl_IsShared(valueObj)) {
-	valueObj = Tcl_ObjSetVar2(interp, varObj, NULL,
-		Tcl_DuplicateObj(valueObj), TCL_LEAVE_ERR_MSG);
+	valueObj = FarmSet(interp, fvPtr, var, NULL,
+		Tcl_DuplicateObj(valueObj));
     }
     if (valueObj != NULL
 	    && Tcl_DictObjSize(interp, valueObj, &size) != TCL_OK) {
@@ -712,15 +851,58 @@ Unshared(
 
 static Tcl_Obj *
 DictAt(
+    Tcl_Obj *const *keys,	/* KeyTable() */
     Tcl_Obj *dictObj,
     int key)
 {
     Tcl_Obj *valueObj = NULL;
 
-    if (Tcl_DictObjGet(NULL, dictObj, FarmKey(key), &valueObj) != TCL_OK) {
+    if (Tcl_DictObjGet(NULL, dictObj, keys[key], &valueObj) != TCL_OK) {
 	return NULL;
     }
     return valueObj;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * RunId --
+ *
+ *	The id of a run, "$id.$seq", made without a format string (which
+ *	cost more than the rest of recording the run).
+ *
+ * Results:
+ *	A new Tcl_Obj (no reference).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static Tcl_Obj *
+RunId(
+    Tcl_Obj *idObj,
+    Tcl_WideInt seq)
+{
+    char digits[TCL_INTEGER_SPACE + 2], *p = digits + sizeof(digits);
+    Tcl_WideUInt u = seq < 0 ? -(Tcl_WideUInt) seq : (Tcl_WideUInt) seq;
+    const char *id;
+    int idLen, n;
+    Tcl_Obj *ridObj;
+
+    do {
+	*--p = (char) ('0' + u % 10);
+	u /= 10;
+    } while (u != 0);
+    if (seq < 0) {
+	*--p = '-';
+    }
+    *--p = '.';
+    n = (int) (digits + sizeof(digits) - p);
+    id = Tcl_GetStringFromObj(idObj, &idLen);
+    ridObj = Tcl_NewObj();
+    Tcl_SetObjLength(ridObj, idLen + n);
+    memcpy(Tcl_GetString(ridObj), id, idLen);
+    memcpy(Tcl_GetString(ridObj) + idLen, p, n);
+    return ridObj;
 }
 
 /*
@@ -746,29 +928,30 @@ IsFinal(
 /*
  *----------------------------------------------------------------------
  *
- * FarmKey --
+ * KeyTable --
  *
- *	The word farmKeyNames[key] as a Tcl_Obj of this thread (no
- *	reference for the caller).
+ *	The words farmKeyNames as Tcl_Objs of this thread, by index (no
+ *	reference for the caller). Each command asks once per call (a
+ *	thread data lookup per word cost more than the dict lookup).
  *
  *----------------------------------------------------------------------
  */
 
-static Tcl_Obj *
-FarmKey(
-    int key)
+static Tcl_Obj *const *
+KeyTable(void)
 {
     FarmKeys *fkPtr = Tcl_GetThreadData(&farmKeysKey, sizeof(FarmKeys));
+    int i;
 
-    if (fkPtr->objs[key] == NULL) {
-	if (!fkPtr->made) {
-	    fkPtr->made = 1;
-	    Tcl_CreateThreadExitHandler(FarmKeysExitProc, NULL);
+    if (!fkPtr->made) {
+	fkPtr->made = 1;
+	Tcl_CreateThreadExitHandler(FarmKeysExitProc, NULL);
+	for (i = 0; i < NUM_FARM_KEYS; i++) {
+	    fkPtr->objs[i] = Tcl_NewStringObj(farmKeyNames[i], -1);
+	    Tcl_IncrRefCount(fkPtr->objs[i]);
 	}
-	fkPtr->objs[key] = Tcl_NewStringObj(farmKeyNames[key], -1);
-	Tcl_IncrRefCount(fkPtr->objs[key]);
     }
-    return fkPtr->objs[key];
+    return fkPtr->objs;
 }
 
 /*

@@ -71,6 +71,9 @@ P2pjobs_Init(
     Tcl_CreateObjCommand(interp, "::p2p::caller", P2pCallerObjCmd, NULL,
 	    NULL);
     Tcl_CreateObjCommand(interp, "::p2p::debug", P2pDebugObjCmd, NULL, NULL);
+    Tcl_CreateObjCommand(interp, "::p2p::vwait", P2pVwaitObjCmd, NULL, NULL);
+    Tcl_CreateObjCommand(interp, "::p2p::net::Dispatch", P2pNetDispatchObjCmd,
+	    NULL, NULL);
     Tcl_CreateObjCommand(interp, "::p2p::wonks", P2pWonksObjCmd, NULL, NULL);
     Tcl_CreateObjCommand(interp, "::p2p::exec", P2pExecObjCmd, NULL, NULL);
     Tcl_CreateObjCommand(interp, "::p2p::identity", P2pIdentityObjCmd, NULL,
@@ -99,8 +102,7 @@ P2pCallerObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
-    P2pLoop *loopPtr = P2pLoopGet();
-    P2pCaller *callerPtr = loopPtr ? loopPtr->callerPtr : NULL;
+    P2pCaller *callerPtr;
     Tcl_Obj *pair[2];
 
     (void) clientData;
@@ -108,15 +110,46 @@ P2pCallerObjCmd(
 	Tcl_WrongNumArgs(interp, 1, objv, NULL);
 	return TCL_ERROR;
     }
-    if (callerPtr == NULL || callerPtr->handlerPtr->interp != interp
-	    || callerPtr->handlerPtr->object == NULL) {
-	return P2pError(interp, "P2P USAGE NOCALLER", "p2p::caller called"
-		" outside a protocol command");
+    callerPtr = P2pCallerCurrent(interp, "p2p::caller");
+    if (callerPtr == NULL) {
+	return TCL_ERROR;
     }
     pair[0] = P2pHandlerName(callerPtr->handlerPtr);
     pair[1] = Tcl_NewLongObj(callerPtr->cid);
     Tcl_SetObjResult(interp, Tcl_NewListObj(2, pair));
     return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pCallerCurrent --
+ *
+ *	The innermost protocol command running in interp: its handler and
+ *	connection.
+ *
+ * Results:
+ *	The caller, or NULL with {P2P USAGE NOCALLER} in interp when
+ *	command was called outside a protocol command.
+ *
+ *----------------------------------------------------------------------
+ */
+
+P2pCaller *
+P2pCallerCurrent(
+    Tcl_Interp *interp,
+    const char *command)
+{
+    P2pLoop *loopPtr = P2pLoopGet();
+    P2pCaller *callerPtr = loopPtr ? loopPtr->callerPtr : NULL;
+
+    if (callerPtr == NULL || callerPtr->handlerPtr->interp != interp
+	    || callerPtr->handlerPtr->object == NULL) {
+	P2pError(interp, "P2P USAGE NOCALLER", "%s called outside a protocol"
+		" command", command);
+	return NULL;
+    }
+    return callerPtr;
 }
 
 /*

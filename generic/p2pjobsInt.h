@@ -381,6 +381,7 @@ MODULE_SCOPE int	P2pError(Tcl_Interp *interp, const char *codes,
 MODULE_SCOPE int	P2ppLoopBridgeInit(P2pLoop *loopPtr);
 MODULE_SCOPE void	P2ppLoopBridgeFinalize(P2pLoop *loopPtr);
 MODULE_SCOPE void	P2ppLoopBridgeArm(P2pLoop *loopPtr, int timeoutMs);
+MODULE_SCOPE int	P2ppLoopBridgePoll(P2pLoop *loopPtr, int ms);
 MODULE_SCOPE int	P2ppRaiseFdLimit(void);
 MODULE_SCOPE double	P2ppLoadAverage(void);
 MODULE_SCOPE long long	P2ppFreeMemory(void);
@@ -426,6 +427,10 @@ MODULE_SCOPE int	P2pFarmInit(Tcl_Interp *interp);
 MODULE_SCOPE Tcl_ObjCmdProc P2pCallerObjCmd;
 MODULE_SCOPE Tcl_ObjCmdProc P2pDebugObjCmd;
 MODULE_SCOPE Tcl_ObjCmdProc P2pWonksObjCmd;
+MODULE_SCOPE Tcl_ObjCmdProc P2pVwaitObjCmd;
+MODULE_SCOPE Tcl_ObjCmdProc P2pNetDispatchObjCmd;
+MODULE_SCOPE P2pCaller *P2pCallerCurrent(Tcl_Interp *interp,
+			    const char *command);
 MODULE_SCOPE Tcl_ObjCmdProc P2pExecObjCmd;
 MODULE_SCOPE Tcl_ObjCmdProc P2pIdentityObjCmd;
 

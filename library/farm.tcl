@@ -42,7 +42,7 @@ namespace eval ::p2p {}
 oo::class create ::p2p::farming {
     variable Config Seq Jobs Queue Head Offers Inflight Soliciting PumpId \
 	Runs SweepId Pumping \
-	Waits JobSeq ConnVer Batch ConnOf Escrows Conns ConnUp
+	Waits Settled JobSeq ConnVer Batch ConnOf Escrows Conns ConnUp
 
     method FarmInit {} {
 	set Jobs {}
@@ -56,6 +56,11 @@ oo::class create ::p2p::farming {
 	set Runs {}
 	set Pumping 0
 	set Batch {}
+	# Settled: the ids of the jobs settled last, set whenever jobs are
+	# settled (what `wait` waits for); Waits(timeout-$id): a wait's
+	# timeout is past. (A vwait on an array would be woken, and its
+	# trace looked up again, by every element set.)
+	set Settled {}
 	array set Waits {}
 	set SweepId [after 1000 [list [namespace which my] Sweep]]
     }
@@ -131,10 +136,13 @@ oo::class create ::p2p::farming {
 		"bad value for -job: must be a dict with at least a kind"
 	}
 	set id job[incr JobSeq]
+	# The keys a job gets only when it needs them (a fifth of submit's
+	# cost was making them all): reissues (0), attempts, excluded,
+	# results, rids, progress (empty); starved. Read them with a
+	# default.
 	dict set Jobs $id [dict create spec $spec state queued \
 	    command $command k $k retries $retries timeout $timeout \
-	    reissues 0 attempts {} active {} excluded {} results {} rids {} \
-	    progress {}]
+	    active {}]
 	# (Enqueue and Class inlined.)
 	set class [list $kind \
 	    [expr {[dict exists $spec price] ? [dict get $spec price] : ""}]]
@@ -154,7 +162,9 @@ oo::class create ::p2p::farming {
 		    set PumpId [after 0 [list [namespace which my] PumpNow]]
 		}
 	    } else {
-		catch {after cancel $PumpId}
+		if {$PumpId ne ""} {
+		    catch {after cancel $PumpId}
+		}
 		my PumpNow
 	    }
 	}
@@ -177,14 +187,16 @@ oo::class create ::p2p::farming {
 	if {[dict get $Jobs $id state] in {done failed cancelled}} {
 	    return [dict get $Jobs $id result]
 	}
-	set var [my varname Waits]
+	# (Variables of this namespace: no `my varname`.)
+	set ns [namespace current]
 	set tid ""
 	if {$timeout ne ""} {
-	    set tid [after $timeout [list set ${var}(timeout-$id) 1]]
+	    set tid [after $timeout "[list set ${ns}::Waits(timeout-$id) 1];\
+		[list set ${ns}::Settled {}]"]
 	}
 	while {[dict get $Jobs $id state] ni {done failed cancelled}
 		&& ![info exists Waits(timeout-$id)]} {
-	    vwait $var
+	    ::p2p::vwait ${ns}::Settled
 	}
 	if {$tid ne ""} {
 	    after cancel $tid
@@ -217,7 +229,8 @@ oo::class create ::p2p::farming {
 	    return $counts
 	}
 	my Known $id
-	set job [dict get $Jobs $id]
+	set job [dict merge {reissues 0 attempts {} progress {}} \
+	    [dict get $Jobs $id]]
 	dict create state [dict get $job state] \
 	    workers [dict keys [dict get $job active]] \
 	    attempts [dict get $job attempts] \
@@ -237,7 +250,6 @@ oo::class create ::p2p::farming {
 	}
 	if {[dict get $Jobs $id state] in {done failed cancelled}} {
 	    dict unset Jobs $id
-	    unset -nocomplain Waits($id)
 	}
 	return
     }
@@ -283,7 +295,8 @@ oo::class create ::p2p::farming {
     #	skipped when met. A job that no bidder can take now stops the
     #	scan of its class, unless the job excludes some workers (it
     #	failed on them), in which case up to 64 such jobs are stepped
-    #	over.
+    #	over. Then the runs the pass gathered for workers of
+    #	p2p:worker<-foreman/2 are sent: one message per worker.
     method PumpNow {} {
 	set PumpId ""
 	set Pumping 1
@@ -291,30 +304,24 @@ oo::class create ::p2p::farming {
 	    my PumpClasses
 	} finally {
 	    set Pumping 0
-	    my SendBatches
-	}
-    }
-
-    # SendBatches --
-    #	Sends the runs a pass gathered for workers of
-    #	p2p:worker<-foreman/2: one message per worker.
-    method SendBatches {} {
-	if {[dict size $Batch] == 0} {
-	    return
-	}
-	set batch $Batch
-	set Batch {}
-	dict for {addr jobs} $batch {
-	    if {[llength $jobs] == 3} {
-		set message [list run {*}$jobs]
-	    } else {
-		set message [list runs $jobs]
-	    }
-	    # (SendWorker inlined for a worker already connected.)
-	    if {[dict exists $ConnUp $addr] && [dict get $ConnUp $addr]} {
-		::p2p::net::tell "" [dict get $Conns $addr] $message
-	    } else {
-		my SendWorker $addr $message
+	    # (What was SendBatches, inlined: a method call per pass.)
+	    if {[dict size $Batch]} {
+		set batch $Batch
+		set Batch {}
+		dict for {addr jobs} $batch {
+		    if {[llength $jobs] == 3} {
+			set message [list run {*}$jobs]
+		    } else {
+			set message [list runs $jobs]
+		    }
+		    # (SendWorker inlined for a worker already connected.)
+		    if {[dict exists $ConnUp $addr]
+			    && [dict get $ConnUp $addr]} {
+			::p2p::net::tell "" [dict get $Conns $addr] $message
+		    } else {
+			my SendWorker $addr $message
+		    }
+		}
 	    }
 	}
     }
@@ -363,7 +370,10 @@ oo::class create ::p2p::farming {
 		}
 		set need [expr {[dict get $Jobs $id k]
 		    - [dict size [dict get $Jobs $id active]]
-		    - [dict size [dict get $Jobs $id results]]}]
+		    - ([dict exists $Jobs $id results]
+			? [dict size [dict get $Jobs $id results]] : 0)}]
+		set excluded [expr {[dict exists $Jobs $id excluded]
+		    ? [dict get $Jobs $id excluded] : {}}]
 		while {$need > 0} {
 		    # The bid to take: the free slots of the bidders, best
 		    # bid first; once all are taken, their queues, least
@@ -372,7 +382,7 @@ oo::class create ::p2p::farming {
 		    set bestLoad ""
 		    foreach bid $bids {
 			set addr [dict get $bid address]
-			if {$addr in [dict get $Jobs $id excluded]
+			if {$addr in $excluded
 				|| [dict exists $Jobs $id active $addr]} {
 			    continue
 			}
@@ -418,7 +428,7 @@ oo::class create ::p2p::farming {
 		    }
 		    if {[dict exists $ConnVer $addr]
 			    && [dict get $ConnVer $addr] >= 2} {
-			# Sent with the others of this pass (SendBatches).
+			# Sent with the others of this pass (PumpNow).
 			dict lappend Batch $addr $rid $token \
 			    [dict get $Jobs $id spec]
 		    } else {
@@ -427,7 +437,7 @@ oo::class create ::p2p::farming {
 		    }
 		}
 		if {$need > 0 && [dict size [dict get $Jobs $id active]] == 0
-			&& [llength [dict get $Jobs $id attempts]]
+			&& [dict exists $Jobs $id attempts]
 			&& [my Exhausted $class $id]} {
 		    my Settle $id failed [dict create status failed \
 			error "job $id failed on every worker that bid:\
@@ -436,7 +446,6 @@ oo::class create ::p2p::farming {
 		}
 		if {$need > 0} {
 		    incr waiting
-		    set excluded [dict get $Jobs $id excluded]
 		    if {[llength $excluded] == 0} {
 			break
 		    }
@@ -519,6 +528,9 @@ oo::class create ::p2p::farming {
 	}
 	set offer [dict get $Offers $class]
 	if {[clock milliseconds] - [dict get $offer time] > 2000} {
+	    return 0
+	}
+	if {![dict exists $Jobs $id excluded]} {
 	    return 0
 	}
 	set excluded [dict get $Jobs $id excluded]
@@ -687,11 +699,13 @@ oo::class create ::p2p::farming {
 		exit {} signal {} outputs {} worker {}} $result]
 	}
 	dict set result id $id
-	dict set result reissues [dict get $Jobs $id reissues]
-	dict set result attempts [dict get $Jobs $id attempts]
+	dict set result reissues [expr {[dict exists $Jobs $id reissues]
+	    ? [dict get $Jobs $id reissues] : 0}]
+	dict set result attempts [expr {[dict exists $Jobs $id attempts]
+	    ? [dict get $Jobs $id attempts] : {}}]
 	dict set Jobs $id state $state
 	dict set Jobs $id result $result
-	set Waits($id) $state
+	set Settled [list $id]
 	if {$::p2p::log::Open} {
 	    ::p2p::log event system $state "" \
 		"job $id: [dict get $result status]"
@@ -754,8 +768,9 @@ oo::class create ::p2p::farming {
 	    return
 	}
 	dict update Jobs $id job {
-	    dict set job progress [lrange [linsert [dict get $job progress] \
-		end [list $addr $message]] end-9 end]
+	    dict set job progress [lrange [linsert [expr {
+		[dict exists $job progress] ? [dict get $job progress] : {}
+	    }] end [list $addr $message]] end-9 end]
 	}
 	return
     }
@@ -829,11 +844,13 @@ oo::class create ::p2p::farming {
 		# Settle, inlined for a worker's result of a job without
 		# -command, with no log file.
 		dict set result id $id
-		dict set result reissues [dict get $Jobs $id reissues]
-		dict set result attempts [dict get $Jobs $id attempts]
+		dict set result reissues [expr {[dict exists $Jobs $id reissues]
+		    ? [dict get $Jobs $id reissues] : 0}]
+		dict set result attempts [expr {[dict exists $Jobs $id attempts]
+		    ? [dict get $Jobs $id attempts] : {}}]
 		dict set Jobs $id state done
 		dict set Jobs $id result $result
-		set Waits($id) done
+		set Settled [list $id]
 		set settled 1
 		continue
 	    }

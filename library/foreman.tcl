@@ -130,7 +130,7 @@ oo::class create ::p2p::foreman {
 		set ${var}(round-[dict get $round token]) $round
 	    }} $var]]
 	while {![info exists Reply(round-$token)]} {
-	    vwait $var
+	    ::p2p::vwait $var
 	}
 	set round $Reply(round-$token)
 	unset Reply(round-$token)
@@ -353,7 +353,7 @@ oo::class create ::p2p::foreman {
 	set id [after [dict get $Config -timeout] \
 	    [list set ${var}($answer) {timeout {}}]]
 	while {![info exists Reply($answer)] && ![info exists Reply(-)]} {
-	    vwait $var
+	    ::p2p::vwait $var
 	}
 	after cancel $id
 	if {[info exists Reply(-)]} {

@@ -203,24 +203,21 @@ proc ::p2p::net::disown {handler} {
     return
 }
 
-# Dispatch --
-#	Calls method (On<Command>) of the owner of the calling handler with
-#	the cid and args. With the log's traffic channel on, logs the
-#	message in (and the reply out) under the owner's node address.
-#	It runs once per message, so it does no more than it must.
-proc ::p2p::net::Dispatch {command method args} {
+# DispatchLogged --
+#	What ::p2p::net::Dispatch (generic/p2pOwner.c, the protocol
+#	command of every node's protocols) does while the log's traffic
+#	channel is on: calls method (On<Command>) of the owner of the
+#	calling handler with the cid and args, and logs the message in
+#	(and the reply out) under the owner's node address.
+proc ::p2p::net::DispatchLogged {command method args} {
     variable Owners
     lassign [::p2p::caller] handler cid
     if {[catch {dict get $Owners $handler} owner]} {
 	return -code error -errorcode {P2P NET NOOWNER} \
 	    "no node owns handler \"$handler\""
     }
-    set traffic [expr {$::p2p::log::Open
-	&& [dict get $::p2p::log::States traffic]}]
-    if {$traffic} {
-	set peer [Peer $handler $cid]
-	::p2p::log event -node [lindex $owner 1] traffic in $peer $command
-    }
+    set peer [Peer $handler $cid]
+    ::p2p::log event -node [lindex $owner 1] traffic in $peer $command
     if {[catch {[lindex $owner 2] $method $handler $cid {*}$args} \
 	    reply opts]} {
 	set usage [Usage $command $method $reply $opts]
@@ -229,7 +226,7 @@ proc ::p2p::net::Dispatch {command method args} {
 	}
 	return -options $opts $reply
     }
-    if {$traffic && $reply ne ""} {
+    if {$reply ne ""} {
 	::p2p::log event -node [lindex $owner 1] traffic out $peer \
 	    [lindex $reply 0]
     }
@@ -288,7 +285,7 @@ proc ::p2p::net::Peer {handler cid} {
 ::p2p::protocol register p2p:authority<-node/1 {
     foreach c {hello register heartbeat peers workers status escrow release
 	    refund history balance carve} {
-	define $c {args} "::p2p::net::Dispatch $c On[string totitle $c] {*}\$args"
+	forward $c ::p2p::net::Dispatch $c On[string totitle $c]
     }
 }
 
@@ -296,7 +293,7 @@ proc ::p2p::net::Peer {handler cid} {
 ::p2p::protocol register p2p:node<-authority/1 {
     foreach c {options registered admitted peers workers status account
 	    ledger history balance exception} {
-	define $c {args} "::p2p::net::Dispatch $c On[string totitle $c] {*}\$args"
+	forward $c ::p2p::net::Dispatch $c On[string totitle $c]
     }
 }
 
@@ -315,7 +312,7 @@ proc ::p2p::net::Peer {handler cid} {
 ::p2p::protocol register p2p:peer/1 {
     foreach c {hello welcome ping pong join joined full solicit proffer
 	    exception} {
-	define $c {args} "::p2p::net::Dispatch $c On[string totitle $c] {*}\$args"
+	forward $c ::p2p::net::Dispatch $c On[string totitle $c]
     }
 }
 
@@ -329,7 +326,7 @@ proc ::p2p::net::Peer {handler cid} {
 #   cancel JOBID              stops it (its result says cancelled)
 ::p2p::protocol register p2p:worker<-foreman/1 {
     foreach c {hello ping solicit run cancel} {
-	define $c {args} "::p2p::net::Dispatch $c On[string totitle $c] {*}\$args"
+	forward $c ::p2p::net::Dispatch $c On[string totitle $c]
     }
 }
 
@@ -337,7 +334,7 @@ proc ::p2p::net::Peer {handler cid} {
 ::p2p::protocol register p2p:foreman<-worker/1 {
     foreach c {welcome pong proffer accepted refused progress result
 	    exception} {
-	define $c {args} "::p2p::net::Dispatch $c On[string totitle $c] {*}\$args"
+	forward $c ::p2p::net::Dispatch $c On[string totitle $c]
     }
 }
 
@@ -352,14 +349,14 @@ proc ::p2p::net::Peer {handler cid} {
 # of the jobs that finished while it handled one message go in one reply.
 ::p2p::protocol register p2p:worker<-foreman/2 {
     foreach c {hello ping solicit cancel runs} {
-	define $c {args} "::p2p::net::Dispatch $c On[string totitle $c] {*}\$args"
+	forward $c ::p2p::net::Dispatch $c On[string totitle $c]
     }
-    define run {args} {::p2p::net::Dispatch run OnRun2 {*}$args}
+    forward run ::p2p::net::Dispatch run OnRun2
 }
 
 # p2p:foreman<-worker/2 -- what a foreman accepts from a worker of /2.
 ::p2p::protocol register p2p:foreman<-worker/2 {
     foreach c {welcome pong proffer refused progress results exception} {
-	define $c {args} "::p2p::net::Dispatch $c On[string totitle $c] {*}\$args"
+	forward $c ::p2p::net::Dispatch $c On[string totitle $c]
     }
 }

@@ -189,30 +189,56 @@ proc ::p2p::protocol::Reverse {root} {
 #	whose first word is COMMAND calls it with the other words as
 #	arguments. A non-empty result is the reply.
 proc ::p2p::protocol::Body::define {command arglist body} {
-    variable ::p2p::protocol::Defining
     set ns [uplevel 1 {namespace current}]
+    ::p2p::protocol::Claim $ns $command
+    set proc ${ns}::cmd.$command
+    proc $proc $arglist $body
+    dict set ::p2p::protocol::Defining $ns map $command [list $proc]
+    return
+}
+
+# USAGE (in a protocol body): forward command prefix ?word ...?
+#	A message whose first word is COMMAND calls the command prefix
+#	(its first word a fully qualified command) with the other words
+#	appended: define without a proc in between.
+proc ::p2p::protocol::Body::forward {command prefix args} {
+    set ns [uplevel 1 {namespace current}]
+    ::p2p::protocol::Claim $ns $command
+    if {![string match ::* $prefix]} {
+	return -code error -errorcode [list P2P PROTOCOL BADPREFIX $prefix] \
+	    "bad command prefix \"$prefix\" for \"$command\": must be\
+	    fully qualified"
+    }
+    dict set ::p2p::protocol::Defining $ns map $command [list $prefix {*}$args]
+    return
+}
+
+# Claim --
+#	Checks that command may be defined in the body running in namespace
+#	ns (errors from the caller's caller otherwise).
+proc ::p2p::protocol::Claim {ns command} {
+    variable Defining
     if {![dict exists $Defining $ns]} {
-	return -code error -errorcode {P2P PROTOCOL DEFINE} \
-	    "define may only be called in the body of p2p::protocol register"
+	return -level 2 -code error -errorcode {P2P PROTOCOL DEFINE} \
+	    "[lindex [info level -1] 0] may only be called in the body of\
+	    p2p::protocol register"
     }
     set name [dict get $Defining $ns name]
     if {$command eq "" || [string match *::* $command]} {
-	return -code error -errorcode [list P2P PROTOCOL BADCOMMAND $command] \
+	return -level 2 -code error \
+	    -errorcode [list P2P PROTOCOL BADCOMMAND $command] \
 	    "bad command name \"$command\" in protocol \"$name\":\
 	    must be a non-empty word without \"::\""
     }
     if {$command eq "protocol"} {
-	return -code error -errorcode {P2P PROTOCOL RESERVED protocol} \
+	return -level 2 -code error -errorcode {P2P PROTOCOL RESERVED protocol} \
 	    "command \"protocol\" is reserved for negotiation"
     }
     if {[dict exists $Defining $ns map $command]} {
-	return -code error -errorcode [list P2P PROTOCOL DUPLICATE $command] \
+	return -level 2 -code error \
+	    -errorcode [list P2P PROTOCOL DUPLICATE $command] \
 	    "command \"$command\" is defined twice in protocol \"$name\""
     }
-    set proc ${ns}::cmd.$command
-    proc $proc $arglist $body
-    dict set Defining $ns map $command [list $proc]
-    return
 }
 
 # USAGE (in a protocol body): include command ?command ...?

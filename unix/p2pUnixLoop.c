@@ -9,6 +9,8 @@
  */
 
 #include "p2pjobsInt.h"
+#include <errno.h>
+#include <poll.h>
 
 static void
 WakeProc(
@@ -62,4 +64,40 @@ P2ppLoopBridgeArm(
     /* Nothing: Tcl's notifier already watches the backend descriptor. */
     (void) loopPtr;
     (void) timeoutMs;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2ppLoopBridgePoll --
+ *
+ *	Sleeps until libuv has I/O or ms milliseconds passed, in this
+ *	thread (p2p::vwait's fast path, generic/p2pWait.c).
+ *
+ * Results:
+ *	1 when libuv has I/O, 0 on timeout (or a signal), -1 when this
+ *	platform cannot wait so.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+P2ppLoopBridgePoll(
+    P2pLoop *loopPtr,
+    int ms)
+{
+    struct pollfd pfd;
+    int n;
+
+    pfd.fd = uv_backend_fd(&loopPtr->uv);
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    if (pfd.fd < 0) {
+	return -1;
+    }
+    n = poll(&pfd, 1, ms);
+    if (n < 0) {
+	return errno == EINTR ? 0 : -1;
+    }
+    return n > 0;
 }

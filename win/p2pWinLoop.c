@@ -295,3 +295,24 @@ HelperThreadProc(
     }
     TCL_THREAD_CREATE_RETURN;
 }
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2ppLoopBridgePoll --
+ *
+ *	Not on Windows: the helper thread owns the completion port, so
+ *	p2p::vwait waits as vwait does.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+P2ppLoopBridgePoll(
+    P2pLoop *loopPtr,
+    int ms)
+{
+    (void) loopPtr;
+    (void) ms;
+    return -1;
+}

@@ -1,0 +1,188 @@
+/*
+ * p2pWait.c --
+ *
+ *	p2p::vwait: vwait for code whose events are mostly the network's.
+ *
+ *	Tcl 8.6's unix notifier waits in a helper thread. Every time the
+ *	main thread waits, even for no time at all, it tells that thread
+ *	(a pipe write), the thread selects and answers through a condition
+ *	variable: a few context switches per wait, that is per message when
+ *	one job runs at a time. While messages flow, p2p::vwait sleeps in
+ *	poll() on libuv's descriptor instead, and runs everything else Tcl
+ *	has to do (queued events, due timers, idle callbacks, the network's
+ *	own event source) with Tcl_ServiceAll, which never waits.
+ *
+ *	Tcl's own file events (its channels, Tk's display) only reach the
+ *	event queue through the notifier, so they are asked for with a
+ *	Tcl_DoOneEvent that does not wait: whenever poll() found nothing for
+ *	POLL_MS, and at least every FILES_MS while messages flow. Once the
+ *	network has been quiet for QUIET_MS, p2p::vwait waits in
+ *	Tcl_DoOneEvent as vwait does, until the next event of any kind. So a
+ *	Tcl timer runs at most POLL_MS late, a channel's fileevent at most
+ *	FILES_MS, and an idle process sleeps.
+ */
+
+#include "p2pjobsInt.h"
+
+#define POLL_MS		1	/* Longest sleep in poll() on the fast path. */
+#define FILES_MS	5	/* Tcl's file events are polled this often. */
+#define QUIET_MS	20	/* Quiet this long: wait as vwait does. */
+
+static char *	WaitVarProc(ClientData clientData, Tcl_Interp *interp,
+		    const char *name1, const char *name2, int flags);
+static int	ServiceAll(void);
+static long	MsSince(const Tcl_Time *thenPtr);
+
+static char *
+WaitVarProc(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    const char *name1,
+    const char *name2,
+    int flags)
+{
+    (void) interp;
+    (void) name1;
+    (void) name2;
+    (void) flags;
+    *(int *) clientData = 1;
+    return NULL;
+}
+
+/*
+ * Tcl_ServiceAll does nothing unless the thread's service mode is
+ * TCL_SERVICE_ALL, which it is not by default, nor inside an event
+ * handler (as vwait in a handler does, this runs events nested).
+ */
+
+static int
+ServiceAll(void)
+{
+    int oldMode = Tcl_SetServiceMode(TCL_SERVICE_ALL);
+    int found = Tcl_ServiceAll();
+
+    Tcl_SetServiceMode(oldMode);
+    return found;
+}
+
+static long
+MsSince(
+    const Tcl_Time *thenPtr)
+{
+    Tcl_Time now;
+
+    Tcl_GetTime(&now);
+    return (now.sec - thenPtr->sec) * 1000
+	    + (now.usec - thenPtr->usec) / 1000;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pVwaitObjCmd --
+ *
+ *	p2p::vwait varName: runs the event loop until the global (or fully
+ *	qualified) variable varName is written or unset, like vwait.
+ *
+ * Results:
+ *	A standard Tcl result; the errors of vwait (would wait forever,
+ *	limit exceeded, canceled).
+ *
+ * Side effects:
+ *	Anything the event handlers do.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+P2pVwaitObjCmd(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    P2pLoop *loopPtr = P2pLoopGet();
+    int done = 0, foundEvent = 1, fast = 1, ready;
+    const char *name;
+    Tcl_Time active, files;
+    uv_loop_t *uvPtr;
+    long timeout;
+
+    (void) clientData;
+    if (objc != 2) {
+	Tcl_WrongNumArgs(interp, 1, objv, "varName");
+	return TCL_ERROR;
+    }
+    name = Tcl_GetString(objv[1]);
+    if (Tcl_TraceVar2(interp, name, NULL,
+	    TCL_GLOBAL_ONLY|TCL_TRACE_WRITES|TCL_TRACE_UNSETS, WaitVarProc,
+	    &done) != TCL_OK) {
+	return TCL_ERROR;
+    }
+    uvPtr = loopPtr ? &loopPtr->uv : NULL;
+    Tcl_GetTime(&active);
+    files = active;
+    while (!done && foundEvent) {
+	if (!fast || uvPtr == NULL) {
+	    foundEvent = Tcl_DoOneEvent(TCL_ALL_EVENTS);
+	    Tcl_GetTime(&active);
+	    files = active;
+	    fast = 1;
+	} else if (MsSince(&files) >= FILES_MS) {
+	    /*
+	     * The notifier's round trip, for Tcl's file events: also while
+	     * Tcl_ServiceAll finds work every time, so that they are never
+	     * starved.
+	     */
+	    if (Tcl_DoOneEvent(TCL_ALL_EVENTS|TCL_DONT_WAIT)) {
+		Tcl_GetTime(&active);
+	    }
+	    Tcl_GetTime(&files);
+	} else if (ServiceAll()) {
+	    Tcl_GetTime(&active);
+	} else if (MsSince(&active) >= QUIET_MS) {
+	    fast = 0;
+	} else {
+	    uv_update_time(uvPtr);
+	    timeout = uv_backend_timeout(uvPtr);
+	    if (timeout < 0 || timeout > POLL_MS) {
+		timeout = POLL_MS;
+	    }
+	    ready = P2ppLoopBridgePoll(loopPtr, (int) timeout);
+	    if (ready > 0) {
+		Tcl_GetTime(&active);
+	    } else if (ready < 0) {
+		fast = 0;
+	    } else {
+		/* A quiet millisecond: Tcl's file events too. */
+		if (Tcl_DoOneEvent(TCL_ALL_EVENTS|TCL_DONT_WAIT)) {
+		    Tcl_GetTime(&active);
+		}
+		Tcl_GetTime(&files);
+	    }
+	}
+	if (Tcl_Canceled(interp, TCL_LEAVE_ERR_MSG) == TCL_ERROR) {
+	    break;
+	}
+	if (Tcl_LimitExceeded(interp)) {
+	    Tcl_ResetResult(interp);
+	    Tcl_SetObjResult(interp, Tcl_NewStringObj("limit exceeded", -1));
+	    break;
+	}
+    }
+    Tcl_UntraceVar2(interp, name, NULL,
+	    TCL_GLOBAL_ONLY|TCL_TRACE_WRITES|TCL_TRACE_UNSETS, WaitVarProc,
+	    &done);
+    if (!foundEvent) {
+	Tcl_ResetResult(interp);
+	Tcl_SetObjResult(interp, Tcl_ObjPrintf("can't wait for variable"
+		" \"%s\": would wait forever", name));
+	Tcl_SetErrorCode(interp, "TCL", "EVENT", "NO_SOURCES", NULL);
+	return TCL_ERROR;
+    }
+    if (!done) {
+	return TCL_ERROR;
+    }
+    Tcl_ResetResult(interp);
+    return TCL_OK;
+}
