@@ -314,10 +314,15 @@ oo::class create ::p2p::farming {
 		    } else {
 			set message [list runs $jobs]
 		    }
-		    # (SendWorker inlined for a worker already connected.)
+		    # (SendWorker inlined for a worker already connected, and
+		    # p2p::net::tell too while there is no log to write.)
 		    if {[dict exists $ConnUp $addr]
 			    && [dict get $ConnUp $addr]} {
-			::p2p::net::tell "" [dict get $Conns $addr] $message
+			if {$::p2p::log::Open} {
+			    ::p2p::net::tell "" [dict get $Conns $addr] $message
+			} else {
+			    [dict get $Conns $addr] send $message
+			}
 		    } else {
 			my SendWorker $addr $message
 		    }
