@@ -197,7 +197,7 @@ oo::class create ::p2p::execution {
 		    <= [dict get $Config -slots] + [dict get $Opts max_queue]
 		&& "script" in [dict get $Config -kinds]} {
 	    set results [my RunsNow $h $cid $jobs]
-	    if {$results ne "-"} {
+	    if {[llength $results] != 1} {
 		return $results
 	    }
 	}
