@@ -51,6 +51,7 @@ typedef struct JobInterp {
     Tcl_WideInt maxChars;	/* The job's output limit. */
     int over;			/* The output limit was exceeded. */
     Tcl_Obj *progressObj;	/* The job's progress prefix, or NULL. */
+    Tcl_Obj *tagObj;		/* Its word after the prefix, or NULL. */
     Tcl_Obj *cmdcountObj;	/* ::tcl::info::cmdcount */
     Tcl_Obj *globalsObj;	/* ::tcl::info::globals */
     Tcl_Obj *nameObj;		/* The child's path in the parent. */
@@ -242,6 +243,9 @@ JobInterpRelease(
     }
     if (jiPtr->progressObj) {
 	Tcl_DecrRefCount(jiPtr->progressObj);
+    }
+    if (jiPtr->tagObj) {
+	Tcl_DecrRefCount(jiPtr->tagObj);
     }
     Tcl_DecrRefCount(jiPtr->cmdcountObj);
     Tcl_DecrRefCount(jiPtr->globalsObj);
@@ -569,7 +573,9 @@ ProgressObjCmd(
     }
     cmdObj = Tcl_DuplicateObj(jiPtr->progressObj);
     Tcl_IncrRefCount(cmdObj);
-    if (Tcl_ListObjAppendElement(NULL, cmdObj, objv[1]) != TCL_OK) {
+    if ((jiPtr->tagObj != NULL && Tcl_ListObjAppendElement(NULL, cmdObj,
+	    jiPtr->tagObj) != TCL_OK)
+	    || Tcl_ListObjAppendElement(NULL, cmdObj, objv[1]) != TCL_OK) {
 	Tcl_DecrRefCount(cmdObj);
 	return TCL_OK;
     }
@@ -966,13 +972,14 @@ RunOne(
     jiPtr->maxChars = optsPtr->output;
     jiPtr->over = 0;
     if (optsPtr->progressObj != NULL) {
-	Tcl_Obj *prefixObj = Tcl_DuplicateObj(optsPtr->progressObj);
-
+	/* (The prefix and the tag: put together only if progress is
+	 * called.) */
+	jiPtr->progressObj = optsPtr->progressObj;
+	Tcl_IncrRefCount(jiPtr->progressObj);
 	if (tagObj != NULL) {
-	    Tcl_ListObjAppendElement(NULL, prefixObj, tagObj);
+	    jiPtr->tagObj = tagObj;
+	    Tcl_IncrRefCount(tagObj);
 	}
-	jiPtr->progressObj = prefixObj;
-	Tcl_IncrRefCount(prefixObj);
     }
     jiPtr->active = 1;
 
@@ -1163,6 +1170,10 @@ RunOne(
     if (jiPtr->progressObj) {
 	Tcl_DecrRefCount(jiPtr->progressObj);
 	jiPtr->progressObj = NULL;
+    }
+    if (jiPtr->tagObj) {
+	Tcl_DecrRefCount(jiPtr->tagObj);
+	jiPtr->tagObj = NULL;
     }
     Tcl_DecrRefCount(scriptObj);
     Tcl_DecrRefCount(specObj);
