@@ -268,16 +268,20 @@ oo::class create ::p2p::execution {
 	}
 	set specs {}
 	set ids {}
-	set seen {}
+	set running [dict size $Running]
 	foreach {id t spec} $jobs {
 	    if {$t ne $token || [catch {dict get $spec kind} kind]
-		    || $kind ne "script" || [dict exists $seen $id]
-		    || [dict exists $Running [list $h $cid $id]]} {
+		    || $kind ne "script" || ($running
+			&& [dict exists $Running [list $h $cid $id]])} {
 		return -
 	    }
-	    dict set seen $id 1
 	    lappend specs $spec
 	    lappend ids $id
+	}
+	# (No id twice.)
+	if {[llength $ids] > 1
+		&& [llength [lsort -unique $ids]] != [llength $ids]} {
+	    return -
 	}
 	set results [$Sandbox runs [list $h $cid $token] $specs \
 	    -worker $Address -time [dict get $Opts job_timeout] \
