@@ -73,14 +73,14 @@ enum {
     K_SCRIPT, K_VARS, K_LIMITS, K_COMMANDS, K_TIME, K_STATUS, K_RESULT,
     K_ERRORCODE, K_ERRORINFO, K_ELAPSED, K_STDOUT, K_STDERR, K_ERROR,
     K_OK, K_LIMIT, K_LEVEL, K_CODE, K_OPT_ERRORINFO, K_OPT_ERRORCODE,
-    K_OPT_COMMANDS, K_OPT_TIME, K_OPT_OUTPUT, NUM_KEYS
+    K_OPT_COMMANDS, K_OPT_TIME, K_OPT_OUTPUT, K_KIND, NUM_KEYS
 };
 
 static const char *const keyNames[NUM_KEYS] = {
     "script", "vars", "limits", "commands", "time", "status", "result",
     "errorcode", "errorinfo", "elapsed", "stdout", "stderr", "error",
     "ok", "limit", "-level", "-code", "-errorinfo", "-errorcode",
-    "-commands", "-time", "-output"
+    "-commands", "-time", "-output", "kind"
 };
 
 typedef struct ThreadKeys {
@@ -129,6 +129,8 @@ static int	JobArmObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
 static int	JobRunObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
+static int	JobBatchObjCmd(ClientData clientData, Tcl_Interp *interp,
+		    int objc, Tcl_Obj *const objv[]);
 static int	JobOptionsObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
 static int	ParseOptions(Tcl_Interp *interp, int objc,
@@ -150,6 +152,9 @@ static void	Outcome(JobOutcome *outPtr, const char *status,
 		    Tcl_Obj *resultObj, Tcl_Obj *errorCodeObj,
 		    Tcl_Obj *errorInfoObj);
 static Tcl_Obj *DictValue(Tcl_Obj *dictObj, int key);
+static int	PairValue(Tcl_Obj *obj, int key, Tcl_Obj **valuePtr);
+static int	GetPairs(Tcl_Obj *obj, Tcl_Obj **listPtr, int *numPtr,
+		    Tcl_Obj ***elemsPtr);
 static Tcl_Obj *StatusObj(const char *status);
 static void	AppendValue(Tcl_DString *dsPtr, const char *key,
 		    const char *value, int len);
@@ -195,6 +200,8 @@ P2pJobRunInit(
 	    NULL, NULL);
     Tcl_CreateObjCommand(interp, "::p2p::Internal::jobOptions",
 	    JobOptionsObjCmd, NULL, NULL);
+    Tcl_CreateObjCommand(interp, "::p2p::Internal::jobBatch",
+	    JobBatchObjCmd, NULL, NULL);
     return TCL_OK;
 }
 
@@ -622,22 +629,23 @@ CheckVars(
     Tcl_Obj *varsObj,
     Tcl_Obj **msgPtr)
 {
-    Tcl_DictSearch search;
-    Tcl_Obj *keyObj, *valueObj;
-    int done;
+    Tcl_Obj *listObj, **elems, *keyObj;
+    int numElems, i;
 
-    if (Tcl_DictObjFirst(NULL, varsObj, &search, &keyObj, &valueObj,
-	    &done) != TCL_OK) {
+    if (GetPairs(varsObj, &listObj, &numElems, &elems) != TCL_OK) {
 	*msgPtr = Tcl_NewStringObj("bad value for -vars: must be a dict"
 		" name -> value", -1);
 	return 0;
     }
-    for (; !done; Tcl_DictObjNext(&search, &keyObj, &valueObj, &done)) {
+    for (i = 0; i < numElems; i += 2) {
 	int len, n;
-	const char *p = Tcl_GetStringFromObj(keyObj, &len);
-	const char *end = p + len;
+	const char *p;
+	const char *end;
 	Tcl_UniChar ch = 0;
 
+	keyObj = elems[i];
+	p = Tcl_GetStringFromObj(keyObj, &len);
+	end = p + len;
 	if (len == 0) {
 	    goto bad;
 	}
@@ -652,9 +660,10 @@ CheckVars(
       bad:
 	*msgPtr = Tcl_ObjPrintf("bad variable name \"%s\" in -vars: must be"
 		" letters, digits and underscores", Tcl_GetString(keyObj));
-	Tcl_DictObjDone(&search);
+	Tcl_DecrRefCount(listObj);
 	return 0;
     }
+    Tcl_DecrRefCount(listObj);
     return 1;
 }
 
@@ -680,16 +689,16 @@ Cleanup(
     JobInterp *jiPtr,
     Tcl_Obj *varsObj)
 {
-    Tcl_DictSearch search;
-    Tcl_Obj *keyObj, *valueObj, **names;
-    int done, numNames, i, numChans;
+    Tcl_Obj *listObj, **elems, **names;
+    int numElems, numNames, i, numChans;
 
-    if (varsObj != NULL && Tcl_DictObjFirst(NULL, varsObj, &search, &keyObj,
-	    &valueObj, &done) == TCL_OK) {
-	for (; !done; Tcl_DictObjNext(&search, &keyObj, &valueObj, &done)) {
-	    Tcl_UnsetVar2(child, Tcl_GetString(keyObj), NULL,
+    if (varsObj != NULL && GetPairs(varsObj, &listObj, &numElems, &elems)
+	    == TCL_OK) {
+	for (i = 0; i < numElems; i += 2) {
+	    Tcl_UnsetVar2(child, Tcl_GetString(elems[i]), NULL,
 		    TCL_GLOBAL_ONLY);
 	}
+	Tcl_DecrRefCount(listObj);
     }
     if (Tcl_EvalObjv(child, 1, &jiPtr->globalsObj, TCL_EVAL_GLOBAL) != TCL_OK
 	    || Tcl_ListObjGetElements(child, Tcl_GetObjResult(child),
@@ -788,6 +797,105 @@ DictValue(
 	valueObj = NULL;
     }
     return valueObj;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * PairValue --
+ *
+ *	The value of key in obj, a dict (a list of key value pairs; the
+ *	last pair of a key counts, as in a dict), in *valuePtr, or NULL. A
+ *	list is read as one, without making it a dict (whose hash table
+ *	costs more than the few lookups of a job's spec).
+ *
+ * Results:
+ *	TCL_OK, or TCL_ERROR if obj is not a dict.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+PairValue(
+    Tcl_Obj *obj,
+    int key,
+    Tcl_Obj **valuePtr)
+{
+    static const Tcl_ObjType *dictTypePtr = NULL;
+    Tcl_Obj **elems;
+    int numElems, i, len, keyLen;
+    const char *keyName = keyNames[key], *s;
+
+    *valuePtr = NULL;
+    if (dictTypePtr == NULL) {
+	dictTypePtr = Tcl_GetObjType("dict");
+    }
+    if (dictTypePtr != NULL && obj->typePtr == dictTypePtr) {
+	return Tcl_DictObjGet(NULL, obj, Key(key), valuePtr);
+    }
+    if (Tcl_ListObjGetElements(NULL, obj, &numElems, &elems) != TCL_OK
+	    || numElems % 2) {
+	return TCL_ERROR;
+    }
+    keyLen = (int) strlen(keyName);
+    for (i = numElems - 2; i >= 0; i -= 2) {
+	s = Tcl_GetStringFromObj(elems[i], &len);
+	if (len == keyLen && memcmp(s, keyName, len) == 0) {
+	    *valuePtr = elems[i + 1];
+	    break;
+	}
+    }
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * GetPairs --
+ *
+ *	The keys and values of obj, a dict, as a flat list: *listPtr (which
+ *	the caller lets go of) and its elements. Duplicate keys of a list
+ *	that is not a dict yet are all there, the last counting.
+ *
+ * Results:
+ *	TCL_OK, or TCL_ERROR if obj is not a dict.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+GetPairs(
+    Tcl_Obj *obj,
+    Tcl_Obj **listPtr,
+    int *numPtr,
+    Tcl_Obj ***elemsPtr)
+{
+    static const Tcl_ObjType *dictTypePtr = NULL;
+    Tcl_Obj *listObj = obj;
+
+    if (dictTypePtr == NULL) {
+	dictTypePtr = Tcl_GetObjType("dict");
+    }
+    if (dictTypePtr != NULL && obj->typePtr == dictTypePtr) {
+	Tcl_DictSearch search;
+	Tcl_Obj *keyObj, *valueObj;
+	int done;
+
+	Tcl_DictObjFirst(NULL, obj, &search, &keyObj, &valueObj, &done);
+	listObj = Tcl_NewListObj(0, NULL);
+	for (; !done; Tcl_DictObjNext(&search, &keyObj, &valueObj, &done)) {
+	    Tcl_ListObjAppendElement(NULL, listObj, keyObj);
+	    Tcl_ListObjAppendElement(NULL, listObj, valueObj);
+	}
+    }
+    Tcl_IncrRefCount(listObj);
+    if (Tcl_ListObjGetElements(NULL, listObj, numPtr, elemsPtr) != TCL_OK
+	    || *numPtr % 2) {
+	Tcl_DecrRefCount(listObj);
+	return TCL_ERROR;
+    }
+    *listPtr = listObj;
+    return TCL_OK;
 }
 
 /*
@@ -898,25 +1006,30 @@ RunOne(
     Tcl_Obj *tagObj,
     JobOutcome *outPtr)
 {
-    Tcl_Obj *scriptObj, *varsObj, *limitsObj, *valueObj, *keyObj;
+    Tcl_Obj *scriptObj, *varsObj, *limitsObj, *valueObj, *listObj, **elems;
     Tcl_Obj *optsObj = NULL, *msgObj = NULL;
     Tcl_WideInt commands = optsPtr->commands, c0, c1;
-    int time = optsPtr->time, numVars = 0, code, clean, level, done;
+    int time = optsPtr->time, numVars = 0, code, clean, level, numElems, i;
     Tcl_Time deadline;
-    Tcl_DictSearch search;
 
     memset(outPtr, 0, sizeof(JobOutcome));
 
-    /* The spec: script, vars, limits {commands n time ms}. */
-    if (Tcl_DictObjSize(NULL, specObj, &done) != TCL_OK) {
+    /*
+     * The spec: script, vars, limits {commands n time ms}. (Read as a
+     * list of pairs, as it came in a message, unless it is a dict
+     * already: the same values, without a hash table per job.)
+     */
+
+    if (PairValue(specObj, K_SCRIPT, &scriptObj) != TCL_OK) {
 	msgObj = Tcl_NewStringObj("the spec must be a dict", -1);
 	goto badSpec;
     }
-    scriptObj = DictValue(specObj, K_SCRIPT);
-    varsObj = DictValue(specObj, K_VARS);
-    limitsObj = DictValue(specObj, K_LIMITS);
+    PairValue(specObj, K_VARS, &varsObj);
+    PairValue(specObj, K_LIMITS, &limitsObj);
     if (limitsObj != NULL) {
-	valueObj = DictValue(limitsObj, K_COMMANDS);
+	if (PairValue(limitsObj, K_COMMANDS, &valueObj) != TCL_OK) {
+	    valueObj = NULL;
+	}
 	if (valueObj != NULL && (Tcl_GetWideIntFromObj(NULL, valueObj,
 		&commands) != TCL_OK || commands < 1
 		|| commands > MAX_COMMANDS)) {
@@ -925,7 +1038,9 @@ RunOne(
 		    MAX_COMMANDS);
 	    goto badSpec;
 	}
-	valueObj = DictValue(limitsObj, K_TIME);
+	if (PairValue(limitsObj, K_TIME, &valueObj) != TCL_OK) {
+	    valueObj = NULL;
+	}
 	if (valueObj != NULL
 		&& Tcl_GetIntFromObj(NULL, valueObj, &time) == TCL_OK) {
 	    /* Never longer than the default. */
@@ -992,15 +1107,16 @@ RunOne(
 
     Tcl_ResetResult(child);
     code = TCL_OK;
-    if (varsObj != NULL && Tcl_DictObjFirst(NULL, varsObj, &search, &keyObj,
-	    &valueObj, &done) == TCL_OK) {
-	for (; !done; Tcl_DictObjNext(&search, &keyObj, &valueObj, &done)) {
+    if (varsObj != NULL && GetPairs(varsObj, &listObj, &numElems, &elems)
+	    == TCL_OK) {
+	for (i = 0; i < numElems; i += 2) {
 	    numVars++;
-	    if (code == TCL_OK && Tcl_ObjSetVar2(child, keyObj, NULL,
-		    valueObj, TCL_GLOBAL_ONLY | TCL_LEAVE_ERR_MSG) == NULL) {
+	    if (code == TCL_OK && Tcl_ObjSetVar2(child, elems[i], NULL,
+		    elems[i + 1], TCL_GLOBAL_ONLY | TCL_LEAVE_ERR_MSG) == NULL) {
 		code = TCL_ERROR;
 	    }
 	}
+	Tcl_DecrRefCount(listObj);
     }
     Tcl_GetTime(&deadline);
     deadline.sec += time / 1000;
@@ -1642,6 +1758,73 @@ JobRunObjCmd(
     resultsObj = RunJobs(child, jiPtr, objv[2], &opts, &clean);
     pair[0] = Tcl_NewBooleanObj(clean);
     pair[1] = resultsObj;
+    Tcl_SetObjResult(interp, Tcl_NewListObj(2, pair));
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * JobBatchObjCmd --
+ *
+ *	::p2p::Internal::jobBatch token jobs: the worker's RunsNow asks
+ *	whether the jobs of a runs message (a list: id token spec ...) are
+ *	all script jobs (a spec whose kind is script) of token, each with
+ *	an id of its own, so that they may run at once in one call of the
+ *	sandbox, without a look at each in Tcl.
+ *
+ * Results:
+ *	{ids specs} if so, else an empty list.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+JobBatchObjCmd(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    Tcl_Obj **jobs, *kindObj, *idsObj, *specsObj, *pair[2];
+    Tcl_HashTable seen;
+    int numJobs, i, len, tokenLen, isNew, ok = 1;
+    const char *token, *s;
+
+    (void) clientData;
+    if (objc != 3) {
+	Tcl_WrongNumArgs(interp, 1, objv, "token jobs");
+	return TCL_ERROR;
+    }
+    if (Tcl_ListObjGetElements(NULL, objv[2], &numJobs, &jobs) != TCL_OK
+	    || numJobs == 0 || numJobs % 3) {
+	return TCL_OK;
+    }
+    token = Tcl_GetStringFromObj(objv[1], &tokenLen);
+    Tcl_InitHashTable(&seen, TCL_STRING_KEYS);
+    for (i = 0; i < numJobs && ok; i += 3) {
+	s = Tcl_GetStringFromObj(jobs[i + 1], &len);
+	ok = len == tokenLen && memcmp(s, token, len) == 0
+		&& PairValue(jobs[i + 2], K_KIND, &kindObj) == TCL_OK
+		&& kindObj != NULL
+		&& strcmp(Tcl_GetString(kindObj), "script") == 0;
+	if (ok) {
+	    Tcl_CreateHashEntry(&seen, Tcl_GetString(jobs[i]), &isNew);
+	    ok = isNew;
+	}
+    }
+    Tcl_DeleteHashTable(&seen);
+    if (!ok) {
+	return TCL_OK;
+    }
+    idsObj = Tcl_NewListObj(0, NULL);
+    specsObj = Tcl_NewListObj(0, NULL);
+    for (i = 0; i < numJobs; i += 3) {
+	Tcl_ListObjAppendElement(NULL, idsObj, jobs[i]);
+	Tcl_ListObjAppendElement(NULL, specsObj, jobs[i + 2]);
+    }
+    pair[0] = idsObj;
+    pair[1] = specsObj;
     Tcl_SetObjResult(interp, Tcl_NewListObj(2, pair));
     return TCL_OK;
 }

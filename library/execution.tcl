@@ -266,22 +266,18 @@ oo::class create ::p2p::execution {
 	if {![dict exists $Offered $token]} {
 	    return -
 	}
-	set specs {}
-	set ids {}
-	set running [dict size $Running]
-	foreach {id t spec} $jobs {
-	    if {$t ne $token || [catch {dict get $spec kind} kind]
-		    || $kind ne "script" || ($running
-			&& [dict exists $Running [list $h $cid $id]])} {
-		return -
-	    }
-	    lappend specs $spec
-	    lappend ids $id
-	}
-	# (No id twice.)
-	if {[llength $ids] > 1
-		&& [llength [lsort -unique $ids]] != [llength $ids]} {
+	# (Checked in C: script jobs of token, no id twice.)
+	set batch [::p2p::Internal::jobBatch $token $jobs]
+	if {![llength $batch]} {
 	    return -
+	}
+	lassign $batch ids specs
+	if {[dict size $Running]} {
+	    foreach id $ids {
+		if {[dict exists $Running [list $h $cid $id]]} {
+		    return -
+		}
+	    }
 	}
 	set results [$Sandbox runs [list $h $cid $token] $specs \
 	    -worker $Address -time [dict get $Opts job_timeout] \
