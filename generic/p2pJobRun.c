@@ -54,6 +54,11 @@ typedef struct JobInterp {
     Tcl_Obj *tagObj;		/* Its word after the prefix, or NULL. */
     Tcl_Obj *cmdcountObj;	/* ::tcl::info::cmdcount */
     Tcl_Obj *globalsObj;	/* ::tcl::info::globals */
+    Tcl_ObjCmdProc *cmdcountProc;
+				/* Their functions when armed: called
+				 * directly while they are still the
+				 * commands of those names. */
+    Tcl_ObjCmdProc *globalsProc;
     Tcl_Obj *nameObj;		/* The child's path in the parent. */
     Tcl_Obj *scriptObj;		/* The last job's script: compiled for the
 				 * child, it serves the next job with the
@@ -137,6 +142,10 @@ static int	ParseOptions(Tcl_Interp *interp, int objc,
 		    Tcl_Obj *const objv[], RunOptions *optsPtr);
 static Tcl_Obj *RunJobs(Tcl_Interp *child, JobInterp *jiPtr,
 		    Tcl_Obj *specsObj, RunOptions *optsPtr, int *cleanPtr);
+static Tcl_ObjCmdProc *CoreProc(Tcl_Interp *child, Tcl_Obj *nameObj,
+		    ClientData *clientDataPtr);
+static int	CallCore(Tcl_Interp *child, Tcl_Obj *nameObj,
+		    Tcl_ObjCmdProc *proc);
 static int	CommandCount(Tcl_Interp *child, JobInterp *jiPtr,
 		    Tcl_WideInt *countPtr);
 static int	RunOne(Tcl_Interp *child, JobInterp *jiPtr, Tcl_Obj *specObj,
@@ -299,11 +308,65 @@ CommandCount(
     JobInterp *jiPtr,
     Tcl_WideInt *countPtr)
 {
-    if (Tcl_EvalObjv(child, 1, &jiPtr->cmdcountObj, TCL_EVAL_GLOBAL)
-	    != TCL_OK) {
+    if (CallCore(child, jiPtr->cmdcountObj, jiPtr->cmdcountProc) != TCL_OK) {
 	return TCL_ERROR;
     }
     return Tcl_GetWideIntFromObj(child, Tcl_GetObjResult(child), countPtr);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * CoreProc, CallCore --
+ *
+ *	CoreProc: the function of the child's command nameObj (fully
+ *	qualified), if it is a plain one, else NULL. CallCore: calls that
+ *	command, without arguments, in the child: its function proc
+ *	directly (not through an evaluation) when the command still has it,
+ *	else as any command (when a job renamed or replaced it, and it
+ *	fails or does what it does now, as before).
+ *
+ * Results:
+ *	A standard Tcl result, in the child.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static Tcl_ObjCmdProc *
+CoreProc(
+    Tcl_Interp *child,
+    Tcl_Obj *nameObj,
+    ClientData *clientDataPtr)
+{
+    Tcl_Command token = Tcl_GetCommandFromObj(child, nameObj);
+    Tcl_CmdInfo info;
+
+    if (token == NULL || !Tcl_GetCommandInfoFromToken(token, &info)
+	    || !info.isNativeObjectProc || info.objProc == NULL) {
+	return NULL;
+    }
+    *clientDataPtr = info.objClientData;
+    return info.objProc;
+}
+
+static int
+CallCore(
+    Tcl_Interp *child,
+    Tcl_Obj *nameObj,
+    Tcl_ObjCmdProc *proc)
+{
+    ClientData clientData;
+
+    if (proc != NULL && CoreProc(child, nameObj, &clientData) == proc) {
+	/*
+	 * As an evaluation would: the reset copies an error's errorInfo
+	 * and errorCode to their globals (which the cleanup then finds).
+	 */
+
+	Tcl_ResetResult(child);
+	return proc(clientData, child, 1, &nameObj);
+    }
+    return Tcl_EvalObjv(child, 1, &nameObj, TCL_EVAL_GLOBAL);
 }
 
 /*
@@ -360,6 +423,13 @@ JobArmObjCmd(
     jiPtr->nameObj = objv[1];
     Tcl_IncrRefCount(jiPtr->nameObj);
     jiPtr->refCount = 1;
+    {
+	ClientData clientData;
+
+	jiPtr->cmdcountProc = CoreProc(child, jiPtr->cmdcountObj,
+		&clientData);
+	jiPtr->globalsProc = CoreProc(child, jiPtr->globalsObj, &clientData);
+    }
 
     if (Tcl_EvalObjv(child, 1, &jiPtr->globalsObj, TCL_EVAL_GLOBAL) != TCL_OK
 	    || Tcl_ListObjGetElements(child, Tcl_GetObjResult(child),
@@ -700,7 +770,7 @@ Cleanup(
 	}
 	Tcl_DecrRefCount(listObj);
     }
-    if (Tcl_EvalObjv(child, 1, &jiPtr->globalsObj, TCL_EVAL_GLOBAL) != TCL_OK
+    if (CallCore(child, jiPtr->globalsObj, jiPtr->globalsProc) != TCL_OK
 	    || Tcl_ListObjGetElements(child, Tcl_GetObjResult(child),
 		&numNames, &names) != TCL_OK) {
 	return 0;
@@ -717,7 +787,7 @@ Cleanup(
 	    }
 	}
 	Tcl_DecrRefCount(listObj);
-	if (Tcl_EvalObjv(child, 1, &jiPtr->globalsObj, TCL_EVAL_GLOBAL)
+	if (CallCore(child, jiPtr->globalsObj, jiPtr->globalsProc)
 		!= TCL_OK || Tcl_ListObjLength(child, Tcl_GetObjResult(child),
 		    &numNames) != TCL_OK || numNames != jiPtr->numKeep) {
 	    return 0;
@@ -1206,7 +1276,12 @@ RunOne(
 	code = TCL_ERROR;
 	goto failed;
     }
-    outPtr->commands = c1 - c0;
+    /*
+     * (+ 1: the count as it always was, when [info cmdcount] was
+     * evaluated, counting itself; it is called directly now.)
+     */
+
+    outPtr->commands = c1 - c0 + 1;
     if (outPtr->commands < 0) {
 	outPtr->commands = 0;
     }
