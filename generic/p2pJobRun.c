@@ -51,8 +51,14 @@ typedef struct JobInterp {
     Tcl_WideInt maxChars;	/* The job's output limit. */
     int over;			/* The output limit was exceeded. */
     Tcl_Obj *progressObj;	/* The job's progress prefix, or NULL. */
+    Tcl_Obj *tagObj;		/* Its word after the prefix, or NULL. */
     Tcl_Obj *cmdcountObj;	/* ::tcl::info::cmdcount */
     Tcl_Obj *globalsObj;	/* ::tcl::info::globals */
+    Tcl_ObjCmdProc *cmdcountProc;
+				/* Their functions when armed: called
+				 * directly while they are still the
+				 * commands of those names. */
+    Tcl_ObjCmdProc *globalsProc;
     Tcl_Obj *nameObj;		/* The child's path in the parent. */
     Tcl_Obj *scriptObj;		/* The last job's script: compiled for the
 				 * child, it serves the next job with the
@@ -72,14 +78,14 @@ enum {
     K_SCRIPT, K_VARS, K_LIMITS, K_COMMANDS, K_TIME, K_STATUS, K_RESULT,
     K_ERRORCODE, K_ERRORINFO, K_ELAPSED, K_STDOUT, K_STDERR, K_ERROR,
     K_OK, K_LIMIT, K_LEVEL, K_CODE, K_OPT_ERRORINFO, K_OPT_ERRORCODE,
-    K_OPT_COMMANDS, K_OPT_TIME, K_OPT_OUTPUT, NUM_KEYS
+    K_OPT_COMMANDS, K_OPT_TIME, K_OPT_OUTPUT, K_KIND, NUM_KEYS
 };
 
 static const char *const keyNames[NUM_KEYS] = {
     "script", "vars", "limits", "commands", "time", "status", "result",
     "errorcode", "errorinfo", "elapsed", "stdout", "stderr", "error",
     "ok", "limit", "-level", "-code", "-errorinfo", "-errorcode",
-    "-commands", "-time", "-output"
+    "-commands", "-time", "-output", "kind"
 };
 
 typedef struct ThreadKeys {
@@ -128,12 +134,18 @@ static int	JobArmObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
 static int	JobRunObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
+static int	JobBatchObjCmd(ClientData clientData, Tcl_Interp *interp,
+		    int objc, Tcl_Obj *const objv[]);
 static int	JobOptionsObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
 static int	ParseOptions(Tcl_Interp *interp, int objc,
 		    Tcl_Obj *const objv[], RunOptions *optsPtr);
 static Tcl_Obj *RunJobs(Tcl_Interp *child, JobInterp *jiPtr,
 		    Tcl_Obj *specsObj, RunOptions *optsPtr, int *cleanPtr);
+static Tcl_ObjCmdProc *CoreProc(Tcl_Interp *child, Tcl_Obj *nameObj,
+		    ClientData *clientDataPtr);
+static int	CallCore(Tcl_Interp *child, Tcl_Obj *nameObj,
+		    Tcl_ObjCmdProc *proc);
 static int	CommandCount(Tcl_Interp *child, JobInterp *jiPtr,
 		    Tcl_WideInt *countPtr);
 static int	RunOne(Tcl_Interp *child, JobInterp *jiPtr, Tcl_Obj *specObj,
@@ -149,6 +161,9 @@ static void	Outcome(JobOutcome *outPtr, const char *status,
 		    Tcl_Obj *resultObj, Tcl_Obj *errorCodeObj,
 		    Tcl_Obj *errorInfoObj);
 static Tcl_Obj *DictValue(Tcl_Obj *dictObj, int key);
+static int	PairValue(Tcl_Obj *obj, int key, Tcl_Obj **valuePtr);
+static int	GetPairs(Tcl_Obj *obj, Tcl_Obj **listPtr, int *numPtr,
+		    Tcl_Obj ***elemsPtr);
 static Tcl_Obj *StatusObj(const char *status);
 static void	AppendValue(Tcl_DString *dsPtr, const char *key,
 		    const char *value, int len);
@@ -194,6 +209,8 @@ P2pJobRunInit(
 	    NULL, NULL);
     Tcl_CreateObjCommand(interp, "::p2p::Internal::jobOptions",
 	    JobOptionsObjCmd, NULL, NULL);
+    Tcl_CreateObjCommand(interp, "::p2p::Internal::jobBatch",
+	    JobBatchObjCmd, NULL, NULL);
     return TCL_OK;
 }
 
@@ -243,6 +260,9 @@ JobInterpRelease(
     if (jiPtr->progressObj) {
 	Tcl_DecrRefCount(jiPtr->progressObj);
     }
+    if (jiPtr->tagObj) {
+	Tcl_DecrRefCount(jiPtr->tagObj);
+    }
     Tcl_DecrRefCount(jiPtr->cmdcountObj);
     Tcl_DecrRefCount(jiPtr->globalsObj);
     Tcl_DecrRefCount(jiPtr->nameObj);
@@ -288,11 +308,65 @@ CommandCount(
     JobInterp *jiPtr,
     Tcl_WideInt *countPtr)
 {
-    if (Tcl_EvalObjv(child, 1, &jiPtr->cmdcountObj, TCL_EVAL_GLOBAL)
-	    != TCL_OK) {
+    if (CallCore(child, jiPtr->cmdcountObj, jiPtr->cmdcountProc) != TCL_OK) {
 	return TCL_ERROR;
     }
     return Tcl_GetWideIntFromObj(child, Tcl_GetObjResult(child), countPtr);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * CoreProc, CallCore --
+ *
+ *	CoreProc: the function of the child's command nameObj (fully
+ *	qualified), if it is a plain one, else NULL. CallCore: calls that
+ *	command, without arguments, in the child: its function proc
+ *	directly (not through an evaluation) when the command still has it,
+ *	else as any command (when a job renamed or replaced it, and it
+ *	fails or does what it does now, as before).
+ *
+ * Results:
+ *	A standard Tcl result, in the child.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static Tcl_ObjCmdProc *
+CoreProc(
+    Tcl_Interp *child,
+    Tcl_Obj *nameObj,
+    ClientData *clientDataPtr)
+{
+    Tcl_Command token = Tcl_GetCommandFromObj(child, nameObj);
+    Tcl_CmdInfo info;
+
+    if (token == NULL || !Tcl_GetCommandInfoFromToken(token, &info)
+	    || !info.isNativeObjectProc || info.objProc == NULL) {
+	return NULL;
+    }
+    *clientDataPtr = info.objClientData;
+    return info.objProc;
+}
+
+static int
+CallCore(
+    Tcl_Interp *child,
+    Tcl_Obj *nameObj,
+    Tcl_ObjCmdProc *proc)
+{
+    ClientData clientData;
+
+    if (proc != NULL && CoreProc(child, nameObj, &clientData) == proc) {
+	/*
+	 * As an evaluation would: the reset copies an error's errorInfo
+	 * and errorCode to their globals (which the cleanup then finds).
+	 */
+
+	Tcl_ResetResult(child);
+	return proc(clientData, child, 1, &nameObj);
+    }
+    return Tcl_EvalObjv(child, 1, &nameObj, TCL_EVAL_GLOBAL);
 }
 
 /*
@@ -349,6 +423,13 @@ JobArmObjCmd(
     jiPtr->nameObj = objv[1];
     Tcl_IncrRefCount(jiPtr->nameObj);
     jiPtr->refCount = 1;
+    {
+	ClientData clientData;
+
+	jiPtr->cmdcountProc = CoreProc(child, jiPtr->cmdcountObj,
+		&clientData);
+	jiPtr->globalsProc = CoreProc(child, jiPtr->globalsObj, &clientData);
+    }
 
     if (Tcl_EvalObjv(child, 1, &jiPtr->globalsObj, TCL_EVAL_GLOBAL) != TCL_OK
 	    || Tcl_ListObjGetElements(child, Tcl_GetObjResult(child),
@@ -569,7 +650,9 @@ ProgressObjCmd(
     }
     cmdObj = Tcl_DuplicateObj(jiPtr->progressObj);
     Tcl_IncrRefCount(cmdObj);
-    if (Tcl_ListObjAppendElement(NULL, cmdObj, objv[1]) != TCL_OK) {
+    if ((jiPtr->tagObj != NULL && Tcl_ListObjAppendElement(NULL, cmdObj,
+	    jiPtr->tagObj) != TCL_OK)
+	    || Tcl_ListObjAppendElement(NULL, cmdObj, objv[1]) != TCL_OK) {
 	Tcl_DecrRefCount(cmdObj);
 	return TCL_OK;
     }
@@ -616,22 +699,23 @@ CheckVars(
     Tcl_Obj *varsObj,
     Tcl_Obj **msgPtr)
 {
-    Tcl_DictSearch search;
-    Tcl_Obj *keyObj, *valueObj;
-    int done;
+    Tcl_Obj *listObj, **elems, *keyObj;
+    int numElems, i;
 
-    if (Tcl_DictObjFirst(NULL, varsObj, &search, &keyObj, &valueObj,
-	    &done) != TCL_OK) {
+    if (GetPairs(varsObj, &listObj, &numElems, &elems) != TCL_OK) {
 	*msgPtr = Tcl_NewStringObj("bad value for -vars: must be a dict"
 		" name -> value", -1);
 	return 0;
     }
-    for (; !done; Tcl_DictObjNext(&search, &keyObj, &valueObj, &done)) {
+    for (i = 0; i < numElems; i += 2) {
 	int len, n;
-	const char *p = Tcl_GetStringFromObj(keyObj, &len);
-	const char *end = p + len;
+	const char *p;
+	const char *end;
 	Tcl_UniChar ch = 0;
 
+	keyObj = elems[i];
+	p = Tcl_GetStringFromObj(keyObj, &len);
+	end = p + len;
 	if (len == 0) {
 	    goto bad;
 	}
@@ -646,9 +730,10 @@ CheckVars(
       bad:
 	*msgPtr = Tcl_ObjPrintf("bad variable name \"%s\" in -vars: must be"
 		" letters, digits and underscores", Tcl_GetString(keyObj));
-	Tcl_DictObjDone(&search);
+	Tcl_DecrRefCount(listObj);
 	return 0;
     }
+    Tcl_DecrRefCount(listObj);
     return 1;
 }
 
@@ -674,18 +759,18 @@ Cleanup(
     JobInterp *jiPtr,
     Tcl_Obj *varsObj)
 {
-    Tcl_DictSearch search;
-    Tcl_Obj *keyObj, *valueObj, **names;
-    int done, numNames, i, numChans;
+    Tcl_Obj *listObj, **elems, **names;
+    int numElems, numNames, i, numChans;
 
-    if (varsObj != NULL && Tcl_DictObjFirst(NULL, varsObj, &search, &keyObj,
-	    &valueObj, &done) == TCL_OK) {
-	for (; !done; Tcl_DictObjNext(&search, &keyObj, &valueObj, &done)) {
-	    Tcl_UnsetVar2(child, Tcl_GetString(keyObj), NULL,
+    if (varsObj != NULL && GetPairs(varsObj, &listObj, &numElems, &elems)
+	    == TCL_OK) {
+	for (i = 0; i < numElems; i += 2) {
+	    Tcl_UnsetVar2(child, Tcl_GetString(elems[i]), NULL,
 		    TCL_GLOBAL_ONLY);
 	}
+	Tcl_DecrRefCount(listObj);
     }
-    if (Tcl_EvalObjv(child, 1, &jiPtr->globalsObj, TCL_EVAL_GLOBAL) != TCL_OK
+    if (CallCore(child, jiPtr->globalsObj, jiPtr->globalsProc) != TCL_OK
 	    || Tcl_ListObjGetElements(child, Tcl_GetObjResult(child),
 		&numNames, &names) != TCL_OK) {
 	return 0;
@@ -702,7 +787,7 @@ Cleanup(
 	    }
 	}
 	Tcl_DecrRefCount(listObj);
-	if (Tcl_EvalObjv(child, 1, &jiPtr->globalsObj, TCL_EVAL_GLOBAL)
+	if (CallCore(child, jiPtr->globalsObj, jiPtr->globalsProc)
 		!= TCL_OK || Tcl_ListObjLength(child, Tcl_GetObjResult(child),
 		    &numNames) != TCL_OK || numNames != jiPtr->numKeep) {
 	    return 0;
@@ -782,6 +867,105 @@ DictValue(
 	valueObj = NULL;
     }
     return valueObj;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * PairValue --
+ *
+ *	The value of key in obj, a dict (a list of key value pairs; the
+ *	last pair of a key counts, as in a dict), in *valuePtr, or NULL. A
+ *	list is read as one, without making it a dict (whose hash table
+ *	costs more than the few lookups of a job's spec).
+ *
+ * Results:
+ *	TCL_OK, or TCL_ERROR if obj is not a dict.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+PairValue(
+    Tcl_Obj *obj,
+    int key,
+    Tcl_Obj **valuePtr)
+{
+    static const Tcl_ObjType *dictTypePtr = NULL;
+    Tcl_Obj **elems;
+    int numElems, i, len, keyLen;
+    const char *keyName = keyNames[key], *s;
+
+    *valuePtr = NULL;
+    if (dictTypePtr == NULL) {
+	dictTypePtr = Tcl_GetObjType("dict");
+    }
+    if (dictTypePtr != NULL && obj->typePtr == dictTypePtr) {
+	return Tcl_DictObjGet(NULL, obj, Key(key), valuePtr);
+    }
+    if (Tcl_ListObjGetElements(NULL, obj, &numElems, &elems) != TCL_OK
+	    || numElems % 2) {
+	return TCL_ERROR;
+    }
+    keyLen = (int) strlen(keyName);
+    for (i = numElems - 2; i >= 0; i -= 2) {
+	s = Tcl_GetStringFromObj(elems[i], &len);
+	if (len == keyLen && memcmp(s, keyName, len) == 0) {
+	    *valuePtr = elems[i + 1];
+	    break;
+	}
+    }
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * GetPairs --
+ *
+ *	The keys and values of obj, a dict, as a flat list: *listPtr (which
+ *	the caller lets go of) and its elements. Duplicate keys of a list
+ *	that is not a dict yet are all there, the last counting.
+ *
+ * Results:
+ *	TCL_OK, or TCL_ERROR if obj is not a dict.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+GetPairs(
+    Tcl_Obj *obj,
+    Tcl_Obj **listPtr,
+    int *numPtr,
+    Tcl_Obj ***elemsPtr)
+{
+    static const Tcl_ObjType *dictTypePtr = NULL;
+    Tcl_Obj *listObj = obj;
+
+    if (dictTypePtr == NULL) {
+	dictTypePtr = Tcl_GetObjType("dict");
+    }
+    if (dictTypePtr != NULL && obj->typePtr == dictTypePtr) {
+	Tcl_DictSearch search;
+	Tcl_Obj *keyObj, *valueObj;
+	int done;
+
+	Tcl_DictObjFirst(NULL, obj, &search, &keyObj, &valueObj, &done);
+	listObj = Tcl_NewListObj(0, NULL);
+	for (; !done; Tcl_DictObjNext(&search, &keyObj, &valueObj, &done)) {
+	    Tcl_ListObjAppendElement(NULL, listObj, keyObj);
+	    Tcl_ListObjAppendElement(NULL, listObj, valueObj);
+	}
+    }
+    Tcl_IncrRefCount(listObj);
+    if (Tcl_ListObjGetElements(NULL, listObj, numPtr, elemsPtr) != TCL_OK
+	    || *numPtr % 2) {
+	Tcl_DecrRefCount(listObj);
+	return TCL_ERROR;
+    }
+    *listPtr = listObj;
+    return TCL_OK;
 }
 
 /*
@@ -892,25 +1076,30 @@ RunOne(
     Tcl_Obj *tagObj,
     JobOutcome *outPtr)
 {
-    Tcl_Obj *scriptObj, *varsObj, *limitsObj, *valueObj, *keyObj;
+    Tcl_Obj *scriptObj, *varsObj, *limitsObj, *valueObj, *listObj, **elems;
     Tcl_Obj *optsObj = NULL, *msgObj = NULL;
     Tcl_WideInt commands = optsPtr->commands, c0, c1;
-    int time = optsPtr->time, numVars = 0, code, clean, level, done;
+    int time = optsPtr->time, numVars = 0, code, clean, level, numElems, i;
     Tcl_Time deadline;
-    Tcl_DictSearch search;
 
     memset(outPtr, 0, sizeof(JobOutcome));
 
-    /* The spec: script, vars, limits {commands n time ms}. */
-    if (Tcl_DictObjSize(NULL, specObj, &done) != TCL_OK) {
+    /*
+     * The spec: script, vars, limits {commands n time ms}. (Read as a
+     * list of pairs, as it came in a message, unless it is a dict
+     * already: the same values, without a hash table per job.)
+     */
+
+    if (PairValue(specObj, K_SCRIPT, &scriptObj) != TCL_OK) {
 	msgObj = Tcl_NewStringObj("the spec must be a dict", -1);
 	goto badSpec;
     }
-    scriptObj = DictValue(specObj, K_SCRIPT);
-    varsObj = DictValue(specObj, K_VARS);
-    limitsObj = DictValue(specObj, K_LIMITS);
+    PairValue(specObj, K_VARS, &varsObj);
+    PairValue(specObj, K_LIMITS, &limitsObj);
     if (limitsObj != NULL) {
-	valueObj = DictValue(limitsObj, K_COMMANDS);
+	if (PairValue(limitsObj, K_COMMANDS, &valueObj) != TCL_OK) {
+	    valueObj = NULL;
+	}
 	if (valueObj != NULL && (Tcl_GetWideIntFromObj(NULL, valueObj,
 		&commands) != TCL_OK || commands < 1
 		|| commands > MAX_COMMANDS)) {
@@ -919,7 +1108,9 @@ RunOne(
 		    MAX_COMMANDS);
 	    goto badSpec;
 	}
-	valueObj = DictValue(limitsObj, K_TIME);
+	if (PairValue(limitsObj, K_TIME, &valueObj) != TCL_OK) {
+	    valueObj = NULL;
+	}
 	if (valueObj != NULL
 		&& Tcl_GetIntFromObj(NULL, valueObj, &time) == TCL_OK) {
 	    /* Never longer than the default. */
@@ -966,13 +1157,14 @@ RunOne(
     jiPtr->maxChars = optsPtr->output;
     jiPtr->over = 0;
     if (optsPtr->progressObj != NULL) {
-	Tcl_Obj *prefixObj = Tcl_DuplicateObj(optsPtr->progressObj);
-
+	/* (The prefix and the tag: put together only if progress is
+	 * called.) */
+	jiPtr->progressObj = optsPtr->progressObj;
+	Tcl_IncrRefCount(jiPtr->progressObj);
 	if (tagObj != NULL) {
-	    Tcl_ListObjAppendElement(NULL, prefixObj, tagObj);
+	    jiPtr->tagObj = tagObj;
+	    Tcl_IncrRefCount(tagObj);
 	}
-	jiPtr->progressObj = prefixObj;
-	Tcl_IncrRefCount(prefixObj);
     }
     jiPtr->active = 1;
 
@@ -985,15 +1177,16 @@ RunOne(
 
     Tcl_ResetResult(child);
     code = TCL_OK;
-    if (varsObj != NULL && Tcl_DictObjFirst(NULL, varsObj, &search, &keyObj,
-	    &valueObj, &done) == TCL_OK) {
-	for (; !done; Tcl_DictObjNext(&search, &keyObj, &valueObj, &done)) {
+    if (varsObj != NULL && GetPairs(varsObj, &listObj, &numElems, &elems)
+	    == TCL_OK) {
+	for (i = 0; i < numElems; i += 2) {
 	    numVars++;
-	    if (code == TCL_OK && Tcl_ObjSetVar2(child, keyObj, NULL,
-		    valueObj, TCL_GLOBAL_ONLY | TCL_LEAVE_ERR_MSG) == NULL) {
+	    if (code == TCL_OK && Tcl_ObjSetVar2(child, elems[i], NULL,
+		    elems[i + 1], TCL_GLOBAL_ONLY | TCL_LEAVE_ERR_MSG) == NULL) {
 		code = TCL_ERROR;
 	    }
 	}
+	Tcl_DecrRefCount(listObj);
     }
     Tcl_GetTime(&deadline);
     deadline.sec += time / 1000;
@@ -1083,7 +1276,12 @@ RunOne(
 	code = TCL_ERROR;
 	goto failed;
     }
-    outPtr->commands = c1 - c0;
+    /*
+     * (+ 1: the count as it always was, when [info cmdcount] was
+     * evaluated, counting itself; it is called directly now.)
+     */
+
+    outPtr->commands = c1 - c0 + 1;
     if (outPtr->commands < 0) {
 	outPtr->commands = 0;
     }
@@ -1163,6 +1361,10 @@ RunOne(
     if (jiPtr->progressObj) {
 	Tcl_DecrRefCount(jiPtr->progressObj);
 	jiPtr->progressObj = NULL;
+    }
+    if (jiPtr->tagObj) {
+	Tcl_DecrRefCount(jiPtr->tagObj);
+	jiPtr->tagObj = NULL;
     }
     Tcl_DecrRefCount(scriptObj);
     Tcl_DecrRefCount(specObj);
@@ -1631,6 +1833,73 @@ JobRunObjCmd(
     resultsObj = RunJobs(child, jiPtr, objv[2], &opts, &clean);
     pair[0] = Tcl_NewBooleanObj(clean);
     pair[1] = resultsObj;
+    Tcl_SetObjResult(interp, Tcl_NewListObj(2, pair));
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * JobBatchObjCmd --
+ *
+ *	::p2p::Internal::jobBatch token jobs: the worker's RunsNow asks
+ *	whether the jobs of a runs message (a list: id token spec ...) are
+ *	all script jobs (a spec whose kind is script) of token, each with
+ *	an id of its own, so that they may run at once in one call of the
+ *	sandbox, without a look at each in Tcl.
+ *
+ * Results:
+ *	{ids specs} if so, else an empty list.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+JobBatchObjCmd(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    Tcl_Obj **jobs, *kindObj, *idsObj, *specsObj, *pair[2];
+    Tcl_HashTable seen;
+    int numJobs, i, len, tokenLen, isNew, ok = 1;
+    const char *token, *s;
+
+    (void) clientData;
+    if (objc != 3) {
+	Tcl_WrongNumArgs(interp, 1, objv, "token jobs");
+	return TCL_ERROR;
+    }
+    if (Tcl_ListObjGetElements(NULL, objv[2], &numJobs, &jobs) != TCL_OK
+	    || numJobs == 0 || numJobs % 3) {
+	return TCL_OK;
+    }
+    token = Tcl_GetStringFromObj(objv[1], &tokenLen);
+    Tcl_InitHashTable(&seen, TCL_STRING_KEYS);
+    for (i = 0; i < numJobs && ok; i += 3) {
+	s = Tcl_GetStringFromObj(jobs[i + 1], &len);
+	ok = len == tokenLen && memcmp(s, token, len) == 0
+		&& PairValue(jobs[i + 2], K_KIND, &kindObj) == TCL_OK
+		&& kindObj != NULL
+		&& strcmp(Tcl_GetString(kindObj), "script") == 0;
+	if (ok) {
+	    Tcl_CreateHashEntry(&seen, Tcl_GetString(jobs[i]), &isNew);
+	    ok = isNew;
+	}
+    }
+    Tcl_DeleteHashTable(&seen);
+    if (!ok) {
+	return TCL_OK;
+    }
+    idsObj = Tcl_NewListObj(0, NULL);
+    specsObj = Tcl_NewListObj(0, NULL);
+    for (i = 0; i < numJobs; i += 3) {
+	Tcl_ListObjAppendElement(NULL, idsObj, jobs[i]);
+	Tcl_ListObjAppendElement(NULL, specsObj, jobs[i + 2]);
+    }
+    pair[0] = idsObj;
+    pair[1] = specsObj;
     Tcl_SetObjResult(interp, Tcl_NewListObj(2, pair));
     return TCL_OK;
 }

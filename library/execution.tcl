@@ -197,7 +197,7 @@ oo::class create ::p2p::execution {
 		    <= [dict get $Config -slots] + [dict get $Opts max_queue]
 		&& "script" in [dict get $Config -kinds]} {
 	    set results [my RunsNow $h $cid $jobs]
-	    if {$results ne "-"} {
+	    if {[llength $results] != 1} {
 		return $results
 	    }
 	}
@@ -266,18 +266,18 @@ oo::class create ::p2p::execution {
 	if {![dict exists $Offered $token]} {
 	    return -
 	}
-	set specs {}
-	set ids {}
-	set seen {}
-	foreach {id t spec} $jobs {
-	    if {$t ne $token || [catch {dict get $spec kind} kind]
-		    || $kind ne "script" || [dict exists $seen $id]
-		    || [dict exists $Running [list $h $cid $id]]} {
-		return -
+	# (Checked in C: script jobs of token, no id twice.)
+	set batch [::p2p::Internal::jobBatch $token $jobs]
+	if {![llength $batch]} {
+	    return -
+	}
+	lassign $batch ids specs
+	if {[dict size $Running]} {
+	    foreach id $ids {
+		if {[dict exists $Running [list $h $cid $id]]} {
+		    return -
+		}
 	    }
-	    dict set seen $id 1
-	    lappend specs $spec
-	    lappend ids $id
 	}
 	set results [$Sandbox runs [list $h $cid $token] $specs \
 	    -worker $Address -time [dict get $Opts job_timeout] \
