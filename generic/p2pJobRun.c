@@ -1579,7 +1579,7 @@ WorkerResult(
  * ParseOptions --
  *
  *	The options of jobRun (objv, objc of them: option value ...) into
- *	*optsPtr, which starts with the defaults. With interp NULL, it only
+ *	*optsPtr, over the defaults it sets first. With interp NULL, it only
  *	says whether they are good (for jobOptions, which leaves anything
  *	unusual to the sandbox's Tcl).
  *
@@ -1605,6 +1605,12 @@ ParseOptions(
     int i, index;
     Tcl_WideInt value;
 
+    optsPtr->commands = 10000000;
+    optsPtr->time = 10000;
+    optsPtr->output = 1048576;
+    optsPtr->progressObj = NULL;
+    optsPtr->tagsObj = NULL;
+    optsPtr->workerObj = NULL;
     if (objc % 2) {
 	return TCL_ERROR;
     }
@@ -1820,12 +1826,6 @@ JobRunObjCmd(
 	return P2pError(interp, "P2P SANDBOX BUSY", "interpreter \"%s\" is"
 		" running a job", Tcl_GetString(objv[1]));
     }
-    opts.commands = 10000000;
-    opts.time = 10000;
-    opts.output = 1048576;
-    opts.progressObj = NULL;
-    opts.tagsObj = NULL;
-    opts.workerObj = NULL;
     if (ParseOptions(interp, objc - 3, objv + 3, &opts) != TCL_OK
 	    || Tcl_ListObjLength(interp, objv[2], &numSpecs) != TCL_OK) {
 	return TCL_ERROR;
@@ -1939,9 +1939,6 @@ JobOptionsObjCmd(
 	Tcl_WrongNumArgs(interp, 1, objv, "commands time output options");
 	return TCL_ERROR;
     }
-    opts.progressObj = NULL;
-    opts.tagsObj = NULL;
-    opts.workerObj = NULL;
     if (Tcl_ListObjGetElements(NULL, objv[4], &numOpts, &optv) != TCL_OK
 	    || ParseOptions(NULL, numOpts, optv, &opts) != TCL_OK) {
 	return TCL_OK;
