@@ -421,9 +421,14 @@ oo::class create ::p2p::foreman {
 	}
     }
 
+    # Lost --
+    #	The authority's connection ended. An exception that came just
+    #	before the end (a refusal) is kept: it says why.
     method Lost {h cid reason} {
 	if {$h eq $Client} {
-	    set Reply(-) [list lost $reason]
+	    if {![info exists Reply(-)]} {
+		set Reply(-) [list lost $reason]
+	    }
 	    my Resend
 	}
     }
