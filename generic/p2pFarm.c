@@ -51,7 +51,19 @@
  *	length of queue if none) and the head. The caller makes sure that
  *	there is no escrow to hold (Paying) and no log file open.
  *
- *	Both commands are meant to be called from ns itself (the farm's
+ *	    ::p2p::Internal::farmSubmit ns id options
+ *		-> {id more} or nothing
+ *
+ *	The queueing half of submit, for the options of every job (-job,
+ *	-command, -redundancy, -retries, -timeout): their values are
+ *	checked (the errors of submit), and the job id gets its entry in
+ *	Jobs and joins its class's queue (Queue, Head).
+ *	more is 1 when other jobs of its class wait before it (the farm
+ *	then pumps soon rather than now). With any other option (a tree
+ *	job, or a bad option) it returns nothing, having changed nothing:
+ *	the farm parses those itself.
+ *
+ *	The commands are meant to be called from ns itself (the farm's
  *	methods pass [namespace current]): the variables are then found by
  *	their simple names in that namespace, with no qualified name built
  *	or parsed (that cost some 5,000 instructions per variable per
@@ -71,9 +83,9 @@ enum {
     F_K, F_COMMAND, F_RESULT, F_ID, F_REISSUES, F_ATTEMPTS, F_WORKER,
     F_OUTPUTS, F_SIGNAL, F_EXIT, F_STDERR, F_STDOUT, F_ERROR,
     F_QUEUED, F_RUNNING, F_RESULTS, F_EXCLUDED, F_TIMEOUT, F_SPEC,
-    F_ADDRESS, F_FREE, F_QUEUE, F_SENT,
+    F_ADDRESS, F_FREE, F_QUEUE, F_SENT, F_KIND, F_PRICE, F_RETRIES,
     V_JOBS, V_RUNS, V_INFLIGHT, V_ESCROWS, V_SETTLED, V_BATCH, V_CONNVER,
-    V_SEQ,
+    V_SEQ, V_QUEUE, V_HEAD,
     NUM_FARM_KEYS
 };
 
@@ -82,9 +94,9 @@ static const char *const farmKeyNames[NUM_FARM_KEYS] = {
     "k", "command", "result", "id", "reissues", "attempts", "worker",
     "outputs", "signal", "exit", "stderr", "stdout", "error",
     "queued", "running", "results", "excluded", "timeout", "spec",
-    "address", "free", "queue", "sent",
+    "address", "free", "queue", "sent", "kind", "price", "retries",
     "Jobs", "Runs", "Inflight", "Escrows", "Settled", "Batch", "ConnVer",
-    "Seq"
+    "Seq", "Queue", "Head"
 };
 
 typedef struct FarmKeys {
@@ -97,6 +109,8 @@ static Tcl_ThreadDataKey farmKeysKey;
 static int	FarmResultsObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
 static int	FarmDispatchObjCmd(ClientData clientData, Tcl_Interp *interp,
+		    int objc, Tcl_Obj *const objv[]);
+static int	FarmSubmitObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
 static int	DictSize(Tcl_Obj *const *keys, Tcl_Obj *dictObj, int key);
 static Tcl_Obj *const *KeyTable(void);
@@ -137,7 +151,7 @@ static Tcl_Obj *Unshared(Tcl_Obj *dictObj, Tcl_Obj *keyObj,
  *
  * P2pFarmInit --
  *
- *	Makes ::p2p::Internal::farmResults and farmDispatch.
+ *	Makes ::p2p::Internal::farmResults, farmDispatch and farmSubmit.
  *
  * Results:
  *	TCL_OK or TCL_ERROR.
@@ -161,6 +175,8 @@ P2pFarmInit(
 	    FarmResultsObjCmd, NULL, NULL);
     Tcl_CreateObjCommand(interp, "::p2p::Internal::farmDispatch",
 	    FarmDispatchObjCmd, NULL, NULL);
+    Tcl_CreateObjCommand(interp, "::p2p::Internal::farmSubmit",
+	    FarmSubmitObjCmd, NULL, NULL);
     return TCL_OK;
 }
 
@@ -615,6 +631,156 @@ FarmDispatchObjCmd(
     LeaveFarm(&vars);
     Tcl_DecrRefCount(objv[2]);
     Tcl_DecrRefCount(objv[6]);
+    return code;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * FarmSubmitObjCmd --
+ *
+ *	::p2p::Internal::farmSubmit ns id options: see the header of this
+ *	file.
+ *
+ * Results:
+ *	TCL_OK with {id more} or an empty result (an option for the farm
+ *	to parse); TCL_ERROR for a bad value (submit's message and error
+ *	code) or a variable of the farm that is missing or not a dict.
+ *
+ * Side effects:
+ *	Changes the farm's variables Jobs, Queue and Head.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+FarmSubmitObjCmd(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    static const char *const options[] = {
+	"-job", "-command", "-redundancy", "-retries", "-timeout", NULL
+    };
+    enum { O_JOB, O_COMMAND, O_REDUNDANCY, O_RETRIES, O_TIMEOUT };
+    Tcl_Obj *given[5] = {NULL, NULL, NULL, NULL, NULL};
+    Tcl_Obj **words, *kindObj = NULL, *priceObj = NULL, *classObj;
+    Tcl_Obj *idObj, *jobObj, *jobsObj, *queueObj, *headObj, *listObj;
+    Tcl_Obj *out[2];
+    Tcl_Obj *const *keys;
+    FarmVars vars;
+    int numWords, i, index, value, other = 0, n, head, code = TCL_OK;
+
+    (void) clientData;
+    if (objc != 4) {
+	Tcl_WrongNumArgs(interp, 1, objv, "ns id options");
+	return TCL_ERROR;
+    }
+    if (Tcl_ListObjGetElements(interp, objv[3], &numWords,
+	    &words) != TCL_OK) {
+	return TCL_ERROR;
+    }
+    if (numWords % 2) {
+	return TCL_OK;
+    }
+    for (i = 0; i < numWords; i += 2) {
+	if (Tcl_GetIndexFromObj(NULL, words[i], options, "option",
+		TCL_EXACT, &index) != TCL_OK) {
+	    other = 1;
+	    continue;
+	}
+	given[index] = words[i + 1];
+	if (index >= O_REDUNDANCY) {
+	    int min = index == O_RETRIES ? 0 : 1;
+
+	    if (Tcl_GetIntFromObj(NULL, words[i + 1], &value) != TCL_OK
+		    || value < min) {
+		Tcl_SetObjResult(interp, Tcl_ObjPrintf(
+			"bad value \"%s\" for %s: must be an integer >= %d",
+			Tcl_GetString(words[i + 1]), options[index], min));
+		Tcl_SetErrorCode(interp, "P2P", "USAGE", "BADVALUE",
+			options[index], NULL);
+		return TCL_ERROR;
+	    }
+	}
+    }
+    if (other) {
+	return TCL_OK;
+    }
+    keys = KeyTable();
+    if (given[O_JOB] == NULL
+	    || Tcl_DictObjGet(NULL, given[O_JOB], keys[F_KIND],
+		&kindObj) != TCL_OK || kindObj == NULL) {
+	Tcl_SetObjResult(interp, Tcl_NewStringObj("bad value for -job: must"
+		" be a dict with at least a kind", -1));
+	Tcl_SetErrorCode(interp, "P2P", "USAGE", "BADVALUE", "-job", NULL);
+	return TCL_ERROR;
+    }
+    Tcl_DictObjGet(NULL, given[O_JOB], keys[F_PRICE], &priceObj);
+    out[0] = kindObj;
+    out[1] = priceObj ? priceObj : Tcl_NewObj();
+    classObj = Tcl_NewListObj(2, out);
+    Tcl_IncrRefCount(classObj);
+    idObj = objv[2];
+
+    /*
+     * As submit's `dict set Jobs`, `dict lappend Queue` and `dict set
+     * Head` do: each variable made its own first, then changed in place.
+     */
+
+    EnterFarm(interp, objv[1], &vars);
+    if ((jobsObj = OwnVar(interp, &vars, V_JOBS)) == NULL
+	    || (queueObj = OwnVar(interp, &vars, V_QUEUE)) == NULL
+	    || (headObj = OwnVar(interp, &vars, V_HEAD)) == NULL) {
+	code = TCL_ERROR;
+	goto done;
+    }
+    if (Tcl_DictObjGet(interp, queueObj, classObj, &listObj) != TCL_OK) {
+	code = TCL_ERROR;
+	goto done;
+    }
+    if (listObj == NULL) {
+	listObj = Tcl_NewObj();
+	Tcl_DictObjPut(NULL, queueObj, classObj, listObj);
+    } else {
+	listObj = Unshared(queueObj, classObj, listObj);
+    }
+    if (Tcl_ListObjAppendElement(interp, listObj, idObj) != TCL_OK) {
+	code = TCL_ERROR;
+	goto done;
+    }
+    Tcl_ListObjLength(NULL, listObj, &n);
+    if (Tcl_DictObjGet(interp, headObj, classObj, &listObj) != TCL_OK
+	    || (listObj != NULL
+		&& Tcl_GetIntFromObj(interp, listObj, &head) != TCL_OK)) {
+	code = TCL_ERROR;
+	goto done;
+    }
+    if (listObj == NULL) {
+	head = 0;
+	Tcl_DictObjPut(NULL, headObj, classObj, Tcl_NewIntObj(0));
+    }
+    jobObj = Tcl_NewDictObj();
+    Tcl_DictObjPut(NULL, jobObj, keys[F_SPEC], given[O_JOB]);
+    Tcl_DictObjPut(NULL, jobObj, keys[F_STATE], keys[F_QUEUED]);
+    Tcl_DictObjPut(NULL, jobObj, keys[F_COMMAND],
+	    given[O_COMMAND] ? given[O_COMMAND] : Tcl_NewObj());
+    Tcl_DictObjPut(NULL, jobObj, keys[F_K],
+	    given[O_REDUNDANCY] ? given[O_REDUNDANCY] : Tcl_NewIntObj(1));
+    Tcl_DictObjPut(NULL, jobObj, keys[F_RETRIES],
+	    given[O_RETRIES] ? given[O_RETRIES] : Tcl_NewIntObj(3));
+    Tcl_DictObjPut(NULL, jobObj, keys[F_TIMEOUT],
+	    given[O_TIMEOUT] ? given[O_TIMEOUT] : Tcl_NewIntObj(600000));
+    Tcl_DictObjPut(NULL, jobObj, keys[F_ACTIVE], Tcl_NewObj());
+    Tcl_DictObjPut(NULL, jobsObj, idObj, jobObj);
+    out[0] = idObj;
+    out[1] = Tcl_NewBooleanObj(n - head > 1);
+    Tcl_SetObjResult(interp, Tcl_NewListObj(2, out));
+
+  done:
+    LeaveFarm(&vars);
+    Tcl_DecrRefCount(classObj);
     return code;
 }
 

@@ -90,73 +90,20 @@ oo::class create ::p2p::farming {
     #	or $f submit -tree script -input data ?-maxdepth n? ?-fanout n?
     #	?-budget points? ?-price n? ...	(a tree job: library/tree.tcl)
     method submit {args} {
-	# (parseOptions inlined for the options of every job: no call, and
-	# no dict of all options, per job.)
-	set spec {}
-	set command {}
-	set k 1
-	set retries 3
-	set timeout 600000
-	set tree 0
-	if {[llength $args] % 2} {
-	    ::p2p::net::parseOptions {} $args \
-		"[self] submit -job dict ?-option value ...?"
-	}
-	foreach {opt value} $args {
-	    switch -exact -- $opt {
-		-job {set spec $value}
-		-command {set command $value}
-		-redundancy - -retries - -timeout {
-		    set min [expr {$opt eq "-retries" ? 0 : 1}]
-		    if {![string is integer -strict $value] || $value < $min} {
-			return -code error \
-			    -errorcode [list P2P USAGE BADVALUE $opt] \
-			    "bad value \"$value\" for $opt: must be an\
-			    integer >= $min"
-		    }
-		    set [dict get {-redundancy k -retries retries
-			-timeout timeout} $opt] $value
-		}
-		default {
-		    set tree 1
-		}
-	    }
-	}
-	if {$tree} {
-	    # A tree job, or a bad option: all of them.
-	    set o [::p2p::net::parseOptions [dict create -job {} -command {} \
-		-redundancy 1 -retries 3 -timeout 600000 -tree {} -input {} \
-		-maxdepth 3 -fanout 4 -budget {} -price {}] $args ""]
-	    if {[dict get $o -tree] ne ""} {
-		set spec [my TreeSpec $o]
-	    }
-	}
-	if {[catch {dict get $spec kind} kind]} {
-	    return -code error -errorcode {P2P USAGE BADVALUE -job} \
-		"bad value for -job: must be a dict with at least a kind"
-	}
-	set id job[incr JobSeq]
-	# The keys a job gets only when it needs them (a fifth of submit's
-	# cost was making them all): reissues (0), attempts, excluded,
-	# results, rids, progress (empty); starved. Read them with a
-	# default.
-	dict set Jobs $id [dict create spec $spec state queued \
-	    command $command k $k retries $retries timeout $timeout \
-	    active {}]
-	# (Enqueue and Class inlined.)
-	set class [list $kind \
-	    [expr {[dict exists $spec price] ? [dict get $spec price] : ""}]]
-	dict lappend Queue $class $id
-	if {![dict exists $Head $class]} {
-	    dict set Head $class 0
+	# The options of every job are checked, and the job queued, in C
+	# (generic/p2pFarm.c): submit's Tcl cost a third of the foreman's
+	# per job. A tree job, or a bad option, goes by SubmitOther.
+	set r [::p2p::Internal::farmSubmit [namespace current] \
+	    job[incr JobSeq] $args]
+	if {![llength $r]} {
+	    set r [my SubmitOther job$JobSeq $args]
 	}
 	# Dispatch now (one job at a time then costs no trip through the
 	# event loop), unless a pump is under way. Behind other jobs of its
 	# class (a batch being submitted), one pass soon serves them all:
 	# a pass per job would look at the same waiting head each time.
 	if {!$Pumping} {
-	    if {[llength [dict get $Queue $class]] - [dict get $Head $class]
-		    > 1} {
+	    if {[lindex $r 1]} {
 		# (Pump inlined.)
 		if {$PumpId eq ""} {
 		    set PumpId [after 0 [list [namespace which my] PumpNow]]
@@ -168,7 +115,27 @@ oo::class create ::p2p::farming {
 		my PumpNow
 	    }
 	}
-	return $id
+	lindex $r 0
+    }
+
+    # SubmitOther --
+    #	submit with options farmSubmit leaves to the farm: a tree job
+    #	(library/tree.tcl) or a bad option. Returns what farmSubmit does.
+    method SubmitOther {id options} {
+	# (The id is given back if the job is not queued.)
+	incr JobSeq -1
+	if {[llength $options] % 2} {
+	    ::p2p::net::parseOptions {} $options \
+		"[self] submit -job dict ?-option value ...?"
+	}
+	set o [::p2p::net::parseOptions [dict create -job {} -command {} \
+	    -redundancy 1 -retries 3 -timeout 600000 -tree {} -input {} \
+	    -maxdepth 3 -fanout 4 -budget {} -price {}] $options ""]
+	if {[dict get $o -tree] ne ""} {
+	    dict set o -job [my TreeSpec $o]
+	}
+	::p2p::Internal::farmSubmit [namespace current] job[incr JobSeq] \
+	    [dict filter $o key -job -command -redundancy -retries -timeout]
     }
 
     # USAGE: $f wait id ?-timeout ms?	-> the job's result dict
