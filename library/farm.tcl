@@ -91,12 +91,18 @@ oo::class create ::p2p::farming {
     #	?-budget points? ?-price n? ...	(a tree job: library/tree.tcl)
     method submit {args} {
 	# The options of every job are checked, and the job queued, in C
-	# (generic/p2pFarm.c): submit's Tcl cost a third of the foreman's
-	# per job. A tree job, or a bad option, goes by SubmitOther.
+	# (generic/p2pFarm.c): submit's Tcl cost a fifth of the foreman's
+	# per job. A tree job, or a bad option, goes by SubmitOther. A job
+	# gets only the keys every job needs (spec state command k retries
+	# timeout active); reissues (0), attempts, excluded, results, rids,
+	# progress (empty) and starved come when needed: read them with a
+	# default. (A job refused takes no id.)
 	set r [::p2p::Internal::farmSubmit [namespace current] \
-	    job[incr JobSeq] $args]
-	if {![llength $r]} {
-	    set r [my SubmitOther job$JobSeq $args]
+	    job[expr {$JobSeq + 1}] $args]
+	if {[llength $r]} {
+	    incr JobSeq
+	} else {
+	    set r [my SubmitOther $args]
 	}
 	# Dispatch now (one job at a time then costs no trip through the
 	# event loop), unless a pump is under way. Behind other jobs of its
@@ -121,9 +127,7 @@ oo::class create ::p2p::farming {
     # SubmitOther --
     #	submit with options farmSubmit leaves to the farm: a tree job
     #	(library/tree.tcl) or a bad option. Returns what farmSubmit does.
-    method SubmitOther {id options} {
-	# (The id is given back if the job is not queued.)
-	incr JobSeq -1
+    method SubmitOther {options} {
 	if {[llength $options] % 2} {
 	    ::p2p::net::parseOptions {} $options \
 		"[self] submit -job dict ?-option value ...?"
@@ -134,8 +138,11 @@ oo::class create ::p2p::farming {
 	if {[dict get $o -tree] ne ""} {
 	    dict set o -job [my TreeSpec $o]
 	}
-	::p2p::Internal::farmSubmit [namespace current] job[incr JobSeq] \
-	    [dict filter $o key -job -command -redundancy -retries -timeout]
+	set r [::p2p::Internal::farmSubmit [namespace current] \
+	    job[expr {$JobSeq + 1}] \
+	    [dict filter $o key -job -command -redundancy -retries -timeout]]
+	incr JobSeq
+	return $r
     }
 
     # USAGE: $f wait id ?-timeout ms?	-> the job's result dict
