@@ -151,9 +151,11 @@ static int	CommandCount(Tcl_Interp *child, JobInterp *jiPtr,
 static int	RunOne(Tcl_Interp *child, JobInterp *jiPtr, Tcl_Obj *specObj,
 		    const RunOptions *optsPtr, Tcl_Obj *tagObj,
 		    JobOutcome *outPtr);
-static int	CheckVars(Tcl_Obj *varsObj, Tcl_Obj **msgPtr);
+static int	CheckVars(int numElems, Tcl_Obj *const elems[],
+		    Tcl_Obj **msgPtr);
 static int	Cleanup(Tcl_Interp *child, JobInterp *jiPtr,
-		    Tcl_Obj *varsObj);
+		    int numVars, Tcl_Obj *const vars[]);
+static int	NoChannels(Tcl_Interp *child);
 static Tcl_Obj *ResultDict(const JobOutcome *outPtr, JobInterp *jiPtr,
 		    Tcl_WideInt elapsed);
 static Tcl_WideInt NowMicros(void);
@@ -685,8 +687,9 @@ ProgressObjCmd(
  *
  * CheckVars --
  *
- *	Checks a job's vars: a dict of plain variable names (letters,
- *	digits and underscores).
+ *	Checks a job's vars, as the numElems elements of their dict
+ *	(GetPairs): plain variable names (letters, digits and
+ *	underscores).
  *
  * Results:
  *	1 if good; 0 with a message in *msgPtr otherwise.
@@ -696,17 +699,13 @@ ProgressObjCmd(
 
 static int
 CheckVars(
-    Tcl_Obj *varsObj,
+    int numElems,
+    Tcl_Obj *const elems[],
     Tcl_Obj **msgPtr)
 {
-    Tcl_Obj *listObj, **elems, *keyObj;
-    int numElems, i;
+    Tcl_Obj *keyObj;
+    int i;
 
-    if (GetPairs(varsObj, &listObj, &numElems, &elems) != TCL_OK) {
-	*msgPtr = Tcl_NewStringObj("bad value for -vars: must be a dict"
-		" name -> value", -1);
-	return 0;
-    }
     for (i = 0; i < numElems; i += 2) {
 	int len, n;
 	const char *p;
@@ -730,10 +729,8 @@ CheckVars(
       bad:
 	*msgPtr = Tcl_ObjPrintf("bad variable name \"%s\" in -vars: must be"
 		" letters, digits and underscores", Tcl_GetString(keyObj));
-	Tcl_DecrRefCount(listObj);
 	return 0;
     }
-    Tcl_DecrRefCount(listObj);
     return 1;
 }
 
@@ -742,9 +739,9 @@ CheckVars(
  *
  * Cleanup --
  *
- *	After a job: unsets its variables and any other global it created,
- *	and takes the command count for the next job's limit. It runs under
- *	the job's limits.
+ *	After a job: unsets its variables (vars: the numVars elements of
+ *	their dict) and any other global it created, and takes the command
+ *	count for the next job's limit. It runs under the job's limits.
  *
  * Results:
  *	1 when nothing is left that must not reach the next job of the key
@@ -757,18 +754,14 @@ static int
 Cleanup(
     Tcl_Interp *child,
     JobInterp *jiPtr,
-    Tcl_Obj *varsObj)
+    int numVars,
+    Tcl_Obj *const vars[])
 {
-    Tcl_Obj *listObj, **elems, **names;
-    int numElems, numNames, i, numChans;
+    Tcl_Obj **names;
+    int numNames, i;
 
-    if (varsObj != NULL && GetPairs(varsObj, &listObj, &numElems, &elems)
-	    == TCL_OK) {
-	for (i = 0; i < numElems; i += 2) {
-	    Tcl_UnsetVar2(child, Tcl_GetString(elems[i]), NULL,
-		    TCL_GLOBAL_ONLY);
-	}
-	Tcl_DecrRefCount(listObj);
+    for (i = 0; i < numVars; i += 2) {
+	Tcl_UnsetVar2(child, Tcl_GetString(vars[i]), NULL, TCL_GLOBAL_ONLY);
     }
     if (CallCore(child, jiPtr->globalsObj, jiPtr->globalsProc) != TCL_OK
 	    || Tcl_ListObjGetElements(child, Tcl_GetObjResult(child),
@@ -793,15 +786,46 @@ Cleanup(
 	    return 0;
 	}
     }
-    if (Tcl_GetChannelNames(child) != TCL_OK
-	    || Tcl_ListObjLength(child, Tcl_GetObjResult(child), &numChans)
-		!= TCL_OK || numChans != 0) {
+    if (!NoChannels(child)) {
 	return 0;
     }
     if (CommandCount(child, jiPtr, &jiPtr->used) != TCL_OK) {
 	return 0;
     }
     return 1;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * NoChannels --
+ *
+ *	Whether the child has no channel (as [chan names] would say, without
+ *	making the list of their names). Its channels are in the table that
+ *	Tcl keeps as its assoc data "tclIO" (tclIO.c); the table is made
+ *	with the first channel, and a safe interpreter gets none of the
+ *	standard channels in it. Without that table (another Tcl), the names
+ *	are asked for.
+ *
+ * Results:
+ *	1 if the child has no channel, else 0 (also on an error).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+NoChannels(
+    Tcl_Interp *child)
+{
+    Tcl_HashTable *tablePtr = Tcl_GetAssocData(child, "tclIO", NULL);
+    int numChans;
+
+    if (tablePtr != NULL) {
+	return tablePtr->numEntries == 0;
+    }
+    return Tcl_GetChannelNames(child) == TCL_OK
+	    && Tcl_ListObjLength(child, Tcl_GetObjResult(child), &numChans)
+		== TCL_OK && numChans == 0;
 }
 
 /*
@@ -1076,10 +1100,10 @@ RunOne(
     Tcl_Obj *tagObj,
     JobOutcome *outPtr)
 {
-    Tcl_Obj *scriptObj, *varsObj, *limitsObj, *valueObj, *listObj, **elems;
-    Tcl_Obj *optsObj = NULL, *msgObj = NULL;
+    Tcl_Obj *scriptObj, *varsObj, *limitsObj, *valueObj, *listObj = NULL;
+    Tcl_Obj *optsObj = NULL, *msgObj = NULL, **elems = NULL;
     Tcl_WideInt commands = optsPtr->commands, c0, c1;
-    int time = optsPtr->time, numVars = 0, code, clean, level, numElems, i;
+    int time = optsPtr->time, code, clean, level, numElems = 0, i;
     Tcl_Time deadline;
 
     memset(outPtr, 0, sizeof(JobOutcome));
@@ -1126,8 +1150,17 @@ RunOne(
 	    time = optsPtr->time;
 	}
     }
-    if (varsObj != NULL && !CheckVars(varsObj, &msgObj)) {
-	goto badSpec;
+    if (varsObj != NULL) {
+	/* (Its pairs serve the check, the setting and the cleanup.) */
+	if (GetPairs(varsObj, &listObj, &numElems, &elems) != TCL_OK) {
+	    msgObj = Tcl_NewStringObj("bad value for -vars: must be a dict"
+		    " name -> value", -1);
+	    goto badSpec;
+	}
+	if (!CheckVars(numElems, elems, &msgObj)) {
+	    Tcl_DecrRefCount(listObj);
+	    goto badSpec;
+	}
     }
     scriptObj = scriptObj ? scriptObj : Tcl_NewObj();
     if (jiPtr->scriptObj != NULL && jiPtr->scriptObj != scriptObj) {
@@ -1177,16 +1210,11 @@ RunOne(
 
     Tcl_ResetResult(child);
     code = TCL_OK;
-    if (varsObj != NULL && GetPairs(varsObj, &listObj, &numElems, &elems)
-	    == TCL_OK) {
-	for (i = 0; i < numElems; i += 2) {
-	    numVars++;
-	    if (code == TCL_OK && Tcl_ObjSetVar2(child, elems[i], NULL,
-		    elems[i + 1], TCL_GLOBAL_ONLY | TCL_LEAVE_ERR_MSG) == NULL) {
-		code = TCL_ERROR;
-	    }
+    for (i = 0; i < numElems && code == TCL_OK; i += 2) {
+	if (Tcl_ObjSetVar2(child, elems[i], NULL, elems[i + 1],
+		TCL_GLOBAL_ONLY | TCL_LEAVE_ERR_MSG) == NULL) {
+	    code = TCL_ERROR;
 	}
-	Tcl_DecrRefCount(listObj);
     }
     Tcl_GetTime(&deadline);
     deadline.sec += time / 1000;
@@ -1198,7 +1226,7 @@ RunOne(
     Tcl_LimitSetTime(child, &deadline);
     Tcl_LimitTypeSet(child, TCL_LIMIT_TIME);
     Tcl_LimitSetCommands(child, (int) (jiPtr->used + commands
-	    + 4 * numVars + 32));
+	    + 2 * numElems + 32));
     Tcl_LimitTypeSet(child, TCL_LIMIT_COMMANDS);
     if (code != TCL_OK) {
 	goto failed;
@@ -1286,7 +1314,7 @@ RunOne(
 	outPtr->commands = 0;
     }
 
-    clean = Cleanup(child, jiPtr, varsObj);
+    clean = Cleanup(child, jiPtr, numElems, elems);
     if (Tcl_InterpDeleted(child)) {
 	goto destroyed;
     }
@@ -1368,6 +1396,9 @@ RunOne(
     }
     Tcl_DecrRefCount(scriptObj);
     Tcl_DecrRefCount(specObj);
+    if (listObj != NULL) {
+	Tcl_DecrRefCount(listObj);
+    }
     if (!Tcl_InterpDeleted(child)) {
 	Tcl_ResetResult(child);
     }
