@@ -78,14 +78,14 @@ enum {
     K_SCRIPT, K_VARS, K_LIMITS, K_COMMANDS, K_TIME, K_STATUS, K_RESULT,
     K_ERRORCODE, K_ERRORINFO, K_ELAPSED, K_STDOUT, K_STDERR, K_ERROR,
     K_OK, K_LIMIT, K_LEVEL, K_CODE, K_OPT_ERRORINFO, K_OPT_ERRORCODE,
-    K_OPT_COMMANDS, K_OPT_TIME, K_OPT_OUTPUT, K_KIND, NUM_KEYS
+    K_OPT_COMMANDS, K_OPT_TIME, K_OPT_OUTPUT, K_KIND, K_RESULTS, NUM_KEYS
 };
 
 static const char *const keyNames[NUM_KEYS] = {
     "script", "vars", "limits", "commands", "time", "status", "result",
     "errorcode", "errorinfo", "elapsed", "stdout", "stderr", "error",
     "ok", "limit", "-level", "-code", "-errorinfo", "-errorcode",
-    "-commands", "-time", "-output", "kind"
+    "-commands", "-time", "-output", "kind", "results"
 };
 
 typedef struct ThreadKeys {
@@ -106,7 +106,23 @@ typedef struct RunOptions {
     Tcl_Obj *progressObj;	/* Prefix, or NULL. */
     Tcl_Obj *tagsObj;		/* Per job: a word added to the prefix. */
     Tcl_Obj *workerObj;		/* Worker's address: results in its form. */
+    Tcl_DString worker;		/* " worker ADDRESS" as a result has it (made
+				 * by RunJobs for the batch). */
+    int workerSafe;		/* AppendValue's answer for it. */
 } RunOptions;
+
+/*
+ * The type of a job result in a worker's form (WorkerResult) whose string
+ * may be an element of a list as {STRING}, which is what Tcl would make of
+ * it: see AppendValue. Only its type says so (no internal
+ * representation); anything that takes the value as a list, a dict ...
+ * gives it another. jobReply puts such results in its list as they are,
+ * without going over their characters twice more.
+ */
+
+static const Tcl_ObjType jobResultType = {
+    "p2pJobResult", NULL, NULL, NULL, NULL
+};
 
 /*
  * What one job came to.
@@ -138,6 +154,8 @@ static int	JobBatchObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
 static int	JobOptionsObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
+static int	JobReplyObjCmd(ClientData clientData, Tcl_Interp *interp,
+		    int objc, Tcl_Obj *const objv[]);
 static int	ParseOptions(Tcl_Interp *interp, int objc,
 		    Tcl_Obj *const objv[], RunOptions *optsPtr);
 static Tcl_Obj *RunJobs(Tcl_Interp *child, JobInterp *jiPtr,
@@ -167,9 +185,9 @@ static int	PairValue(Tcl_Obj *obj, int key, Tcl_Obj **valuePtr);
 static int	GetPairs(Tcl_Obj *obj, Tcl_Obj **listPtr, int *numPtr,
 		    Tcl_Obj ***elemsPtr);
 static Tcl_Obj *StatusObj(const char *status);
-static void	AppendValue(Tcl_DString *dsPtr, const char *key,
+static int	AppendValue(Tcl_DString *dsPtr, const char *key,
 		    const char *value, int len);
-static void	AppendObj(Tcl_DString *dsPtr, const char *key,
+static int	AppendObj(Tcl_DString *dsPtr, const char *key,
 		    Tcl_Obj *objPtr);
 static void	AppendNumber(Tcl_DString *dsPtr, const char *key,
 		    Tcl_WideInt value);
@@ -213,6 +231,8 @@ P2pJobRunInit(
 	    JobOptionsObjCmd, NULL, NULL);
     Tcl_CreateObjCommand(interp, "::p2p::Internal::jobBatch",
 	    JobBatchObjCmd, NULL, NULL);
+    Tcl_CreateObjCommand(interp, "::p2p::Internal::jobReply",
+	    JobReplyObjCmd, NULL, NULL);
     return TCL_OK;
 }
 
@@ -1478,15 +1498,22 @@ ResultDict(
 /*
  *----------------------------------------------------------------------
  *
- * AppendValue, AppendNumber --
+ * AppendValue, AppendObj, AppendNumber --
  *
- *	Append a space and a value, as a word of a list, to a string being
- *	built.
+ *	Append a key (text) and a value, as a word of a list after a space,
+ *	to a string being built.
+ *
+ * Results:
+ *	AppendValue, AppendObj: 1 if the value went in as it is or in
+ *	braces, not with backslashes. (A string made only of such words,
+ *	joined by spaces, has balanced braces and no backslash that Tcl's
+ *	scan of a list element would stop at, and does not begin with a
+ *	brace or a hash: as an element of a list, Tcl writes it {STRING}.)
  *
  *----------------------------------------------------------------------
  */
 
-static void
+static int
 AppendValue(
     Tcl_DString *dsPtr,
     const char *key,
@@ -1498,7 +1525,7 @@ AppendValue(
     Tcl_DStringAppend(dsPtr, key, -1);
     if (len == 0) {
 	Tcl_DStringAppend(dsPtr, " {}", 3);
-	return;
+	return 1;
     }
     need = Tcl_ScanCountedElement(value, len, &flags);
     at = Tcl_DStringLength(dsPtr) + 1;
@@ -1507,9 +1534,11 @@ AppendValue(
     need = Tcl_ConvertCountedElement(value, len, Tcl_DStringValue(dsPtr) + at,
 	    flags);
     Tcl_DStringSetLength(dsPtr, at + need);
+    return need == len || (need == len + 2
+	    && Tcl_DStringValue(dsPtr)[at] == '{');
 }
 
-static void
+static int
 AppendObj(
     Tcl_DString *dsPtr,
     const char *key,
@@ -1518,7 +1547,7 @@ AppendObj(
     int len;
     const char *value = Tcl_GetStringFromObj(objPtr, &len);
 
-    AppendValue(dsPtr, key, value, len);
+    return AppendValue(dsPtr, key, value, len);
 }
 
 static void
@@ -1567,7 +1596,7 @@ WorkerResult(
 {
     Tcl_DString ds;
     Tcl_Obj *resultObj;
-    int ok = strcmp(outPtr->status, "ok") == 0;
+    int ok = strcmp(outPtr->status, "ok") == 0, safe = optsPtr->workerSafe;
 
     Tcl_DStringInit(&ds);
     if (outPtr->bad) {
@@ -1576,31 +1605,36 @@ WorkerResult(
 
 	Tcl_IncrRefCount(msgObj);
 	Tcl_DStringAppend(&ds, "status error result {}", -1);
-	AppendObj(&ds, " error", msgObj);
+	safe &= AppendObj(&ds, " error", msgObj);
 	Tcl_DecrRefCount(msgObj);
 	Tcl_DStringAppend(&ds, " stdout {} stderr {} exit 1", -1);
     } else {
 	Tcl_DStringAppend(&ds, "status ", -1);
 	Tcl_DStringAppend(&ds, outPtr->status, -1);
 	if (ok) {
-	    AppendObj(&ds, " result", outPtr->resultObj);
+	    safe &= AppendObj(&ds, " result", outPtr->resultObj);
 	    Tcl_DStringAppend(&ds, " error {}", -1);
 	} else {
 	    Tcl_DStringAppend(&ds, " result {}", -1);
-	    AppendObj(&ds, " error", outPtr->resultObj);
+	    safe &= AppendObj(&ds, " error", outPtr->resultObj);
 	}
-	AppendObj(&ds, " stdout", jiPtr->outObj);
-	AppendObj(&ds, " stderr", jiPtr->errObj);
+	safe &= AppendObj(&ds, " stdout", jiPtr->outObj);
+	safe &= AppendObj(&ds, " stderr", jiPtr->errObj);
 	AppendNumber(&ds, " exit", !ok);
     }
     Tcl_DStringAppend(&ds, " signal {} outputs {}", -1);
-    AppendObj(&ds, " worker", optsPtr->workerObj);
+    Tcl_DStringAppend(&ds, Tcl_DStringValue(&optsPtr->worker),
+	    Tcl_DStringLength(&optsPtr->worker));
     AppendNumber(&ds, " started", startedMs);
     AppendNumber(&ds, " finished", finishedMs);
     AppendNumber(&ds, " ms", finishedMs - startedMs);
     resultObj = Tcl_NewStringObj(Tcl_DStringValue(&ds),
 	    Tcl_DStringLength(&ds));
     Tcl_DStringFree(&ds);
+    if (safe) {
+	/* (A pure string: no internal representation to let go of.) */
+	resultObj->typePtr = &jobResultType;
+    }
     return resultObj;
 }
 
@@ -1743,6 +1777,9 @@ RunJobs(
     }
     if (optsPtr->workerObj) {
 	Tcl_IncrRefCount(optsPtr->workerObj);
+	Tcl_DStringInit(&optsPtr->worker);
+	optsPtr->workerSafe = AppendObj(&optsPtr->worker, " worker",
+		optsPtr->workerObj);
     }
 
     if (jiPtr->outObj == NULL) {
@@ -1792,6 +1829,7 @@ RunJobs(
 	Tcl_DecrRefCount(optsPtr->progressObj);
     }
     if (optsPtr->workerObj) {
+	Tcl_DStringFree(&optsPtr->worker);
 	Tcl_DecrRefCount(optsPtr->workerObj);
     }
     if (optsPtr->tagsObj) {
@@ -1984,6 +2022,97 @@ JobOptionsObjCmd(
     Tcl_ListObjReplace(NULL, listObj, 6, 0, numOpts, optv);
     pair[0] = listObj;
     pair[1] = opts.tagsObj ? opts.tagsObj : Tcl_NewObj();
+    Tcl_SetObjResult(interp, Tcl_NewListObj(2, pair));
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * JobReplyObjCmd --
+ *
+ *	::p2p::Internal::jobReply ids results: the worker's reply to a
+ *	message whose jobs ran at once, {results {ID RESULT ...}}, the
+ *	words of ids and results taken in turn (as foreach would: an empty
+ *	word for the missing ones). The list of pairs has its string made
+ *	here, as Tcl would make it: a result in a worker's form made by
+ *	jobRun (jobResultType) goes in as {RESULT}, without the two passes
+ *	over its characters that Tcl's scan and conversion of an element
+ *	take.
+ *
+ * Results:
+ *	The reply, or an empty list if ids and results are empty.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+JobReplyObjCmd(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    Tcl_Obj **ids, **results, **elems, *emptyObj, *pairsObj, *pair[2];
+    Tcl_DString ds;
+    int numIds, numResults, n, i, len, need, flags, at;
+    const char *s;
+
+    (void) clientData;
+    if (objc != 3) {
+	Tcl_WrongNumArgs(interp, 1, objv, "ids results");
+	return TCL_ERROR;
+    }
+    if (Tcl_ListObjGetElements(interp, objv[1], &numIds, &ids) != TCL_OK
+	    || Tcl_ListObjGetElements(interp, objv[2], &numResults,
+		&results) != TCL_OK) {
+	return TCL_ERROR;
+    }
+    n = numIds > numResults ? numIds : numResults;
+    if (n == 0) {
+	return TCL_OK;
+    }
+    emptyObj = Tcl_NewObj();
+    Tcl_IncrRefCount(emptyObj);
+    elems = ckalloc(2 * n * sizeof(Tcl_Obj *));
+    Tcl_DStringInit(&ds);
+    for (i = 0; i < 2 * n; i++) {
+	Tcl_Obj *objPtr = i % 2 == 0
+		? (i / 2 < numIds ? ids[i / 2] : emptyObj)
+		: (i / 2 < numResults ? results[i / 2] : emptyObj);
+
+	elems[i] = objPtr;
+	s = Tcl_GetStringFromObj(objPtr, &len);
+	at = Tcl_DStringLength(&ds) + (i > 0);
+	if (objPtr->typePtr == &jobResultType) {
+	    Tcl_DStringSetLength(&ds, at + len + 2);
+	    memcpy(Tcl_DStringValue(&ds) + at + 1, s, len);
+	    Tcl_DStringValue(&ds)[at] = '{';
+	    Tcl_DStringValue(&ds)[at + len + 1] = '}';
+	} else {
+	    flags = i > 0 ? TCL_DONT_QUOTE_HASH : 0;
+	    need = Tcl_ScanCountedElement(s, len, &flags);
+	    Tcl_DStringSetLength(&ds, at + need);
+	    need = Tcl_ConvertCountedElement(s, len,
+		    Tcl_DStringValue(&ds) + at, flags);
+	    Tcl_DStringSetLength(&ds, at + need);
+	}
+	if (i > 0) {
+	    Tcl_DStringValue(&ds)[at - 1] = ' ';
+	}
+    }
+    pairsObj = Tcl_NewListObj(2 * n, elems);
+    ckfree(elems);
+    Tcl_DecrRefCount(emptyObj);
+
+    /* (A list has no string until asked for one: this is it.) */
+    len = Tcl_DStringLength(&ds);
+    pairsObj->bytes = ckalloc(len + 1);
+    memcpy(pairsObj->bytes, Tcl_DStringValue(&ds), len + 1);
+    pairsObj->length = len;
+    Tcl_DStringFree(&ds);
+    pair[0] = Key(K_RESULTS);
+    pair[1] = pairsObj;
     Tcl_SetObjResult(interp, Tcl_NewListObj(2, pair));
     return TCL_OK;
 }

@@ -180,7 +180,7 @@ oo::class create ::p2p::execution {
 		-worker $Address -time [dict get $Opts job_timeout] \
 		-progress [linsert $ExecProgress end $h $cid] -tags [list $id]]
 	    incr Done
-	    return [list results [list $id [lindex $results 0]]]
+	    return [::p2p::Internal::jobReply [list $id] $results]
 	}
 	my OnRuns $h $cid [list $id $token $spec]
     }
@@ -283,14 +283,8 @@ oo::class create ::p2p::execution {
 	    -worker $Address -time [dict get $Opts job_timeout] \
 	    -progress [linsert $ExecProgress end $h $cid] -tags $ids]
 	incr Done [llength $ids]
-	set out {}
-	foreach id $ids result $results {
-	    lappend out $id $result
-	}
-	if {[llength $out]} {
-	    return [list results $out]
-	}
-	return
+	# ({results {id result ...}}, its string made in C.)
+	return [::p2p::Internal::jobReply $ids $results]
     }
 
     # ProgressNow --
