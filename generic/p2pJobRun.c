@@ -1556,11 +1556,16 @@ AppendNumber(
     const char *key,
     Tcl_WideInt value)
 {
-    char buf[TCL_INTEGER_SPACE * 2];
+    char buf[TCL_INTEGER_SPACE * 2 + 16];
     char *p = buf + sizeof(buf);
     Tcl_WideUInt u = value < 0 ? -(Tcl_WideUInt) value : (Tcl_WideUInt) value;
+    size_t keyLen = strlen(key);
 
-    /* (By hand: snprintf cost more than the rest of a result.) */
+    /*
+     * (By hand: snprintf cost more than the rest of a result. The key,
+     * a short word of this file, goes in front, for one append.)
+     */
+
     do {
 	*--p = (char) ('0' + u % 10);
 	u /= 10;
@@ -1569,7 +1574,12 @@ AppendNumber(
 	*--p = '-';
     }
     *--p = ' ';
-    Tcl_DStringAppend(dsPtr, key, -1);
+    if (keyLen > (size_t) (p - buf)) {
+	Tcl_DStringAppend(dsPtr, key, (int) keyLen);
+    } else {
+	p -= keyLen;
+	memcpy(p, key, keyLen);
+    }
     Tcl_DStringAppend(dsPtr, p, (int) (buf + sizeof(buf) - p));
 }
 
@@ -1628,9 +1638,19 @@ WorkerResult(
     AppendNumber(&ds, " started", startedMs);
     AppendNumber(&ds, " finished", finishedMs);
     AppendNumber(&ds, " ms", finishedMs - startedMs);
-    resultObj = Tcl_NewStringObj(Tcl_DStringValue(&ds),
-	    Tcl_DStringLength(&ds));
-    Tcl_DStringFree(&ds);
+    if (ds.string != ds.staticSpace) {
+	/*
+	 * The string of the result is the DString's own (ckalloc'd)
+	 * memory, taken over as Tcl_DStringResult takes it over.
+	 */
+
+	resultObj = Tcl_NewObj();
+	resultObj->bytes = ds.string;
+	resultObj->length = ds.length;
+    } else {
+	resultObj = Tcl_NewStringObj(ds.string, ds.length);
+	Tcl_DStringFree(&ds);
+    }
     if (safe) {
 	/* (A pure string: no internal representation to let go of.) */
 	resultObj->typePtr = &jobResultType;
