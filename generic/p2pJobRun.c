@@ -41,6 +41,8 @@
 typedef struct JobInterp {
     int refCount;
     Tcl_Interp *parent;		/* Where progress prefixes run. */
+    Tcl_Interp *child;		/* The job interpreter; NULL once it is
+				 * being deleted (its assoc data went). */
     Tcl_HashTable keep;		/* Names of the globals when armed. */
     int numKeep;
     Tcl_WideInt used;		/* [info cmdcount] after the last job. */
@@ -91,6 +93,9 @@ static const char *const keyNames[NUM_KEYS] = {
 typedef struct ThreadKeys {
     int made;			/* The exit handler is registered. */
     Tcl_Obj *objs[NUM_KEYS];
+    JobInterp *lastPtr;		/* The job interpreter of the last jobRun
+				 * (a reference), found again by its name
+				 * without Tcl_GetSlave's parse of a path. */
 } ThreadKeys;
 
 static Tcl_ThreadDataKey keysKey;
@@ -299,8 +304,21 @@ AssocDeleteProc(
     ClientData clientData,
     Tcl_Interp *interp)
 {
+    JobInterp *jiPtr = (JobInterp *) clientData;
+
     (void) interp;
-    JobInterpRelease((JobInterp *) clientData);
+
+    /*
+     * The child goes (the JobInterp may stay a while, as jobRun's last):
+     * its script's bytecode goes with it.
+     */
+
+    jiPtr->child = NULL;
+    if (jiPtr->scriptObj != NULL) {
+	Tcl_DecrRefCount(jiPtr->scriptObj);
+	jiPtr->scriptObj = NULL;
+    }
+    JobInterpRelease(jiPtr);
 }
 
 static void
@@ -437,6 +455,7 @@ JobArmObjCmd(
     jiPtr = ckalloc(sizeof(JobInterp));
     memset(jiPtr, 0, sizeof(JobInterp));
     jiPtr->parent = interp;
+    jiPtr->child = child;
     Tcl_InitHashTable(&jiPtr->keep, TCL_STRING_KEYS);
     jiPtr->cmdcountObj = Tcl_NewStringObj("::tcl::info::cmdcount", -1);
     Tcl_IncrRefCount(jiPtr->cmdcountObj);
@@ -1064,6 +1083,10 @@ KeysExitProc(
 	    Tcl_DecrRefCount(tkPtr->objs[i]);
 	    tkPtr->objs[i] = NULL;
 	}
+    }
+    if (tkPtr->lastPtr != NULL) {
+	JobInterpRelease(tkPtr->lastPtr);
+	tkPtr->lastPtr = NULL;
     }
     tkPtr->made = 0;
 }
@@ -1895,21 +1918,52 @@ JobRunObjCmd(
     JobInterp *jiPtr;
     RunOptions opts;
     Tcl_Obj *resultsObj, *pair[2];
-    int numSpecs, clean;
+    int numSpecs, clean, len, lastLen;
+    const char *name;
+    ThreadKeys *tkPtr = Tcl_GetThreadData(&keysKey, sizeof(ThreadKeys));
 
     (void) clientData;
     if (objc < 3 || objc % 2 == 0) {
 	Tcl_WrongNumArgs(interp, 1, objv, "child specs ?option value ...?");
 	return TCL_ERROR;
     }
-    child = Tcl_GetSlave(interp, Tcl_GetString(objv[1]));
-    if (child == NULL) {
-	return TCL_ERROR;
+
+    /*
+     * The child: the one of the last call again (the usual case: the
+     * next batch of a key), if it lives and has that name here, else
+     * looked up.
+     */
+
+    name = Tcl_GetStringFromObj(objv[1], &len);
+    jiPtr = tkPtr->lastPtr;
+    child = NULL;
+    if (jiPtr != NULL && jiPtr->child != NULL && jiPtr->parent == interp
+	    && !Tcl_InterpDeleted(jiPtr->child)) {
+	const char *lastName = Tcl_GetStringFromObj(jiPtr->nameObj, &lastLen);
+
+	if (lastLen == len && memcmp(lastName, name, len) == 0) {
+	    child = jiPtr->child;
+	}
     }
-    jiPtr = Tcl_GetAssocData(child, JOB_ASSOC, NULL);
-    if (jiPtr == NULL) {
-	return P2pError(interp, "P2P SANDBOX UNARMED", "interpreter \"%s\" is"
-		" not a job interpreter", Tcl_GetString(objv[1]));
+    if (child == NULL) {
+	child = Tcl_GetSlave(interp, name);
+	if (child == NULL) {
+	    return TCL_ERROR;
+	}
+	jiPtr = Tcl_GetAssocData(child, JOB_ASSOC, NULL);
+	if (jiPtr == NULL) {
+	    return P2pError(interp, "P2P SANDBOX UNARMED", "interpreter \"%s\""
+		    " is not a job interpreter", name);
+	}
+	if (!tkPtr->made) {
+	    /* (Key makes the exit handler that lets go of lastPtr.) */
+	    Key(K_SCRIPT);
+	}
+	jiPtr->refCount++;
+	if (tkPtr->lastPtr != NULL) {
+	    JobInterpRelease(tkPtr->lastPtr);
+	}
+	tkPtr->lastPtr = jiPtr;
     }
     if (jiPtr->active) {
 	return P2pError(interp, "P2P SANDBOX BUSY", "interpreter \"%s\" is"
