@@ -2074,7 +2074,7 @@ JobOptionsObjCmd(
     Tcl_Obj *const objv[])
 {
     RunOptions opts;
-    Tcl_Obj **optv, *listObj, *pair[2];
+    Tcl_Obj **optv, *listObj, *pair[2], *words[6 + 16], **wordv = words;
     int numOpts;
 
     (void) clientData;
@@ -2086,14 +2086,24 @@ JobOptionsObjCmd(
 	    || ParseOptions(NULL, numOpts, optv, &opts) != TCL_OK) {
 	return TCL_OK;
     }
-    listObj = Tcl_NewListObj(0, NULL);
-    Tcl_ListObjAppendElement(NULL, listObj, Key(K_OPT_COMMANDS));
-    Tcl_ListObjAppendElement(NULL, listObj, objv[1]);
-    Tcl_ListObjAppendElement(NULL, listObj, Key(K_OPT_TIME));
-    Tcl_ListObjAppendElement(NULL, listObj, objv[2]);
-    Tcl_ListObjAppendElement(NULL, listObj, Key(K_OPT_OUTPUT));
-    Tcl_ListObjAppendElement(NULL, listObj, objv[3]);
-    Tcl_ListObjReplace(NULL, listObj, 6, 0, numOpts, optv);
+
+    /* (The list made at once, not grown word by word.) */
+    if (numOpts > 16) {
+	wordv = ckalloc((6 + numOpts) * sizeof(Tcl_Obj *));
+    }
+    wordv[0] = Key(K_OPT_COMMANDS);
+    wordv[1] = objv[1];
+    wordv[2] = Key(K_OPT_TIME);
+    wordv[3] = objv[2];
+    wordv[4] = Key(K_OPT_OUTPUT);
+    wordv[5] = objv[3];
+    if (numOpts > 0) {
+	memcpy(wordv + 6, optv, numOpts * sizeof(Tcl_Obj *));
+    }
+    listObj = Tcl_NewListObj(6 + numOpts, wordv);
+    if (wordv != words) {
+	ckfree(wordv);
+    }
     pair[0] = listObj;
     pair[1] = opts.tagsObj ? opts.tagsObj : Tcl_NewObj();
     Tcl_SetObjResult(interp, Tcl_NewListObj(2, pair));
