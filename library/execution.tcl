@@ -175,12 +175,14 @@ oo::class create ::p2p::execution {
 		&& [dict exists $Offered $token]
 		&& ![catch {dict get $spec kind} kind] && $kind eq "script"
 		&& "script" in [dict get $Config -kinds]
-		&& ![dict exists $Running [list $h $cid $id]]} {
+		&& (![dict size $Running]
+		    || ![dict exists $Running [list $h $cid $id]])} {
+	    set ids [list $id]
 	    set results [$Sandbox runs [list $h $cid $token] [list $spec] \
 		-worker $Address -time [dict get $Opts job_timeout] \
-		-progress [linsert $ExecProgress end $h $cid] -tags [list $id]]
+		-progress [linsert $ExecProgress end $h $cid] -tags $ids]
 	    incr Done
-	    return [::p2p::Internal::jobReply [list $id] $results]
+	    return [::p2p::Internal::jobReply $ids $results]
 	}
 	my OnRuns $h $cid [list $id $token $spec]
     }
