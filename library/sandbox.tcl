@@ -225,8 +225,18 @@ oo::class create ::p2p::sandbox {
 	set results {}
 	while {[llength $specs]} {
 	    # An idle interpreter of this key, or a new one.
-	    set n [expr {$key eq "" ? -1
-		: [lsearch -exact -index 1 $Idle $key]}]
+	    set n -1
+	    if {$key ne ""} {
+		# (As lsearch -exact -index 1 would, without its options.)
+		set j 0
+		foreach pair $Idle {
+		    if {[lindex $pair 1] eq $key} {
+			set n $j
+			break
+		    }
+		    incr j
+		}
+	    }
 	    if {$n >= 0} {
 		set i [lindex $Idle $n 0]
 		set Idle [lreplace $Idle $n $n]
