@@ -10,14 +10,17 @@
  *	result that needs any of it and the farm's Tcl loop handles that
  *	one.
  *
- *	    ::p2p::Internal::farmResults ns addr results start
+ *	    ::p2p::Internal::farmResults ns addr results start logOpen escrows
  *		-> {next settled}
  *
- *	ns is the farm object's namespace (its variables Jobs, Runs,
- *	Inflight, Escrows and Settled), addr the worker's address,
- *	results the message's list {rid result ...}, start the index of
- *	the first rid to look at. From there, in order, each pair is
- *	either
+ *	ns is the farm object's namespace (its variables Jobs, Runs and
+ *	Inflight), addr the worker's address, results the message's list
+ *	{rid result ...}, start the index of the first rid to look at,
+ *	logOpen whether the log file is open ($::p2p::log::Open) and
+ *	escrows the farm's Escrows (values the method reads cheaply from
+ *	its compiled locals: a farm variable read from C costs some 1,700
+ *	instructions, through TclOO's variable resolver). From there, in
+ *	order, each pair is either
  *	  - ignored, as farm.tcl ignores it: a run unknown on that worker
  *	    (or no longer its), or a result without a status;
  *	  - forgotten: the run ends (Runs, the job's active, Inflight) but
@@ -29,12 +32,12 @@
  *	    when the job has none);
  *	or it needs the farm: the command stops there, changing nothing
  *	for that pair, and returns its index as next (the length of
- *	results when all were done). settled is 1 when a job was settled;
- *	then Settled is set, once, to the list of their ids (what a `wait`
- *	waits for).
+ *	results when all were done). settled is the list of the ids of the
+ *	jobs settled, which the caller then sets Settled to, once (what a
+ *	`wait` waits for), if it is not empty.
  *
  *	    ::p2p::Internal::farmDispatch ns queue i head now bids token
- *		-> {next head}
+ *		connVer seq -> {next head seq}
  *
  *	The inner loop of a pass over a class's queue (PumpClasses), for
  *	the jobs that need no policy: from index i of the list queue, in
@@ -44,12 +47,15 @@
  *	first of bids with a free slot, else the least loaded with queue
  *	room), if that worker speaks p2p:worker<-foreman/2 (a job's keys
  *	results and excluded, when absent, are empty): the run is
- *	recorded (Jobs, Runs, Inflight, Seq) and added to Batch, which the
- *	pass sends. The command stops at the first job it cannot dispatch
- *	so (no bid left, another worker version, a re-issued or redundant
- *	job), changing nothing for it, and returns its index as next (the
- *	length of queue if none) and the head. The caller makes sure that
- *	there is no escrow to hold (Paying) and no log file open.
+ *	recorded (Jobs, Runs, Inflight) and added to Batch, which the pass
+ *	sends. connVer is the farm's ConnVer (the version each worker
+ *	speaks), seq its Seq: the runs take the numbers after it. The
+ *	command stops at the first job it cannot dispatch so (no bid left,
+ *	another worker version, a re-issued or redundant job), changing
+ *	nothing for it, and returns its index as next (the length of queue
+ *	if none), the head and the last number taken (seq if none), which
+ *	the caller sets Seq to. The caller makes sure that there is no
+ *	escrow to hold (Paying) and no log file open.
  *
  *	    ::p2p::Internal::farmSubmit ns id options
  *		-> {id more} or nothing
@@ -84,8 +90,7 @@ enum {
     F_OUTPUTS, F_SIGNAL, F_EXIT, F_STDERR, F_STDOUT, F_ERROR,
     F_QUEUED, F_RUNNING, F_RESULTS, F_EXCLUDED, F_TIMEOUT, F_SPEC,
     F_ADDRESS, F_FREE, F_QUEUE, F_SENT, F_KIND, F_PRICE, F_RETRIES,
-    V_JOBS, V_RUNS, V_INFLIGHT, V_ESCROWS, V_SETTLED, V_BATCH, V_CONNVER,
-    V_SEQ, V_QUEUE, V_HEAD,
+    V_JOBS, V_RUNS, V_INFLIGHT, V_BATCH, V_QUEUE, V_HEAD,
     NUM_FARM_KEYS
 };
 
@@ -95,8 +100,7 @@ static const char *const farmKeyNames[NUM_FARM_KEYS] = {
     "outputs", "signal", "exit", "stderr", "stdout", "error",
     "queued", "running", "results", "excluded", "timeout", "spec",
     "address", "free", "queue", "sent", "kind", "price", "retries",
-    "Jobs", "Runs", "Inflight", "Escrows", "Settled", "Batch", "ConnVer",
-    "Seq", "Queue", "Head"
+    "Jobs", "Runs", "Inflight", "Batch", "Queue", "Head"
 };
 
 typedef struct FarmKeys {
@@ -185,15 +189,15 @@ P2pFarmInit(
  *
  * FarmResultsObjCmd --
  *
- *	::p2p::Internal::farmResults ns addr results start: see the
- *	header of this file.
+ *	::p2p::Internal::farmResults ns addr results start logOpen
+ *	escrows: see the header of this file.
  *
  * Results:
  *	TCL_OK with {next settled}, or TCL_ERROR (bad arguments, or a
  *	variable of the farm that is missing or not a dict).
  *
  * Side effects:
- *	Changes the farm's variables Jobs, Runs, Inflight and Settled.
+ *	Changes the farm's variables Jobs, Runs and Inflight.
  *
  *----------------------------------------------------------------------
  */
@@ -206,11 +210,11 @@ FarmResultsObjCmd(
     Tcl_Obj *const objv[])
 {
     Tcl_Obj **pairs, *jobsObj, *runsObj, *inflightObj, *escrowsObj;
-    Tcl_Obj *openObj, *resultObj, *addrObj, *doneObj, *settledObj;
+    Tcl_Obj *resultObj, *addrObj, *doneObj, *settledObj;
     Tcl_Obj *out[2];
     Tcl_Obj *const *keys;
     FarmVars vars;
-    int numPairs, start, i, j, logOpen, numEscrows = 0, numSettled = 0;
+    int numPairs, start, i, j, logOpen, numEscrows = 0;
     int code = TCL_OK;
     static const int workerKeys[] = {
 	F_WORKER, F_OUTPUTS, F_SIGNAL, F_EXIT, F_STDERR, F_STDOUT,
@@ -218,13 +222,15 @@ FarmResultsObjCmd(
     };
 
     (void) clientData;
-    if (objc != 5) {
-	Tcl_WrongNumArgs(interp, 1, objv, "ns addr results start");
+    if (objc != 7) {
+	Tcl_WrongNumArgs(interp, 1, objv,
+		"ns addr results start logOpen escrows");
 	return TCL_ERROR;
     }
     if (Tcl_ListObjGetElements(interp, objv[3], &numPairs,
 	    &pairs) != TCL_OK
-	    || Tcl_GetIntFromObj(interp, objv[4], &start) != TCL_OK) {
+	    || Tcl_GetIntFromObj(interp, objv[4], &start) != TCL_OK
+	    || Tcl_GetBooleanFromObj(interp, objv[5], &logOpen) != TCL_OK) {
 	return TCL_ERROR;
     }
     if (numPairs % 2) {
@@ -238,27 +244,21 @@ FarmResultsObjCmd(
     }
     addrObj = objv[2];
 
+    escrowsObj = objv[6];
+    if (Tcl_DictObjSize(NULL, escrowsObj, &numEscrows) != TCL_OK) {
+	numEscrows = 1;			/* Not a dict: ask the farm. */
+    }
+
     /*
-     * The list of pairs is held for the whole loop: its elements are its
-     * own.
+     * The list of pairs (and escrows) are held for the whole loop: its
+     * elements are its own.
      */
 
     EnterFarm(interp, objv[1], &vars);
     keys = vars.keys;
     doneObj = keys[F_DONE];
     Tcl_IncrRefCount(objv[3]);
-
-    openObj = Tcl_GetVar2Ex(interp, "::p2p::log::Open", NULL,
-	    TCL_GLOBAL_ONLY);
-    if (openObj == NULL
-	    || Tcl_GetBooleanFromObj(NULL, openObj, &logOpen) != TCL_OK) {
-	logOpen = 1;
-    }
-    escrowsObj = FarmGet(interp, &vars, V_ESCROWS, 0);
-    if (escrowsObj != NULL
-	    && Tcl_DictObjSize(NULL, escrowsObj, &numEscrows) != TCL_OK) {
-	numEscrows = 1;			/* Not a dict: ask the farm. */
-    }
+    Tcl_IncrRefCount(escrowsObj);
 
     /*
      * Jobs, Runs and Inflight are changed in place, as `dict set` does:
@@ -335,8 +335,8 @@ FarmResultsObjCmd(
 		break;
 	    }
 	    if (numEscrows > 0) {
-		if (escrowsObj == NULL || Tcl_DictObjGet(NULL, escrowsObj,
-			ridObj, &valueObj) != TCL_OK || valueObj != NULL) {
+		if (Tcl_DictObjGet(NULL, escrowsObj, ridObj,
+			&valueObj) != TCL_OK || valueObj != NULL) {
 		    Tcl_DecrRefCount(idObj);
 		    break;
 		}
@@ -393,27 +393,15 @@ FarmResultsObjCmd(
 	Tcl_DecrRefCount(idObj);
     }
 
-    /*
-     * Settled, once: what a `wait` waits for (its trace may run a
-     * script: the farm's variables are final by now).
-     */
-
-    Tcl_ListObjLength(NULL, settledObj, &numSettled);
-    if (numSettled > 0 && FarmSet(interp, &vars, V_SETTLED, NULL,
-	    settledObj) == NULL) {
-	code = TCL_ERROR;
-    }
-
-    if (code == TCL_OK) {
-	out[0] = Tcl_NewIntObj(i < numPairs ? i : numPairs);
-	out[1] = Tcl_NewIntObj(numSettled > 0);
-	Tcl_SetObjResult(interp, Tcl_NewListObj(2, out));
-    }
+    out[0] = Tcl_NewIntObj(i < numPairs ? i : numPairs);
+    out[1] = settledObj;
+    Tcl_SetObjResult(interp, Tcl_NewListObj(2, out));
     Tcl_DecrRefCount(settledObj);
 
   done:
     LeaveFarm(&vars);
     Tcl_DecrRefCount(objv[3]);
+    Tcl_DecrRefCount(escrowsObj);
     return code;
 }
 
@@ -422,15 +410,15 @@ FarmResultsObjCmd(
  *
  * FarmDispatchObjCmd --
  *
- *	::p2p::Internal::farmDispatch ns queue i head now bids token: see
- *	the header of this file.
+ *	::p2p::Internal::farmDispatch ns queue i head now bids token
+ *	connVer seq: see the header of this file.
  *
  * Results:
- *	TCL_OK with {next head}, or TCL_ERROR (bad arguments, or a
+ *	TCL_OK with {next head seq}, or TCL_ERROR (bad arguments, or a
  *	variable of the farm that is missing or not a dict).
  *
  * Side effects:
- *	Changes the farm's variables Jobs, Runs, Inflight, Batch and Seq.
+ *	Changes the farm's variables Jobs, Runs, Inflight and Batch.
  *
  *----------------------------------------------------------------------
  */
@@ -443,16 +431,16 @@ FarmDispatchObjCmd(
     Tcl_Obj *const objv[])
 {
     Tcl_Obj **ids, **bids, *jobsObj, *runsObj, *inflightObj;
-    Tcl_Obj *batchObj, *connVerObj, *seqObj, *tokenObj, *out[2];
+    Tcl_Obj *batchObj, *connVerObj, *tokenObj, *out[3];
     Tcl_Obj *const *keys;
     FarmVars vars;
     int numIds, numBids, i, head, b, code = TCL_OK;
-    Tcl_WideInt now, seq, seq0;
+    Tcl_WideInt now, seq;
 
     (void) clientData;
-    if (objc != 8) {
+    if (objc != 10) {
 	Tcl_WrongNumArgs(interp, 1, objv,
-		"ns queue i head now bids token");
+		"ns queue i head now bids token connVer seq");
 	return TCL_ERROR;
     }
     if (Tcl_ListObjGetElements(interp, objv[2], &numIds, &ids) != TCL_OK
@@ -460,14 +448,18 @@ FarmDispatchObjCmd(
 	    || Tcl_GetIntFromObj(interp, objv[4], &head) != TCL_OK
 	    || Tcl_GetWideIntFromObj(interp, objv[5], &now) != TCL_OK
 	    || Tcl_ListObjGetElements(interp, objv[6], &numBids,
-		&bids) != TCL_OK) {
+		&bids) != TCL_OK
+	    || Tcl_DictObjSize(interp, objv[8], &b) != TCL_OK
+	    || Tcl_GetWideIntFromObj(interp, objv[9], &seq) != TCL_OK) {
 	return TCL_ERROR;
     }
     tokenObj = objv[7];
+    connVerObj = objv[8];
     EnterFarm(interp, objv[1], &vars);
     keys = vars.keys;
     Tcl_IncrRefCount(objv[2]);
     Tcl_IncrRefCount(objv[6]);
+    Tcl_IncrRefCount(connVerObj);
 
     /*
      * Made their variables' own, to be changed in place: no script runs
@@ -477,16 +469,10 @@ FarmDispatchObjCmd(
     if ((jobsObj = OwnVar(interp, &vars, V_JOBS)) == NULL
 	    || (runsObj = OwnVar(interp, &vars, V_RUNS)) == NULL
 	    || (inflightObj = OwnVar(interp, &vars, V_INFLIGHT)) == NULL
-	    || (batchObj = OwnVar(interp, &vars, V_BATCH)) == NULL
-	    || (connVerObj = FarmGet(interp, &vars, V_CONNVER,
-		TCL_LEAVE_ERR_MSG)) == NULL
-	    || (seqObj = FarmGet(interp, &vars, V_SEQ,
-		TCL_LEAVE_ERR_MSG)) == NULL
-	    || Tcl_GetWideIntFromObj(interp, seqObj, &seq) != TCL_OK) {
+	    || (batchObj = OwnVar(interp, &vars, V_BATCH)) == NULL) {
 	code = TCL_ERROR;
 	goto done;
     }
-    seq0 = seq;
 
     for (; i < numIds; i++) {
 	Tcl_Obj *idObj = ids[i], *jobObj, *valueObj, *pickObj = NULL;
@@ -618,19 +604,16 @@ FarmDispatchObjCmd(
 	    head++;
 	}
     }
-    if (seq != seq0 && FarmSet(interp, &vars, V_SEQ, NULL,
-	    Tcl_NewWideIntObj(seq)) == NULL) {
-	code = TCL_ERROR;
-	goto done;
-    }
     out[0] = Tcl_NewIntObj(i);
     out[1] = Tcl_NewIntObj(head);
-    Tcl_SetObjResult(interp, Tcl_NewListObj(2, out));
+    out[2] = Tcl_NewWideIntObj(seq);
+    Tcl_SetObjResult(interp, Tcl_NewListObj(3, out));
 
   done:
     LeaveFarm(&vars);
     Tcl_DecrRefCount(objv[2]);
     Tcl_DecrRefCount(objv[6]);
+    Tcl_DecrRefCount(connVerObj);
     return code;
 }
 

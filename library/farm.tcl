@@ -270,16 +270,172 @@ oo::class create ::p2p::farming {
     #	scan of its class, unless the job excludes some workers (it
     #	failed on them), in which case up to 64 such jobs are stepped
     #	over. Then the runs the pass gathered for workers of
-    #	p2p:worker<-foreman/2 are sent: one message per worker.
-    method PumpNow {} {
+    #	p2p:worker<-foreman/2 are sent: one message per worker (unless
+    #	send is 0: PumpClasses).
+    method PumpNow {{send 1}} {
 	set PumpId ""
 	set Pumping 1
 	try {
-	    my PumpClasses
+	    # (The pass over the queues, here rather than in a method of
+	    # its own: a method call per pass.)
+	    set now [clock milliseconds]
+	    # (Asked once per pass, not per job: see the dispatch below.)
+	    set paying [my Paying]
+	    foreach class [dict keys $Queue] {
+		set q [dict get $Queue $class]
+		set h [dict get $Head $class]
+		set n [llength $q]
+		set skipped 0
+		set waiting 0
+		set stuck 0
+		# The class's fresh bids, if any.
+		set bids {}
+		set token ""
+		if {[dict exists $Offers $class]} {
+		    set offer [dict get $Offers $class]
+		    if {$now - [dict get $offer time]
+			    <= [dict get $Config -offerttl]} {
+			set bids [dict get $offer bids]
+			set token [dict get $offer token]
+		    }
+		}
+		# The jobs that need no policy (see generic/p2pFarm.c) are
+		# dispatched in C, up to the first that does: that one is
+		# handled here, then C goes on after it.
+		set fast [expr {!$paying && !$::p2p::log::Open}]
+		for {set i $h} {$i < $n} {incr i} {
+		    if {$fast} {
+			lassign [::p2p::Internal::farmDispatch \
+			    [namespace current] $q $i $h $now $bids $token \
+			    $ConnVer $Seq] i h Seq
+			if {$i >= $n} {
+			    break
+			}
+		    }
+		    set id [lindex $q $i]
+		    if {![dict exists $Jobs $id]
+			    || [dict get $Jobs $id state] ne "queued"} {
+			if {$i == $h} {
+			    incr h
+			}
+			continue
+		    }
+		    set need [expr {[dict get $Jobs $id k]
+			- [dict size [dict get $Jobs $id active]]
+			- ([dict exists $Jobs $id results]
+			    ? [dict size [dict get $Jobs $id results]] : 0)}]
+		    set excluded [expr {[dict exists $Jobs $id excluded]
+			? [dict get $Jobs $id excluded] : {}}]
+		    while {$need > 0} {
+			# The bid to take: the free slots of the bidders, best
+			# bid first; once all are taken, their queues, least
+			# loaded first (best bid on a tie).
+			set pick ""
+			set bestLoad ""
+			foreach bid $bids {
+			    set addr [dict get $bid address]
+			    if {$addr in $excluded
+				    || [dict exists $Jobs $id active $addr]} {
+				continue
+			    }
+			    set slots [expr {max(1, [dict get $bid free])}]
+			    set busy [expr {[dict exists $Inflight $addr]
+				? [dict get $Inflight $addr] : 0}]
+			    if {$busy < $slots} {
+				set pick $bid
+				break
+			    }
+			    set queue [expr {[dict exists $bid queue]
+				? [dict get $bid queue] : 0}]
+			    if {$busy < $slots + $queue} {
+				set load [expr {double($busy) / $slots}]
+				if {$pick eq "" || $load < $bestLoad} {
+				    set pick $bid
+				    set bestLoad $load
+				}
+			    }
+			}
+			if {$pick eq ""} {
+			    break
+			}
+			# Dispatch: job id goes to the worker of the bid.
+			set addr [dict get $pick address]
+			set rid $id.[incr Seq]
+			dict set Jobs $id state running
+			dict set Jobs $id active $addr \
+			    [dict create rid $rid sent $now]
+			dict set Runs $rid [list $id $addr \
+			    [expr {$now + [dict get $Jobs $id timeout]}]]
+			dict incr Inflight $addr
+			incr need -1
+			if {$::p2p::log::Open} {
+			    ::p2p::log event system dispatched $addr \
+				"job $id as $rid"
+			}
+			# With a ledger the run waits for its escrow
+			# (paying.tcl). (Through Hold, and Paying, which a tree
+			# foreman redefines: asked once per pass.)
+			if {$paying && [my Hold $id $rid $addr \
+				[dict get $pick price] $token]} {
+			    continue
+			}
+			if {[dict exists $ConnVer $addr]
+				&& [dict get $ConnVer $addr] >= 2} {
+			    # Sent with the others of this pass (PumpNow).
+			    dict lappend Batch $addr $rid $token \
+				[dict get $Jobs $id spec]
+			} else {
+			    my SendWorker $addr [list run $rid $token \
+				[dict get $Jobs $id spec]]
+			}
+		    }
+		    if {$need > 0
+			    && [dict size [dict get $Jobs $id active]] == 0
+			    && [dict exists $Jobs $id attempts]
+			    && [my Exhausted $class $id]} {
+			set tried [lmap a [dict get $Jobs $id attempts] {
+			    join $a {: }
+			}]
+			my Settle $id failed [dict create status failed \
+			    error "job $id failed on every worker that bid:\
+			    [join $tried {; }]"]
+			set need 0
+		    }
+		    if {$need > 0} {
+			incr waiting
+			if {[llength $excluded] == 0} {
+			    break
+			}
+			if {!$stuck && [my Excludes $class $excluded]} {
+			    set stuck 1
+			}
+			if {[incr skipped] > 64} {
+			    break
+			}
+			continue
+		    }
+		    if {$i == $h} {
+			incr h
+		    }
+		}
+		if {$h >= $n} {
+		    dict unset Queue $class
+		    dict unset Head $class
+		    continue
+		}
+		if {$h > 1024 && 2 * $h > $n} {
+		    dict set Queue $class [lrange $q $h end]
+		    set h 0
+		}
+		dict set Head $class $h
+		if {$waiting} {
+		    my NeedBids $class [expr {$n - $h}] $stuck
+		}
+	    }
 	} finally {
 	    set Pumping 0
 	    # (What was SendBatches, inlined: a method call per pass.)
-	    if {[dict size $Batch]} {
+	    if {$send && [dict size $Batch]} {
 		set batch $Batch
 		set Batch {}
 		dict for {addr jobs} $batch {
@@ -305,155 +461,12 @@ oo::class create ::p2p::farming {
 	}
     }
 
+    # PumpClasses --
+    #	The pass of PumpNow alone: the runs for workers of
+    #	p2p:worker<-foreman/2 stay in Batch (bench/jobsprof.tcl measures
+    #	the pass so).
     method PumpClasses {} {
-	set now [clock milliseconds]
-	# (Asked once per pass, not per job: see the dispatch below.)
-	set paying [my Paying]
-	foreach class [dict keys $Queue] {
-	    set q [dict get $Queue $class]
-	    set h [dict get $Head $class]
-	    set n [llength $q]
-	    set skipped 0
-	    set waiting 0
-	    set stuck 0
-	    # The class's fresh bids, if any.
-	    set bids {}
-	    set token ""
-	    if {[dict exists $Offers $class]} {
-		set offer [dict get $Offers $class]
-		if {$now - [dict get $offer time]
-			<= [dict get $Config -offerttl]} {
-		    set bids [dict get $offer bids]
-		    set token [dict get $offer token]
-		}
-	    }
-	    # The jobs that need no policy (see generic/p2pFarm.c) are
-	    # dispatched in C, up to the first that does: that one is
-	    # handled here, then C goes on after it.
-	    set fast [expr {!$paying && !$::p2p::log::Open}]
-	    for {set i $h} {$i < $n} {incr i} {
-		if {$fast} {
-		    lassign [::p2p::Internal::farmDispatch [namespace current] \
-			$q $i $h $now $bids $token] i h
-		    if {$i >= $n} {
-			break
-		    }
-		}
-		set id [lindex $q $i]
-		if {![dict exists $Jobs $id]
-			|| [dict get $Jobs $id state] ne "queued"} {
-		    if {$i == $h} {
-			incr h
-		    }
-		    continue
-		}
-		set need [expr {[dict get $Jobs $id k]
-		    - [dict size [dict get $Jobs $id active]]
-		    - ([dict exists $Jobs $id results]
-			? [dict size [dict get $Jobs $id results]] : 0)}]
-		set excluded [expr {[dict exists $Jobs $id excluded]
-		    ? [dict get $Jobs $id excluded] : {}}]
-		while {$need > 0} {
-		    # The bid to take: the free slots of the bidders, best
-		    # bid first; once all are taken, their queues, least
-		    # loaded first (best bid on a tie).
-		    set pick ""
-		    set bestLoad ""
-		    foreach bid $bids {
-			set addr [dict get $bid address]
-			if {$addr in $excluded
-				|| [dict exists $Jobs $id active $addr]} {
-			    continue
-			}
-			set slots [expr {max(1, [dict get $bid free])}]
-			set busy [expr {[dict exists $Inflight $addr]
-			    ? [dict get $Inflight $addr] : 0}]
-			if {$busy < $slots} {
-			    set pick $bid
-			    break
-			}
-			set queue [expr {[dict exists $bid queue]
-			    ? [dict get $bid queue] : 0}]
-			if {$busy < $slots + $queue} {
-			    set load [expr {double($busy) / $slots}]
-			    if {$pick eq "" || $load < $bestLoad} {
-				set pick $bid
-				set bestLoad $load
-			    }
-			}
-		    }
-		    if {$pick eq ""} {
-			break
-		    }
-		    # Dispatch: job id goes to the worker of the bid.
-		    set addr [dict get $pick address]
-		    set rid $id.[incr Seq]
-		    dict set Jobs $id state running
-		    dict set Jobs $id active $addr [dict create rid $rid sent $now]
-		    dict set Runs $rid [list $id $addr \
-			[expr {$now + [dict get $Jobs $id timeout]}]]
-		    dict incr Inflight $addr
-		    incr need -1
-		    if {$::p2p::log::Open} {
-			::p2p::log event system dispatched $addr \
-			    "job $id as $rid"
-		    }
-		    # With a ledger the run waits for its escrow
-		    # (paying.tcl). (Through Hold, and Paying, which a tree
-		    # foreman redefines: asked once per pass.)
-		    if {$paying && [my Hold $id $rid $addr \
-			    [dict get $pick price] $token]} {
-			continue
-		    }
-		    if {[dict exists $ConnVer $addr]
-			    && [dict get $ConnVer $addr] >= 2} {
-			# Sent with the others of this pass (PumpNow).
-			dict lappend Batch $addr $rid $token \
-			    [dict get $Jobs $id spec]
-		    } else {
-			my SendWorker $addr \
-			    [list run $rid $token [dict get $Jobs $id spec]]
-		    }
-		}
-		if {$need > 0 && [dict size [dict get $Jobs $id active]] == 0
-			&& [dict exists $Jobs $id attempts]
-			&& [my Exhausted $class $id]} {
-		    my Settle $id failed [dict create status failed \
-			error "job $id failed on every worker that bid:\
-			[join [lmap a [dict get $Jobs $id attempts] {join $a {: }}] {; }]"]
-		    set need 0
-		}
-		if {$need > 0} {
-		    incr waiting
-		    if {[llength $excluded] == 0} {
-			break
-		    }
-		    if {!$stuck && [my Excludes $class $excluded]} {
-			set stuck 1
-		    }
-		    if {[incr skipped] > 64} {
-			break
-		    }
-		    continue
-		}
-		if {$i == $h} {
-		    incr h
-		}
-	    }
-	    if {$h >= $n} {
-		dict unset Queue $class
-		dict unset Head $class
-		continue
-	    }
-	    if {$h > 1024 && 2 * $h > $n} {
-		dict set Queue $class [lrange $q $h end]
-		set h 0
-	    }
-	    dict set Head $class $h
-	    if {$waiting} {
-		my NeedBids $class [expr {$n - $h}] $stuck
-	    }
-	}
+	my PumpNow 0
     }
 
     # Excludes --
@@ -770,8 +783,9 @@ oo::class create ::p2p::farming {
 	set i 0
 	while {1} {
 	    lassign [::p2p::Internal::farmResults [namespace current] $addr \
-		$results $i] i done
-	    if {$done} {
+		$results $i $::p2p::log::Open $Escrows] i done
+	    if {[llength $done]} {
+		set Settled $done
 		set settled 1
 	    }
 	    if {$i >= $n} {
