@@ -106,6 +106,10 @@ static const char *const farmKeyNames[NUM_FARM_KEYS] = {
 typedef struct FarmKeys {
     int made;			/* The exit handler is registered. */
     Tcl_Obj *objs[NUM_FARM_KEYS];
+    Tcl_Obj *classObj;		/* The class farmSubmit made last, {kind
+				 * price}, or NULL: the next job of that
+				 * class gets the same (its string, the key
+				 * of Queue and Head, is not made again). */
 } FarmKeys;
 
 static Tcl_ThreadDataKey farmKeysKey;
@@ -118,6 +122,7 @@ static int	FarmSubmitObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
 static int	DictSize(Tcl_Obj *const *keys, Tcl_Obj *dictObj, int key);
 static Tcl_Obj *const *KeyTable(void);
+static Tcl_Obj *JobClass(Tcl_Obj *kindObj, Tcl_Obj *priceObj);
 static void	FarmKeysExitProc(ClientData clientData);
 static Tcl_Obj *DictAt(Tcl_Obj *const *keys, Tcl_Obj *dictObj, int key);
 static int	IsFinal(Tcl_Obj *stateObj);
@@ -277,7 +282,7 @@ FarmResultsObjCmd(
 
     for (i = start; i < numPairs; i += 2) {
 	Tcl_Obj *ridObj = pairs[i], *idObj, *jobObj, *activeObj, *runObj;
-	Tcl_Obj *valueObj, *statusObj, *stateObj, *countObj;
+	Tcl_Obj *valueObj, *statusObj, *stateObj, *countObj, *ownObj = NULL;
 	const char *rid, *dot;
 	int ridLen, k, n, final, complete;
 
@@ -288,7 +293,7 @@ FarmResultsObjCmd(
 	Tcl_IncrRefCount(idObj);
 
 	/*
-	 * Not a run of ours on that worker, or no status: ignored.
+	 * Not a run of ours on that worker: ignored.
 	 */
 
 	if (Tcl_DictObjGet(NULL, jobsObj, idObj, &jobObj) != TCL_OK
@@ -297,9 +302,7 @@ FarmResultsObjCmd(
 		|| Tcl_DictObjGet(NULL, activeObj, addrObj,
 		    &runObj) != TCL_OK || runObj == NULL
 		|| (valueObj = DictAt(keys, runObj, F_RID)) == NULL
-		|| strcmp(Tcl_GetString(valueObj), rid) != 0
-		|| Tcl_DictObjGet(NULL, resultObj, keys[F_STATUS],
-		    &statusObj) != TCL_OK || statusObj == NULL) {
+		|| strcmp(Tcl_GetString(valueObj), rid) != 0) {
 	    Tcl_DecrRefCount(idObj);
 	    continue;
 	}
@@ -310,36 +313,72 @@ FarmResultsObjCmd(
 	final = IsFinal(stateObj);
 	if (!final) {
 	    /*
-	     * What the farm must decide: a cancelled run (re-issued), a
-	     * job of several workers (votes), an escrow to pay, a
-	     * -command to call, a log event to write, a result to
-	     * complete.
+	     * What the farm must decide: a job of several workers (votes),
+	     * an escrow to pay, a -command to call, a log event to write.
+	     * (The farm ignores a result without a status as this command
+	     * does.)
 	     */
 
-	    complete = 1;
-	    for (j = 0; j < (int) (sizeof(workerKeys) / sizeof(int)); j++) {
-		if (DictAt(keys, resultObj, workerKeys[j]) == NULL) {
-		    complete = 0;
-		    break;
-		}
-	    }
-	    if (!complete || logOpen
-		    || strcmp(Tcl_GetString(statusObj), "cancelled") == 0
+	    if (logOpen
 		    || (valueObj = DictAt(keys, jobObj, F_K)) == NULL
 		    || Tcl_GetIntFromObj(NULL, valueObj, &k) != TCL_OK
 		    || k != 1
 		    || (valueObj = DictAt(keys, jobObj, F_COMMAND)) == NULL
 		    || Tcl_ListObjLength(NULL, valueObj, &n) != TCL_OK
-		    || n != 0) {
+		    || n != 0
+		    || (numEscrows > 0
+			&& (Tcl_DictObjGet(NULL, escrowsObj, ridObj,
+			    &valueObj) != TCL_OK || valueObj != NULL))) {
 		Tcl_DecrRefCount(idObj);
 		break;
 	    }
-	    if (numEscrows > 0) {
-		if (Tcl_DictObjGet(NULL, escrowsObj, ridObj,
-			&valueObj) != TCL_OK || valueObj != NULL) {
-		    Tcl_DecrRefCount(idObj);
-		    break;
+
+	    /*
+	     * The result that becomes the job's gets keys of its own: a
+	     * result as it came in a message, a string not parsed yet, is
+	     * copied as a string and the copy parsed, rather than parsed
+	     * and then copied as a dict (which cost some 3,900
+	     * instructions).
+	     */
+
+	    if (resultObj->typePtr == NULL && resultObj->bytes != NULL) {
+		ownObj = Tcl_DuplicateObj(resultObj);
+		Tcl_IncrRefCount(ownObj);
+		resultObj = ownObj;
+	    }
+	}
+
+	/*
+	 * No status: ignored.
+	 */
+
+	if (Tcl_DictObjGet(NULL, resultObj, keys[F_STATUS],
+		&statusObj) != TCL_OK || statusObj == NULL) {
+	    if (ownObj != NULL) {
+		Tcl_DecrRefCount(ownObj);
+	    }
+	    Tcl_DecrRefCount(idObj);
+	    continue;
+	}
+	if (!final) {
+	    /*
+	     * A cancelled run (re-issued) and a result to complete are
+	     * the farm's.
+	     */
+
+	    complete = strcmp(Tcl_GetString(statusObj), "cancelled") != 0;
+	    for (j = 0; complete
+		    && j < (int) (sizeof(workerKeys) / sizeof(int)); j++) {
+		if (DictAt(keys, resultObj, workerKeys[j]) == NULL) {
+		    complete = 0;
 		}
+	    }
+	    if (!complete) {
+		if (ownObj != NULL) {
+		    Tcl_DecrRefCount(ownObj);
+		}
+		Tcl_DecrRefCount(idObj);
+		break;
 	    }
 	}
 
@@ -376,8 +415,10 @@ FarmResultsObjCmd(
 	 * done.
 	 */
 
-	resultObj = Tcl_DuplicateObj(resultObj);	/* The list's is its own. */
-	Tcl_IncrRefCount(resultObj);
+	if (ownObj == NULL) {
+	    resultObj = Tcl_DuplicateObj(resultObj);	/* The list's. */
+	    Tcl_IncrRefCount(resultObj);
+	}
 	Tcl_DictObjPut(NULL, resultObj, keys[F_ID], idObj);
 	valueObj = DictAt(keys, jobObj, F_REISSUES);
 	Tcl_DictObjPut(NULL, resultObj, keys[F_REISSUES],
@@ -701,9 +742,7 @@ FarmSubmitObjCmd(
 	return TCL_ERROR;
     }
     Tcl_DictObjGet(NULL, given[O_JOB], keys[F_PRICE], &priceObj);
-    out[0] = kindObj;
-    out[1] = priceObj ? priceObj : Tcl_NewObj();
-    classObj = Tcl_NewListObj(2, out);
+    classObj = JobClass(kindObj, priceObj);
     Tcl_IncrRefCount(classObj);
     idObj = objv[2];
 
@@ -765,6 +804,49 @@ FarmSubmitObjCmd(
     LeaveFarm(&vars);
     Tcl_DecrRefCount(classObj);
     return code;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * JobClass --
+ *
+ *	A job's class, the list {kind price} (price empty if the job has
+ *	none): the one made last if it is the same (kind and price as
+ *	strings), else a new one, kept for the next job.
+ *
+ * Results:
+ *	The class (no reference for the caller).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static Tcl_Obj *
+JobClass(
+    Tcl_Obj *kindObj,
+    Tcl_Obj *priceObj)		/* NULL if none. */
+{
+    FarmKeys *fkPtr = Tcl_GetThreadData(&farmKeysKey, sizeof(FarmKeys));
+    Tcl_Obj *elems[2], **lastPtr;
+    int numLast;
+    const char *price = priceObj ? Tcl_GetString(priceObj) : "";
+
+    if (fkPtr->classObj != NULL
+	    && Tcl_ListObjGetElements(NULL, fkPtr->classObj, &numLast,
+		&lastPtr) == TCL_OK && numLast == 2
+	    && strcmp(Tcl_GetString(lastPtr[0]),
+		Tcl_GetString(kindObj)) == 0
+	    && strcmp(Tcl_GetString(lastPtr[1]), price) == 0) {
+	return fkPtr->classObj;
+    }
+    elems[0] = kindObj;
+    elems[1] = priceObj ? priceObj : Tcl_NewObj();
+    if (fkPtr->classObj != NULL) {
+	Tcl_DecrRefCount(fkPtr->classObj);
+    }
+    fkPtr->classObj = Tcl_NewListObj(2, elems);
+    Tcl_IncrRefCount(fkPtr->classObj);
+    return fkPtr->classObj;
 }
 
 /*
@@ -1126,6 +1208,10 @@ FarmKeysExitProc(
 	    Tcl_DecrRefCount(fkPtr->objs[i]);
 	    fkPtr->objs[i] = NULL;
 	}
+    }
+    if (fkPtr->classObj != NULL) {
+	Tcl_DecrRefCount(fkPtr->classObj);
+	fkPtr->classObj = NULL;
     }
     fkPtr->made = 0;
 }

@@ -42,7 +42,7 @@ namespace eval ::p2p {}
 oo::class create ::p2p::farming {
     variable Config Seq Jobs Queue Head Offers Inflight Soliciting PumpId \
 	Runs SweepId Pumping \
-	Waits Settled JobSeq ConnVer Batch ConnOf Escrows Conns ConnUp
+	Waits Settled JobSeq ConnVer Batch ConnOf Escrows Conns ConnUp LogOpen
 
     method FarmInit {} {
 	set Jobs {}
@@ -56,6 +56,12 @@ oo::class create ::p2p::farming {
 	set Runs {}
 	set Pumping 0
 	set Batch {}
+	# LogOpen: ::p2p::log::Open, linked (read by the per-job paths: a
+	# qualified name is looked up at each read, a variable of the
+	# object is a compiled local).
+	namespace eval [namespace current] {
+	    upvar #0 ::p2p::log::Open LogOpen
+	}
 	# Settled: the ids of the jobs settled last, set whenever jobs are
 	# settled (what `wait` waits for); Waits(timeout-$id): a wait's
 	# timeout is past. (A vwait on an array would be woken, and its
@@ -302,7 +308,7 @@ oo::class create ::p2p::farming {
 		# The jobs that need no policy (see generic/p2pFarm.c) are
 		# dispatched in C, up to the first that does: that one is
 		# handled here, then C goes on after it.
-		set fast [expr {!$paying && !$::p2p::log::Open}]
+		set fast [expr {!$paying && !$LogOpen}]
 		for {set i $h} {$i < $n} {incr i} {
 		    if {$fast} {
 			lassign [::p2p::Internal::farmDispatch \
@@ -368,7 +374,7 @@ oo::class create ::p2p::farming {
 			    [expr {$now + [dict get $Jobs $id timeout]}]]
 			dict incr Inflight $addr
 			incr need -1
-			if {$::p2p::log::Open} {
+			if {$LogOpen} {
 			    ::p2p::log event system dispatched $addr \
 				"job $id as $rid"
 			}
@@ -448,7 +454,7 @@ oo::class create ::p2p::farming {
 		    # p2p::net::tell too while there is no log to write.)
 		    if {[dict exists $ConnUp $addr]
 			    && [dict get $ConnUp $addr]} {
-			if {$::p2p::log::Open} {
+			if {$LogOpen} {
 			    ::p2p::net::tell "" [dict get $Conns $addr] $message
 			} else {
 			    [dict get $Conns $addr] send $message
@@ -698,7 +704,7 @@ oo::class create ::p2p::farming {
 	dict set Jobs $id state $state
 	dict set Jobs $id result $result
 	set Settled [list $id]
-	if {$::p2p::log::Open} {
+	if {$LogOpen} {
 	    ::p2p::log event system $state "" \
 		"job $id: [dict get $result status]"
 	}
@@ -783,7 +789,7 @@ oo::class create ::p2p::farming {
 	set i 0
 	while {1} {
 	    lassign [::p2p::Internal::farmResults [namespace current] $addr \
-		$results $i $::p2p::log::Open $Escrows] i done
+		$results $i $LogOpen $Escrows] i done
 	    if {[llength $done]} {
 		set Settled $done
 		set settled 1
@@ -822,7 +828,7 @@ oo::class create ::p2p::farming {
 		if {[dict exists $Escrows $rid]} {
 		    my Pay $rid
 		}
-		if {$::p2p::log::Open || ![dict exists $result worker]
+		if {$LogOpen || ![dict exists $result worker]
 			|| ![dict exists $result outputs]
 			|| ![dict exists $result signal]
 			|| ![dict exists $result exit]
