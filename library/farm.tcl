@@ -40,9 +40,13 @@
 namespace eval ::p2p {}
 
 oo::class create ::p2p::farming {
-    variable Config Seq Jobs Queue Head Offers Inflight Soliciting PumpId \
-	Runs SweepId Pumping \
-	Waits Settled JobSeq ConnVer Batch ConnOf Escrows Conns ConnUp LogOpen
+    # (The variables read for every job first, those that
+    # generic/p2pFarm.c reads first of all: at every call of a method,
+    # and every read of a variable from C, a variable is found by a
+    # search of this list.)
+    variable Jobs Runs Inflight Batch Queue Head PumpId Pumping LogOpen \
+	Offers Config ConnVer Seq ConnUp Conns ConnOf Escrows Settled Waits \
+	JobSeq Soliciting SweepId
 
     method FarmInit {} {
 	set Jobs {}
