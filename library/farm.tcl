@@ -354,7 +354,10 @@ oo::class create ::p2p::farming {
 	    # (What was SendBatches, inlined: a method call per pass.)
 	    if {$send && [dict size $Batch]} {
 		set batch $Batch
-		set Batch {}
+		# (A value of its own, not the literal {}, which is shared:
+		# farmDispatch, which changes Batch in place, would copy it
+		# and set the variable again, at every pass.)
+		set Batch [lrepeat 0 {}]
 		dict for {addr jobs} $batch {
 		    # (jobs becomes the message: a variable less.)
 		    if {[llength $jobs] == 3} {
