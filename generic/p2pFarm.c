@@ -36,15 +36,18 @@
  *	jobs settled, which the caller then sets Settled to, once (what a
  *	`wait` waits for), if it is not empty.
  *
- *	    ::p2p::Internal::farmDispatch ns queue i head now bids token
- *		connVer seq -> {next head seq}
+ *	    ::p2p::Internal::farmDispatch ns queue i head now offers class
+ *		ttl connVer seq -> {next head seq}
  *
- *	The inner loop of a pass over a class's queue (PumpClasses), for
- *	the jobs that need no policy: from index i of the list queue, in
+ *	The inner loop of a pass over a class's queue (PumpNow), for the
+ *	jobs that need no policy. The bids are those of the class's offer
+ *	in offers (the farm's Offers: a dict of {token bids time} by
+ *	class) if it is fresh (at most ttl ms old at time now), else none.
+ *	From index i of the list queue, in
  *	order, a job no longer queued is stepped over (and the head moves
  *	past it if it was there); a queued job of redundancy 1 with no run
  *	and no excluded worker goes to the bid the farm would pick (the
- *	first of bids with a free slot, else the least loaded with queue
+ *	first of the bids with a free slot, else the least loaded with queue
  *	room), if that worker speaks p2p:worker<-foreman/2 (a job's keys
  *	results and excluded, when absent, are empty): the run is
  *	recorded (Jobs, Runs, Inflight) and added to Batch, which the pass
@@ -90,6 +93,7 @@ enum {
     F_OUTPUTS, F_SIGNAL, F_EXIT, F_STDERR, F_STDOUT, F_ERROR,
     F_QUEUED, F_RUNNING, F_RESULTS, F_EXCLUDED, F_TIMEOUT, F_SPEC,
     F_ADDRESS, F_FREE, F_QUEUE, F_SENT, F_KIND, F_PRICE, F_RETRIES,
+    F_TIME, F_BIDS, F_TOKEN,
     V_JOBS, V_RUNS, V_INFLIGHT, V_BATCH, V_QUEUE, V_HEAD,
     NUM_FARM_KEYS
 };
@@ -100,6 +104,7 @@ static const char *const farmKeyNames[NUM_FARM_KEYS] = {
     "outputs", "signal", "exit", "stderr", "stdout", "error",
     "queued", "running", "results", "excluded", "timeout", "spec",
     "address", "free", "queue", "sent", "kind", "price", "retries",
+    "time", "bids", "token",
     "Jobs", "Runs", "Inflight", "Batch", "Queue", "Head"
 };
 
@@ -451,7 +456,7 @@ FarmResultsObjCmd(
  *
  * FarmDispatchObjCmd --
  *
- *	::p2p::Internal::farmDispatch ns queue i head now bids token
+ *	::p2p::Internal::farmDispatch ns queue i head now offers class ttl
  *	connVer seq: see the header of this file.
  *
  * Results:
@@ -471,33 +476,54 @@ FarmDispatchObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
-    Tcl_Obj **ids, **bids, *jobsObj, *runsObj, *inflightObj;
-    Tcl_Obj *batchObj, *connVerObj, *tokenObj, *out[3];
+    Tcl_Obj **ids, **bids = NULL, *jobsObj, *runsObj, *inflightObj;
+    Tcl_Obj *batchObj, *connVerObj, *tokenObj, *offerObj, *out[3];
+    Tcl_Obj *bidsObj = NULL, *timeObj;
     Tcl_Obj *const *keys;
     FarmVars vars;
-    int numIds, numBids, i, head, b, code = TCL_OK;
-    Tcl_WideInt now, seq;
+    int numIds, numBids = 0, i, head, b, code = TCL_OK;
+    Tcl_WideInt now, ttl, seq, time;
 
     (void) clientData;
-    if (objc != 10) {
+    if (objc != 11) {
 	Tcl_WrongNumArgs(interp, 1, objv,
-		"ns queue i head now bids token connVer seq");
+		"ns queue i head now offers class ttl connVer seq");
 	return TCL_ERROR;
     }
+    keys = KeyTable();
     if (Tcl_ListObjGetElements(interp, objv[2], &numIds, &ids) != TCL_OK
 	    || Tcl_GetIntFromObj(interp, objv[3], &i) != TCL_OK
 	    || Tcl_GetIntFromObj(interp, objv[4], &head) != TCL_OK
 	    || Tcl_GetWideIntFromObj(interp, objv[5], &now) != TCL_OK
-	    || Tcl_ListObjGetElements(interp, objv[6], &numBids,
-		&bids) != TCL_OK
-	    || Tcl_DictObjSize(interp, objv[8], &b) != TCL_OK
-	    || Tcl_GetWideIntFromObj(interp, objv[9], &seq) != TCL_OK) {
+	    || Tcl_DictObjGet(interp, objv[6], objv[7], &offerObj) != TCL_OK
+	    || Tcl_GetWideIntFromObj(interp, objv[8], &ttl) != TCL_OK
+	    || Tcl_DictObjSize(interp, objv[9], &b) != TCL_OK
+	    || Tcl_GetWideIntFromObj(interp, objv[10], &seq) != TCL_OK) {
 	return TCL_ERROR;
     }
-    tokenObj = objv[7];
-    connVerObj = objv[8];
+
+    /*
+     * The class's bids, if its offer is fresh. (An offer without a time
+     * gives none: the farm's Tcl then says what is wrong.)
+     */
+
+    tokenObj = NULL;
+    if (offerObj != NULL
+	    && (timeObj = DictAt(keys, offerObj, F_TIME)) != NULL
+	    && Tcl_GetWideIntFromObj(NULL, timeObj, &time) == TCL_OK
+	    && now - time <= ttl) {
+	bidsObj = DictAt(keys, offerObj, F_BIDS);
+	tokenObj = DictAt(keys, offerObj, F_TOKEN);
+	if (bidsObj != NULL && Tcl_ListObjGetElements(interp, bidsObj,
+		&numBids, &bids) != TCL_OK) {
+	    return TCL_ERROR;
+	}
+    }
+    if (bidsObj == NULL || tokenObj == NULL) {
+	numBids = 0;			/* No dispatch: no token needed. */
+    }
+    connVerObj = objv[9];
     EnterFarm(interp, objv[1], &vars);
-    keys = vars.keys;
     Tcl_IncrRefCount(objv[2]);
     Tcl_IncrRefCount(objv[6]);
     Tcl_IncrRefCount(connVerObj);

@@ -321,28 +321,19 @@ oo::class create ::p2p::farming {
 	    # (Asked once per pass, not per job: see the dispatch below.)
 	    set paying [my Paying]
 	    foreach class [dict keys $Queue] {
-		# The class's fresh bids, if any.
-		set bids {}
-		set token ""
-		if {[dict exists $Offers $class] && $now
-			- [dict get $Offers $class time]
-			<= [dict get $Config -offerttl]} {
-		    set bids [dict get $Offers $class bids]
-		    set token [dict get $Offers $class token]
-		}
 		set q [dict get $Queue $class]
 		set h [dict get $Head $class]
 		set i $h
 		# The jobs that need no policy (see generic/p2pFarm.c) are
-		# dispatched in C, up to the first that does: from that one
-		# on, PumpClass.
+		# dispatched in C, to the class's fresh bids, up to the first
+		# that does: from that one on, PumpClass.
 		if {!$paying && !$LogOpen} {
 		    lassign [::p2p::Internal::farmDispatch \
-			[namespace current] $q $i $h $now $bids $token \
-			$ConnVer $Seq] i h Seq
+			[namespace current] $q $i $h $now $Offers $class \
+			[dict get $Config -offerttl] $ConnVer $Seq] i h Seq
 		}
 		if {$i < [llength $q]} {
-		    my PumpClass $class $q $i $h $now $bids $token $paying
+		    my PumpClass $class $q $i $h $now $paying
 		} else {
 		    # (All dispatched: the head is at the end.)
 		    dict unset Queue $class
@@ -391,7 +382,18 @@ oo::class create ::p2p::farming {
     #	method, its own or not, costs a search of the class's variables
     #	at every call, some 600 instructions; PumpNow, run for every
     #	job one at a time, is kept to few.)
-    method PumpClass {class q i h now bids token paying} {
+    method PumpClass {class q i h now paying} {
+	# The class's fresh bids, if any.
+	set bids {}
+	set token ""
+	if {[dict exists $Offers $class]} {
+	    set offer [dict get $Offers $class]
+	    if {$now - [dict get $offer time]
+		    <= [dict get $Config -offerttl]} {
+		set bids [dict get $offer bids]
+		set token [dict get $offer token]
+	    }
+	}
 	set n [llength $q]
 	set skipped 0
 	set waiting 0
@@ -402,7 +404,8 @@ oo::class create ::p2p::farming {
 	for {} {$i < $n} {incr i} {
 	    if {$fast && $resume} {
 		lassign [::p2p::Internal::farmDispatch [namespace current] \
-		    $q $i $h $now $bids $token $ConnVer $Seq] i h Seq
+		    $q $i $h $now $Offers $class \
+		    [dict get $Config -offerttl] $ConnVer $Seq] i h Seq
 		if {$i >= $n} {
 		    break
 		}
