@@ -260,8 +260,8 @@ FarmResultsObjCmd(
     }
 
     /*
-     * The list of pairs (and escrows) are held for the whole loop: its
-     * elements are its own.
+     * The list of pairs and escrows are held for the whole loop: the
+     * elements are theirs.
      */
 
     EnterFarm(interp, objv[1], &vars);
