@@ -10,14 +10,17 @@
  *	result that needs any of it and the farm's Tcl loop handles that
  *	one.
  *
- *	    ::p2p::Internal::farmResults ns addr results start
+ *	    ::p2p::Internal::farmResults ns addr results start logOpen escrows
  *		-> {next settled}
  *
- *	ns is the farm object's namespace (its variables Jobs, Runs,
- *	Inflight, Escrows and Settled), addr the worker's address,
- *	results the message's list {rid result ...}, start the index of
- *	the first rid to look at. From there, in order, each pair is
- *	either
+ *	ns is the farm object's namespace (its variables Jobs, Runs and
+ *	Inflight), addr the worker's address, results the message's list
+ *	{rid result ...}, start the index of the first rid to look at,
+ *	logOpen whether the log file is open ($::p2p::log::Open) and
+ *	escrows the farm's Escrows (values the method reads cheaply from
+ *	its compiled locals: a farm variable read from C costs some 1,700
+ *	instructions, through TclOO's variable resolver). From there, in
+ *	order, each pair is either
  *	  - ignored, as farm.tcl ignores it: a run unknown on that worker
  *	    (or no longer its), or a result without a status;
  *	  - forgotten: the run ends (Runs, the job's active, Inflight) but
@@ -29,27 +32,33 @@
  *	    when the job has none);
  *	or it needs the farm: the command stops there, changing nothing
  *	for that pair, and returns its index as next (the length of
- *	results when all were done). settled is 1 when a job was settled;
- *	then Settled is set, once, to the list of their ids (what a `wait`
- *	waits for).
+ *	results when all were done). settled is the list of the ids of the
+ *	jobs settled, which the caller then sets Settled to, once (what a
+ *	`wait` waits for), if it is not empty.
  *
- *	    ::p2p::Internal::farmDispatch ns queue i head now bids token
- *		-> {next head}
+ *	    ::p2p::Internal::farmDispatch ns queue i head now offers class
+ *		ttl connVer seq -> {next head seq}
  *
- *	The inner loop of a pass over a class's queue (PumpClasses), for
- *	the jobs that need no policy: from index i of the list queue, in
+ *	The inner loop of a pass over a class's queue (PumpNow), for the
+ *	jobs that need no policy. The bids are those of the class's offer
+ *	in offers (the farm's Offers: a dict of {token bids time} by
+ *	class) if it is fresh (at most ttl ms old at time now), else none.
+ *	From index i of the list queue, in
  *	order, a job no longer queued is stepped over (and the head moves
  *	past it if it was there); a queued job of redundancy 1 with no run
  *	and no excluded worker goes to the bid the farm would pick (the
- *	first of bids with a free slot, else the least loaded with queue
+ *	first of the bids with a free slot, else the least loaded with queue
  *	room), if that worker speaks p2p:worker<-foreman/2 (a job's keys
  *	results and excluded, when absent, are empty): the run is
- *	recorded (Jobs, Runs, Inflight, Seq) and added to Batch, which the
- *	pass sends. The command stops at the first job it cannot dispatch
- *	so (no bid left, another worker version, a re-issued or redundant
- *	job), changing nothing for it, and returns its index as next (the
- *	length of queue if none) and the head. The caller makes sure that
- *	there is no escrow to hold (Paying) and no log file open.
+ *	recorded (Jobs, Runs, Inflight) and added to Batch, which the pass
+ *	sends. connVer is the farm's ConnVer (the version each worker
+ *	speaks), seq its Seq: the runs take the numbers after it. The
+ *	command stops at the first job it cannot dispatch so (no bid left,
+ *	another worker version, a re-issued or redundant job), changing
+ *	nothing for it, and returns its index as next (the length of queue
+ *	if none), the head and the last number taken (seq if none), which
+ *	the caller sets Seq to. The caller makes sure that there is no
+ *	escrow to hold (Paying) and no log file open.
  *
  *	    ::p2p::Internal::farmSubmit ns id options
  *		-> {id more} or nothing
@@ -84,8 +93,8 @@ enum {
     F_OUTPUTS, F_SIGNAL, F_EXIT, F_STDERR, F_STDOUT, F_ERROR,
     F_QUEUED, F_RUNNING, F_RESULTS, F_EXCLUDED, F_TIMEOUT, F_SPEC,
     F_ADDRESS, F_FREE, F_QUEUE, F_SENT, F_KIND, F_PRICE, F_RETRIES,
-    V_JOBS, V_RUNS, V_INFLIGHT, V_ESCROWS, V_SETTLED, V_BATCH, V_CONNVER,
-    V_SEQ, V_QUEUE, V_HEAD,
+    F_TIME, F_BIDS, F_TOKEN,
+    V_JOBS, V_RUNS, V_INFLIGHT, V_BATCH, V_QUEUE, V_HEAD,
     NUM_FARM_KEYS
 };
 
@@ -95,13 +104,17 @@ static const char *const farmKeyNames[NUM_FARM_KEYS] = {
     "outputs", "signal", "exit", "stderr", "stdout", "error",
     "queued", "running", "results", "excluded", "timeout", "spec",
     "address", "free", "queue", "sent", "kind", "price", "retries",
-    "Jobs", "Runs", "Inflight", "Escrows", "Settled", "Batch", "ConnVer",
-    "Seq", "Queue", "Head"
+    "time", "bids", "token",
+    "Jobs", "Runs", "Inflight", "Batch", "Queue", "Head"
 };
 
 typedef struct FarmKeys {
     int made;			/* The exit handler is registered. */
     Tcl_Obj *objs[NUM_FARM_KEYS];
+    Tcl_Obj *classObj;		/* The class farmSubmit made last, {kind
+				 * price}, or NULL: the next job of that
+				 * class gets the same (its string, the key
+				 * of Queue and Head, is not made again). */
 } FarmKeys;
 
 static Tcl_ThreadDataKey farmKeysKey;
@@ -114,6 +127,7 @@ static int	FarmSubmitObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
 static int	DictSize(Tcl_Obj *const *keys, Tcl_Obj *dictObj, int key);
 static Tcl_Obj *const *KeyTable(void);
+static Tcl_Obj *JobClass(Tcl_Obj *kindObj, Tcl_Obj *priceObj);
 static void	FarmKeysExitProc(ClientData clientData);
 static Tcl_Obj *DictAt(Tcl_Obj *const *keys, Tcl_Obj *dictObj, int key);
 static int	IsFinal(Tcl_Obj *stateObj);
@@ -185,15 +199,15 @@ P2pFarmInit(
  *
  * FarmResultsObjCmd --
  *
- *	::p2p::Internal::farmResults ns addr results start: see the
- *	header of this file.
+ *	::p2p::Internal::farmResults ns addr results start logOpen
+ *	escrows: see the header of this file.
  *
  * Results:
  *	TCL_OK with {next settled}, or TCL_ERROR (bad arguments, or a
  *	variable of the farm that is missing or not a dict).
  *
  * Side effects:
- *	Changes the farm's variables Jobs, Runs, Inflight and Settled.
+ *	Changes the farm's variables Jobs, Runs and Inflight.
  *
  *----------------------------------------------------------------------
  */
@@ -206,11 +220,11 @@ FarmResultsObjCmd(
     Tcl_Obj *const objv[])
 {
     Tcl_Obj **pairs, *jobsObj, *runsObj, *inflightObj, *escrowsObj;
-    Tcl_Obj *openObj, *resultObj, *addrObj, *doneObj, *settledObj;
+    Tcl_Obj *resultObj, *addrObj, *doneObj, *settledObj;
     Tcl_Obj *out[2];
     Tcl_Obj *const *keys;
     FarmVars vars;
-    int numPairs, start, i, j, logOpen, numEscrows = 0, numSettled = 0;
+    int numPairs, start, i, j, logOpen, numEscrows = 0;
     int code = TCL_OK;
     static const int workerKeys[] = {
 	F_WORKER, F_OUTPUTS, F_SIGNAL, F_EXIT, F_STDERR, F_STDOUT,
@@ -218,13 +232,15 @@ FarmResultsObjCmd(
     };
 
     (void) clientData;
-    if (objc != 5) {
-	Tcl_WrongNumArgs(interp, 1, objv, "ns addr results start");
+    if (objc != 7) {
+	Tcl_WrongNumArgs(interp, 1, objv,
+		"ns addr results start logOpen escrows");
 	return TCL_ERROR;
     }
     if (Tcl_ListObjGetElements(interp, objv[3], &numPairs,
 	    &pairs) != TCL_OK
-	    || Tcl_GetIntFromObj(interp, objv[4], &start) != TCL_OK) {
+	    || Tcl_GetIntFromObj(interp, objv[4], &start) != TCL_OK
+	    || Tcl_GetBooleanFromObj(interp, objv[5], &logOpen) != TCL_OK) {
 	return TCL_ERROR;
     }
     if (numPairs % 2) {
@@ -238,27 +254,21 @@ FarmResultsObjCmd(
     }
     addrObj = objv[2];
 
+    escrowsObj = objv[6];
+    if (Tcl_DictObjSize(NULL, escrowsObj, &numEscrows) != TCL_OK) {
+	numEscrows = 1;			/* Not a dict: ask the farm. */
+    }
+
     /*
-     * The list of pairs is held for the whole loop: its elements are its
-     * own.
+     * The list of pairs and escrows are held for the whole loop: the
+     * elements are theirs.
      */
 
     EnterFarm(interp, objv[1], &vars);
     keys = vars.keys;
     doneObj = keys[F_DONE];
     Tcl_IncrRefCount(objv[3]);
-
-    openObj = Tcl_GetVar2Ex(interp, "::p2p::log::Open", NULL,
-	    TCL_GLOBAL_ONLY);
-    if (openObj == NULL
-	    || Tcl_GetBooleanFromObj(NULL, openObj, &logOpen) != TCL_OK) {
-	logOpen = 1;
-    }
-    escrowsObj = FarmGet(interp, &vars, V_ESCROWS, 0);
-    if (escrowsObj != NULL
-	    && Tcl_DictObjSize(NULL, escrowsObj, &numEscrows) != TCL_OK) {
-	numEscrows = 1;			/* Not a dict: ask the farm. */
-    }
+    Tcl_IncrRefCount(escrowsObj);
 
     /*
      * Jobs, Runs and Inflight are changed in place, as `dict set` does:
@@ -277,7 +287,7 @@ FarmResultsObjCmd(
 
     for (i = start; i < numPairs; i += 2) {
 	Tcl_Obj *ridObj = pairs[i], *idObj, *jobObj, *activeObj, *runObj;
-	Tcl_Obj *valueObj, *statusObj, *stateObj, *countObj;
+	Tcl_Obj *valueObj, *statusObj, *stateObj, *countObj, *ownObj = NULL;
 	const char *rid, *dot;
 	int ridLen, k, n, final, complete;
 
@@ -288,7 +298,7 @@ FarmResultsObjCmd(
 	Tcl_IncrRefCount(idObj);
 
 	/*
-	 * Not a run of ours on that worker, or no status: ignored.
+	 * Not a run of ours on that worker: ignored.
 	 */
 
 	if (Tcl_DictObjGet(NULL, jobsObj, idObj, &jobObj) != TCL_OK
@@ -297,9 +307,7 @@ FarmResultsObjCmd(
 		|| Tcl_DictObjGet(NULL, activeObj, addrObj,
 		    &runObj) != TCL_OK || runObj == NULL
 		|| (valueObj = DictAt(keys, runObj, F_RID)) == NULL
-		|| strcmp(Tcl_GetString(valueObj), rid) != 0
-		|| Tcl_DictObjGet(NULL, resultObj, keys[F_STATUS],
-		    &statusObj) != TCL_OK || statusObj == NULL) {
+		|| strcmp(Tcl_GetString(valueObj), rid) != 0) {
 	    Tcl_DecrRefCount(idObj);
 	    continue;
 	}
@@ -310,36 +318,72 @@ FarmResultsObjCmd(
 	final = IsFinal(stateObj);
 	if (!final) {
 	    /*
-	     * What the farm must decide: a cancelled run (re-issued), a
-	     * job of several workers (votes), an escrow to pay, a
-	     * -command to call, a log event to write, a result to
-	     * complete.
+	     * What the farm must decide: a job of several workers (votes),
+	     * an escrow to pay, a -command to call, a log event to write.
+	     * (The farm ignores a result without a status as this command
+	     * does.)
 	     */
 
-	    complete = 1;
-	    for (j = 0; j < (int) (sizeof(workerKeys) / sizeof(int)); j++) {
-		if (DictAt(keys, resultObj, workerKeys[j]) == NULL) {
-		    complete = 0;
-		    break;
-		}
-	    }
-	    if (!complete || logOpen
-		    || strcmp(Tcl_GetString(statusObj), "cancelled") == 0
+	    if (logOpen
 		    || (valueObj = DictAt(keys, jobObj, F_K)) == NULL
 		    || Tcl_GetIntFromObj(NULL, valueObj, &k) != TCL_OK
 		    || k != 1
 		    || (valueObj = DictAt(keys, jobObj, F_COMMAND)) == NULL
 		    || Tcl_ListObjLength(NULL, valueObj, &n) != TCL_OK
-		    || n != 0) {
+		    || n != 0
+		    || (numEscrows > 0
+			&& (Tcl_DictObjGet(NULL, escrowsObj, ridObj,
+			    &valueObj) != TCL_OK || valueObj != NULL))) {
 		Tcl_DecrRefCount(idObj);
 		break;
 	    }
-	    if (numEscrows > 0) {
-		if (escrowsObj == NULL || Tcl_DictObjGet(NULL, escrowsObj,
-			ridObj, &valueObj) != TCL_OK || valueObj != NULL) {
-		    Tcl_DecrRefCount(idObj);
-		    break;
+
+	    /*
+	     * The result that becomes the job's gets keys of its own: a
+	     * result as it came in a message, a string not parsed yet, is
+	     * copied as a string and the copy parsed, rather than parsed
+	     * and then copied as a dict (which cost some 3,900
+	     * instructions).
+	     */
+
+	    if (resultObj->typePtr == NULL && resultObj->bytes != NULL) {
+		ownObj = Tcl_DuplicateObj(resultObj);
+		Tcl_IncrRefCount(ownObj);
+		resultObj = ownObj;
+	    }
+	}
+
+	/*
+	 * No status: ignored.
+	 */
+
+	if (Tcl_DictObjGet(NULL, resultObj, keys[F_STATUS],
+		&statusObj) != TCL_OK || statusObj == NULL) {
+	    if (ownObj != NULL) {
+		Tcl_DecrRefCount(ownObj);
+	    }
+	    Tcl_DecrRefCount(idObj);
+	    continue;
+	}
+	if (!final) {
+	    /*
+	     * A cancelled run (re-issued) and a result to complete are
+	     * the farm's.
+	     */
+
+	    complete = strcmp(Tcl_GetString(statusObj), "cancelled") != 0;
+	    for (j = 0; complete
+		    && j < (int) (sizeof(workerKeys) / sizeof(int)); j++) {
+		if (DictAt(keys, resultObj, workerKeys[j]) == NULL) {
+		    complete = 0;
 		}
+	    }
+	    if (!complete) {
+		if (ownObj != NULL) {
+		    Tcl_DecrRefCount(ownObj);
+		}
+		Tcl_DecrRefCount(idObj);
+		break;
 	    }
 	}
 
@@ -376,8 +420,10 @@ FarmResultsObjCmd(
 	 * done.
 	 */
 
-	resultObj = Tcl_DuplicateObj(resultObj);	/* The list's is its own. */
-	Tcl_IncrRefCount(resultObj);
+	if (ownObj == NULL) {
+	    resultObj = Tcl_DuplicateObj(resultObj);	/* The list's. */
+	    Tcl_IncrRefCount(resultObj);
+	}
 	Tcl_DictObjPut(NULL, resultObj, keys[F_ID], idObj);
 	valueObj = DictAt(keys, jobObj, F_REISSUES);
 	Tcl_DictObjPut(NULL, resultObj, keys[F_REISSUES],
@@ -393,27 +439,15 @@ FarmResultsObjCmd(
 	Tcl_DecrRefCount(idObj);
     }
 
-    /*
-     * Settled, once: what a `wait` waits for (its trace may run a
-     * script: the farm's variables are final by now).
-     */
-
-    Tcl_ListObjLength(NULL, settledObj, &numSettled);
-    if (numSettled > 0 && FarmSet(interp, &vars, V_SETTLED, NULL,
-	    settledObj) == NULL) {
-	code = TCL_ERROR;
-    }
-
-    if (code == TCL_OK) {
-	out[0] = Tcl_NewIntObj(i < numPairs ? i : numPairs);
-	out[1] = Tcl_NewIntObj(numSettled > 0);
-	Tcl_SetObjResult(interp, Tcl_NewListObj(2, out));
-    }
+    out[0] = Tcl_NewIntObj(i < numPairs ? i : numPairs);
+    out[1] = settledObj;
+    Tcl_SetObjResult(interp, Tcl_NewListObj(2, out));
     Tcl_DecrRefCount(settledObj);
 
   done:
     LeaveFarm(&vars);
     Tcl_DecrRefCount(objv[3]);
+    Tcl_DecrRefCount(escrowsObj);
     return code;
 }
 
@@ -422,15 +456,15 @@ FarmResultsObjCmd(
  *
  * FarmDispatchObjCmd --
  *
- *	::p2p::Internal::farmDispatch ns queue i head now bids token: see
- *	the header of this file.
+ *	::p2p::Internal::farmDispatch ns queue i head now offers class ttl
+ *	connVer seq: see the header of this file.
  *
  * Results:
- *	TCL_OK with {next head}, or TCL_ERROR (bad arguments, or a
+ *	TCL_OK with {next head seq}, or TCL_ERROR (bad arguments, or a
  *	variable of the farm that is missing or not a dict).
  *
  * Side effects:
- *	Changes the farm's variables Jobs, Runs, Inflight, Batch and Seq.
+ *	Changes the farm's variables Jobs, Runs, Inflight and Batch.
  *
  *----------------------------------------------------------------------
  */
@@ -442,32 +476,57 @@ FarmDispatchObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
-    Tcl_Obj **ids, **bids, *jobsObj, *runsObj, *inflightObj;
-    Tcl_Obj *batchObj, *connVerObj, *seqObj, *tokenObj, *out[2];
+    Tcl_Obj **ids, **bids = NULL, *jobsObj, *runsObj, *inflightObj;
+    Tcl_Obj *batchObj, *connVerObj, *tokenObj, *offerObj, *out[3];
+    Tcl_Obj *bidsObj = NULL, *timeObj;
     Tcl_Obj *const *keys;
     FarmVars vars;
-    int numIds, numBids, i, head, b, code = TCL_OK;
-    Tcl_WideInt now, seq, seq0;
+    int numIds, numBids = 0, i, head, b, code = TCL_OK;
+    Tcl_WideInt now, ttl, seq, time;
 
     (void) clientData;
-    if (objc != 8) {
+    if (objc != 11) {
 	Tcl_WrongNumArgs(interp, 1, objv,
-		"ns queue i head now bids token");
+		"ns queue i head now offers class ttl connVer seq");
 	return TCL_ERROR;
     }
+    keys = KeyTable();
     if (Tcl_ListObjGetElements(interp, objv[2], &numIds, &ids) != TCL_OK
 	    || Tcl_GetIntFromObj(interp, objv[3], &i) != TCL_OK
 	    || Tcl_GetIntFromObj(interp, objv[4], &head) != TCL_OK
 	    || Tcl_GetWideIntFromObj(interp, objv[5], &now) != TCL_OK
-	    || Tcl_ListObjGetElements(interp, objv[6], &numBids,
-		&bids) != TCL_OK) {
+	    || Tcl_DictObjGet(interp, objv[6], objv[7], &offerObj) != TCL_OK
+	    || Tcl_GetWideIntFromObj(interp, objv[8], &ttl) != TCL_OK
+	    || Tcl_DictObjSize(interp, objv[9], &b) != TCL_OK
+	    || Tcl_GetWideIntFromObj(interp, objv[10], &seq) != TCL_OK) {
 	return TCL_ERROR;
     }
-    tokenObj = objv[7];
+
+    /*
+     * The class's bids, if its offer is fresh. (An offer without a time
+     * gives none: the farm's Tcl then says what is wrong.)
+     */
+
+    tokenObj = NULL;
+    if (offerObj != NULL
+	    && (timeObj = DictAt(keys, offerObj, F_TIME)) != NULL
+	    && Tcl_GetWideIntFromObj(NULL, timeObj, &time) == TCL_OK
+	    && now - time <= ttl) {
+	bidsObj = DictAt(keys, offerObj, F_BIDS);
+	tokenObj = DictAt(keys, offerObj, F_TOKEN);
+	if (bidsObj != NULL && Tcl_ListObjGetElements(interp, bidsObj,
+		&numBids, &bids) != TCL_OK) {
+	    return TCL_ERROR;
+	}
+    }
+    if (bidsObj == NULL || tokenObj == NULL) {
+	numBids = 0;			/* No dispatch: no token needed. */
+    }
+    connVerObj = objv[9];
     EnterFarm(interp, objv[1], &vars);
-    keys = vars.keys;
     Tcl_IncrRefCount(objv[2]);
     Tcl_IncrRefCount(objv[6]);
+    Tcl_IncrRefCount(connVerObj);
 
     /*
      * Made their variables' own, to be changed in place: no script runs
@@ -477,16 +536,10 @@ FarmDispatchObjCmd(
     if ((jobsObj = OwnVar(interp, &vars, V_JOBS)) == NULL
 	    || (runsObj = OwnVar(interp, &vars, V_RUNS)) == NULL
 	    || (inflightObj = OwnVar(interp, &vars, V_INFLIGHT)) == NULL
-	    || (batchObj = OwnVar(interp, &vars, V_BATCH)) == NULL
-	    || (connVerObj = FarmGet(interp, &vars, V_CONNVER,
-		TCL_LEAVE_ERR_MSG)) == NULL
-	    || (seqObj = FarmGet(interp, &vars, V_SEQ,
-		TCL_LEAVE_ERR_MSG)) == NULL
-	    || Tcl_GetWideIntFromObj(interp, seqObj, &seq) != TCL_OK) {
+	    || (batchObj = OwnVar(interp, &vars, V_BATCH)) == NULL) {
 	code = TCL_ERROR;
 	goto done;
     }
-    seq0 = seq;
 
     for (; i < numIds; i++) {
 	Tcl_Obj *idObj = ids[i], *jobObj, *valueObj, *pickObj = NULL;
@@ -618,19 +671,16 @@ FarmDispatchObjCmd(
 	    head++;
 	}
     }
-    if (seq != seq0 && FarmSet(interp, &vars, V_SEQ, NULL,
-	    Tcl_NewWideIntObj(seq)) == NULL) {
-	code = TCL_ERROR;
-	goto done;
-    }
     out[0] = Tcl_NewIntObj(i);
     out[1] = Tcl_NewIntObj(head);
-    Tcl_SetObjResult(interp, Tcl_NewListObj(2, out));
+    out[2] = Tcl_NewWideIntObj(seq);
+    Tcl_SetObjResult(interp, Tcl_NewListObj(3, out));
 
   done:
     LeaveFarm(&vars);
     Tcl_DecrRefCount(objv[2]);
     Tcl_DecrRefCount(objv[6]);
+    Tcl_DecrRefCount(connVerObj);
     return code;
 }
 
@@ -718,9 +768,7 @@ FarmSubmitObjCmd(
 	return TCL_ERROR;
     }
     Tcl_DictObjGet(NULL, given[O_JOB], keys[F_PRICE], &priceObj);
-    out[0] = kindObj;
-    out[1] = priceObj ? priceObj : Tcl_NewObj();
-    classObj = Tcl_NewListObj(2, out);
+    classObj = JobClass(kindObj, priceObj);
     Tcl_IncrRefCount(classObj);
     idObj = objv[2];
 
@@ -782,6 +830,49 @@ FarmSubmitObjCmd(
     LeaveFarm(&vars);
     Tcl_DecrRefCount(classObj);
     return code;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * JobClass --
+ *
+ *	A job's class, the list {kind price} (price empty if the job has
+ *	none): the one made last if it is the same (kind and price as
+ *	strings), else a new one, kept for the next job.
+ *
+ * Results:
+ *	The class (no reference for the caller).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static Tcl_Obj *
+JobClass(
+    Tcl_Obj *kindObj,
+    Tcl_Obj *priceObj)		/* NULL if none. */
+{
+    FarmKeys *fkPtr = Tcl_GetThreadData(&farmKeysKey, sizeof(FarmKeys));
+    Tcl_Obj *elems[2], **lastPtr;
+    int numLast;
+    const char *price = priceObj ? Tcl_GetString(priceObj) : "";
+
+    if (fkPtr->classObj != NULL
+	    && Tcl_ListObjGetElements(NULL, fkPtr->classObj, &numLast,
+		&lastPtr) == TCL_OK && numLast == 2
+	    && strcmp(Tcl_GetString(lastPtr[0]),
+		Tcl_GetString(kindObj)) == 0
+	    && strcmp(Tcl_GetString(lastPtr[1]), price) == 0) {
+	return fkPtr->classObj;
+    }
+    elems[0] = kindObj;
+    elems[1] = priceObj ? priceObj : Tcl_NewObj();
+    if (fkPtr->classObj != NULL) {
+	Tcl_DecrRefCount(fkPtr->classObj);
+    }
+    fkPtr->classObj = Tcl_NewListObj(2, elems);
+    Tcl_IncrRefCount(fkPtr->classObj);
+    return fkPtr->classObj;
 }
 
 /*
@@ -1143,6 +1234,10 @@ FarmKeysExitProc(
 	    Tcl_DecrRefCount(fkPtr->objs[i]);
 	    fkPtr->objs[i] = NULL;
 	}
+    }
+    if (fkPtr->classObj != NULL) {
+	Tcl_DecrRefCount(fkPtr->classObj);
+	fkPtr->classObj = NULL;
     }
     fkPtr->made = 0;
 }

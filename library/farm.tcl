@@ -40,9 +40,13 @@
 namespace eval ::p2p {}
 
 oo::class create ::p2p::farming {
-    variable Config Seq Jobs Queue Head Offers Inflight Soliciting PumpId \
-	Runs SweepId Pumping \
-	Waits Settled JobSeq ConnVer Batch ConnOf Escrows Conns ConnUp
+    # (The variables read for every job first, those that
+    # generic/p2pFarm.c reads first of all: at every call of a method,
+    # and every read of a variable from C, a variable is found by a
+    # search of this list.)
+    variable Jobs Runs Inflight Batch Queue Head PumpId Pumping LogOpen \
+	Offers Config ConnVer Seq ConnUp Conns ConnOf Escrows Settled Waits \
+	JobSeq Soliciting SweepId
 
     method FarmInit {} {
 	set Jobs {}
@@ -56,6 +60,12 @@ oo::class create ::p2p::farming {
 	set Runs {}
 	set Pumping 0
 	set Batch {}
+	# LogOpen: ::p2p::log::Open, linked (read by the per-job paths: a
+	# qualified name is looked up at each read, a variable of the
+	# object is a compiled local).
+	namespace eval [namespace current] {
+	    upvar #0 ::p2p::log::Open LogOpen
+	}
 	# Settled: the ids of the jobs settled last, set whenever jobs are
 	# settled (what `wait` waits for); Waits(timeout-$id): a wait's
 	# timeout is past. (A vwait on an array would be woken, and its
@@ -147,6 +157,27 @@ oo::class create ::p2p::farming {
 
     # USAGE: $f wait id ?-timeout ms?	-> the job's result dict
     method wait {id args} {
+	# (Options, or an unknown job: WaitFor. No variable of its own
+	# here: see PumpClass.)
+	if {[llength $args] || ![dict exists $Jobs $id]} {
+	    tailcall my WaitFor $id {*}$args
+	}
+	if {[dict get $Jobs $id state] ni {done failed cancelled}} {
+	    while {[dict get $Jobs $id state] ni {done failed cancelled}
+		    && ![info exists Waits(timeout-$id)]} {
+		::p2p::vwait [namespace current]::Settled
+	    }
+	    if {[info exists Waits(timeout-$id)]} {
+		# (Another wait's -timeout.)
+		my WaitExpired $id ""
+	    }
+	}
+	dict get $Jobs $id result
+    }
+
+    # WaitFor --
+    #	wait with options.
+    method WaitFor {id args} {
 	if {![dict exists $Jobs $id]} {
 	    my Known $id
 	}
@@ -176,12 +207,19 @@ oo::class create ::p2p::farming {
 	    after cancel $tid
 	}
 	if {[info exists Waits(timeout-$id)]} {
-	    unset Waits(timeout-$id)
-	    return -code error -errorcode [list P2P TIMEOUT $id] \
-		"job $id not finished within $timeout ms (state\
-		[dict get $Jobs $id state])"
+	    my WaitExpired $id $timeout
 	}
 	dict get $Jobs $id result
+    }
+
+    # WaitExpired --
+    #	The error of a wait for job id whose -timeout (timeout ms) is
+    #	past.
+    method WaitExpired {id timeout} {
+	unset Waits(timeout-$id)
+	return -code error -errorcode [list P2P TIMEOUT $id] \
+	    "job $id not finished within $timeout ms (state\
+	    [dict get $Jobs $id state])"
     }
 
     # USAGE: $f status ?id|-jobs?	-> dict of one job (state, attempts,
@@ -270,190 +308,236 @@ oo::class create ::p2p::farming {
     #	scan of its class, unless the job excludes some workers (it
     #	failed on them), in which case up to 64 such jobs are stepped
     #	over. Then the runs the pass gathered for workers of
-    #	p2p:worker<-foreman/2 are sent: one message per worker.
-    method PumpNow {} {
+    #	p2p:worker<-foreman/2 are sent: one message per worker (unless
+    #	send is 0: PumpClasses).
+    method PumpNow {{send 1}} {
 	set PumpId ""
 	set Pumping 1
 	try {
-	    my PumpClasses
+	    # (The pass over the queues, here rather than in a method of
+	    # its own: a method call per pass. Few variables: each costs
+	    # at every call, see PumpClass.)
+	    set now [clock milliseconds]
+	    # (Asked once per pass, not per job: see the dispatch below.)
+	    set paying [my Paying]
+	    foreach class [dict keys $Queue] {
+		set q [dict get $Queue $class]
+		set h [dict get $Head $class]
+		set i $h
+		# The jobs that need no policy (see generic/p2pFarm.c) are
+		# dispatched in C, to the class's fresh bids, up to the first
+		# that does: from that one on, PumpClass.
+		if {!$paying && !$LogOpen} {
+		    lassign [::p2p::Internal::farmDispatch \
+			[namespace current] $q $i $h $now $Offers $class \
+			[dict get $Config -offerttl] $ConnVer $Seq] i h Seq
+		}
+		if {$i < [llength $q]} {
+		    my PumpClass $class $q $i $h $now $paying
+		} else {
+		    # (All dispatched: the head is at the end.)
+		    dict unset Queue $class
+		    dict unset Head $class
+		}
+	    }
 	} finally {
 	    set Pumping 0
 	    # (What was SendBatches, inlined: a method call per pass.)
-	    if {[dict size $Batch]} {
+	    if {$send && [dict size $Batch]} {
 		set batch $Batch
-		set Batch {}
+		# (A value of its own, not the literal {}, which is shared:
+		# farmDispatch, which changes Batch in place, would copy it
+		# and set the variable again, at every pass.)
+		set Batch [lrepeat 0 {}]
 		dict for {addr jobs} $batch {
+		    # (jobs becomes the message: a variable less.)
 		    if {[llength $jobs] == 3} {
-			set message [list run {*}$jobs]
+			set jobs [list run {*}$jobs]
 		    } else {
-			set message [list runs $jobs]
+			set jobs [list runs $jobs]
 		    }
 		    # (SendWorker inlined for a worker already connected, and
 		    # p2p::net::tell too while there is no log to write.)
 		    if {[dict exists $ConnUp $addr]
 			    && [dict get $ConnUp $addr]} {
-			if {$::p2p::log::Open} {
-			    ::p2p::net::tell "" [dict get $Conns $addr] $message
+			if {$LogOpen} {
+			    ::p2p::net::tell "" [dict get $Conns $addr] $jobs
 			} else {
-			    [dict get $Conns $addr] send $message
+			    [dict get $Conns $addr] send $jobs
 			}
 		    } else {
-			my SendWorker $addr $message
+			my SendWorker $addr $jobs
 		    }
 		}
 	    }
 	}
     }
 
-    method PumpClasses {} {
-	set now [clock milliseconds]
-	# (Asked once per pass, not per job: see the dispatch below.)
-	set paying [my Paying]
-	foreach class [dict keys $Queue] {
-	    set q [dict get $Queue $class]
-	    set h [dict get $Head $class]
-	    set n [llength $q]
-	    set skipped 0
-	    set waiting 0
-	    set stuck 0
-	    # The class's fresh bids, if any.
-	    set bids {}
-	    set token ""
-	    if {[dict exists $Offers $class]} {
-		set offer [dict get $Offers $class]
-		if {$now - [dict get $offer time]
-			<= [dict get $Config -offerttl]} {
-		    set bids [dict get $offer bids]
-		    set token [dict get $offer token]
+    # PumpClass --
+    #	The pass over the queue q of class (head h), from its job i on,
+    #	that farmDispatch did not dispatch (or from the head, when every
+    #	job is the farm's: a ledger or a log file), to the end of the
+    #	class's pass: its queue and head kept, and bids asked for if
+    #	jobs wait. (A method of its own: in TclOO each variable of a
+    #	method, its own or not, costs a search of the class's variables
+    #	at every call, some 600 instructions; PumpNow, run for every
+    #	job one at a time, is kept to few.)
+    method PumpClass {class q i h now paying} {
+	# The class's fresh bids, if any.
+	set bids {}
+	set token ""
+	if {[dict exists $Offers $class]} {
+	    set offer [dict get $Offers $class]
+	    if {$now - [dict get $offer time]
+		    <= [dict get $Config -offerttl]} {
+		set bids [dict get $offer bids]
+		set token [dict get $offer token]
+	    }
+	}
+	set n [llength $q]
+	set skipped 0
+	set waiting 0
+	set stuck 0
+	set fast [expr {!$paying && !$LogOpen}]
+	# (Job i is the farm's if fast: farmDispatch stopped there.)
+	set resume 0
+	for {} {$i < $n} {incr i} {
+	    if {$fast && $resume} {
+		lassign [::p2p::Internal::farmDispatch [namespace current] \
+		    $q $i $h $now $Offers $class \
+		    [dict get $Config -offerttl] $ConnVer $Seq] i h Seq
+		if {$i >= $n} {
+		    break
 		}
 	    }
-	    # The jobs that need no policy (see generic/p2pFarm.c) are
-	    # dispatched in C, up to the first that does: that one is
-	    # handled here, then C goes on after it.
-	    set fast [expr {!$paying && !$::p2p::log::Open}]
-	    for {set i $h} {$i < $n} {incr i} {
-		if {$fast} {
-		    lassign [::p2p::Internal::farmDispatch [namespace current] \
-			$q $i $h $now $bids $token] i h
-		    if {$i >= $n} {
-			break
-		    }
-		}
-		set id [lindex $q $i]
-		if {![dict exists $Jobs $id]
-			|| [dict get $Jobs $id state] ne "queued"} {
-		    if {$i == $h} {
-			incr h
-		    }
-		    continue
-		}
-		set need [expr {[dict get $Jobs $id k]
-		    - [dict size [dict get $Jobs $id active]]
-		    - ([dict exists $Jobs $id results]
-			? [dict size [dict get $Jobs $id results]] : 0)}]
-		set excluded [expr {[dict exists $Jobs $id excluded]
-		    ? [dict get $Jobs $id excluded] : {}}]
-		while {$need > 0} {
-		    # The bid to take: the free slots of the bidders, best
-		    # bid first; once all are taken, their queues, least
-		    # loaded first (best bid on a tie).
-		    set pick ""
-		    set bestLoad ""
-		    foreach bid $bids {
-			set addr [dict get $bid address]
-			if {$addr in $excluded
-				|| [dict exists $Jobs $id active $addr]} {
-			    continue
-			}
-			set slots [expr {max(1, [dict get $bid free])}]
-			set busy [expr {[dict exists $Inflight $addr]
-			    ? [dict get $Inflight $addr] : 0}]
-			if {$busy < $slots} {
-			    set pick $bid
-			    break
-			}
-			set queue [expr {[dict exists $bid queue]
-			    ? [dict get $bid queue] : 0}]
-			if {$busy < $slots + $queue} {
-			    set load [expr {double($busy) / $slots}]
-			    if {$pick eq "" || $load < $bestLoad} {
-				set pick $bid
-				set bestLoad $load
-			    }
-			}
-		    }
-		    if {$pick eq ""} {
-			break
-		    }
-		    # Dispatch: job id goes to the worker of the bid.
-		    set addr [dict get $pick address]
-		    set rid $id.[incr Seq]
-		    dict set Jobs $id state running
-		    dict set Jobs $id active $addr [dict create rid $rid sent $now]
-		    dict set Runs $rid [list $id $addr \
-			[expr {$now + [dict get $Jobs $id timeout]}]]
-		    dict incr Inflight $addr
-		    incr need -1
-		    if {$::p2p::log::Open} {
-			::p2p::log event system dispatched $addr \
-			    "job $id as $rid"
-		    }
-		    # With a ledger the run waits for its escrow
-		    # (paying.tcl). (Through Hold, and Paying, which a tree
-		    # foreman redefines: asked once per pass.)
-		    if {$paying && [my Hold $id $rid $addr \
-			    [dict get $pick price] $token]} {
-			continue
-		    }
-		    if {[dict exists $ConnVer $addr]
-			    && [dict get $ConnVer $addr] >= 2} {
-			# Sent with the others of this pass (PumpNow).
-			dict lappend Batch $addr $rid $token \
-			    [dict get $Jobs $id spec]
-		    } else {
-			my SendWorker $addr \
-			    [list run $rid $token [dict get $Jobs $id spec]]
-		    }
-		}
-		if {$need > 0 && [dict size [dict get $Jobs $id active]] == 0
-			&& [dict exists $Jobs $id attempts]
-			&& [my Exhausted $class $id]} {
-		    my Settle $id failed [dict create status failed \
-			error "job $id failed on every worker that bid:\
-			[join [lmap a [dict get $Jobs $id attempts] {join $a {: }}] {; }]"]
-		    set need 0
-		}
-		if {$need > 0} {
-		    incr waiting
-		    if {[llength $excluded] == 0} {
-			break
-		    }
-		    if {!$stuck && [my Excludes $class $excluded]} {
-			set stuck 1
-		    }
-		    if {[incr skipped] > 64} {
-			break
-		    }
-		    continue
-		}
+	    set resume 1
+	    set id [lindex $q $i]
+	    if {![dict exists $Jobs $id]
+		    || [dict get $Jobs $id state] ne "queued"} {
 		if {$i == $h} {
 		    incr h
 		}
-	    }
-	    if {$h >= $n} {
-		dict unset Queue $class
-		dict unset Head $class
 		continue
 	    }
-	    if {$h > 1024 && 2 * $h > $n} {
-		dict set Queue $class [lrange $q $h end]
-		set h 0
+	    set need [expr {[dict get $Jobs $id k]
+		- [dict size [dict get $Jobs $id active]]
+		- ([dict exists $Jobs $id results]
+		    ? [dict size [dict get $Jobs $id results]] : 0)}]
+	    set excluded [expr {[dict exists $Jobs $id excluded]
+		? [dict get $Jobs $id excluded] : {}}]
+	    while {$need > 0} {
+		# The bid to take: the free slots of the bidders, best
+		# bid first; once all are taken, their queues, least
+		# loaded first (best bid on a tie).
+		set pick ""
+		set bestLoad ""
+		foreach bid $bids {
+		    set addr [dict get $bid address]
+		    if {$addr in $excluded
+			    || [dict exists $Jobs $id active $addr]} {
+			continue
+		    }
+		    set slots [expr {max(1, [dict get $bid free])}]
+		    set busy [expr {[dict exists $Inflight $addr]
+			? [dict get $Inflight $addr] : 0}]
+		    if {$busy < $slots} {
+			set pick $bid
+			break
+		    }
+		    set queue [expr {[dict exists $bid queue]
+			? [dict get $bid queue] : 0}]
+		    if {$busy < $slots + $queue} {
+			set load [expr {double($busy) / $slots}]
+			if {$pick eq "" || $load < $bestLoad} {
+			    set pick $bid
+			    set bestLoad $load
+			}
+		    }
+		}
+		if {$pick eq ""} {
+		    break
+		}
+		# Dispatch: job id goes to the worker of the bid.
+		set addr [dict get $pick address]
+		set rid $id.[incr Seq]
+		dict set Jobs $id state running
+		dict set Jobs $id active $addr \
+		    [dict create rid $rid sent $now]
+		dict set Runs $rid [list $id $addr \
+		    [expr {$now + [dict get $Jobs $id timeout]}]]
+		dict incr Inflight $addr
+		incr need -1
+		if {$LogOpen} {
+		    ::p2p::log event system dispatched $addr \
+			"job $id as $rid"
+		}
+		# With a ledger the run waits for its escrow
+		# (paying.tcl). (Through Hold, and Paying, which a tree
+		# foreman redefines: asked once per pass.)
+		if {$paying && [my Hold $id $rid $addr \
+			[dict get $pick price] $token]} {
+		    continue
+		}
+		if {[dict exists $ConnVer $addr]
+			&& [dict get $ConnVer $addr] >= 2} {
+		    # Sent with the others of this pass (PumpNow).
+		    dict lappend Batch $addr $rid $token \
+			[dict get $Jobs $id spec]
+		} else {
+		    my SendWorker $addr [list run $rid $token \
+			[dict get $Jobs $id spec]]
+		}
 	    }
-	    dict set Head $class $h
-	    if {$waiting} {
-		my NeedBids $class [expr {$n - $h}] $stuck
+	    if {$need > 0
+		    && [dict size [dict get $Jobs $id active]] == 0
+		    && [dict exists $Jobs $id attempts]
+		    && [my Exhausted $class $id]} {
+		set tried [lmap a [dict get $Jobs $id attempts] {
+		    join $a {: }
+		}]
+		my Settle $id failed [dict create status failed \
+		    error "job $id failed on every worker that bid:\
+		    [join $tried {; }]"]
+		set need 0
+	    }
+	    if {$need > 0} {
+		incr waiting
+		if {[llength $excluded] == 0} {
+		    break
+		}
+		if {!$stuck && [my Excludes $class $excluded]} {
+		    set stuck 1
+		}
+		if {[incr skipped] > 64} {
+		    break
+		}
+		continue
+	    }
+	    if {$i == $h} {
+		incr h
 	    }
 	}
+	if {$h >= $n} {
+	    dict unset Queue $class
+	    dict unset Head $class
+	    return
+	}
+	if {$h > 1024 && 2 * $h > $n} {
+	    dict set Queue $class [lrange $q $h end]
+	    set h 0
+	}
+	dict set Head $class $h
+	if {$waiting} {
+	    my NeedBids $class [expr {$n - $h}] $stuck
+	}
+    }
+
+    # PumpClasses --
+    #	The pass of PumpNow alone: the runs for workers of
+    #	p2p:worker<-foreman/2 stay in Batch (bench/jobsprof.tcl measures
+    #	the pass so).
+    method PumpClasses {} {
+	my PumpNow 0
     }
 
     # Excludes --
@@ -685,7 +769,7 @@ oo::class create ::p2p::farming {
 	dict set Jobs $id state $state
 	dict set Jobs $id result $result
 	set Settled [list $id]
-	if {$::p2p::log::Open} {
+	if {$LogOpen} {
 	    ::p2p::log event system $state "" \
 		"job $id: [dict get $result status]"
 	}
@@ -770,77 +854,90 @@ oo::class create ::p2p::farming {
 	set i 0
 	while {1} {
 	    lassign [::p2p::Internal::farmResults [namespace current] $addr \
-		$results $i] i done
-	    if {$done} {
+		$results $i $LogOpen $Escrows] i done
+	    if {[llength $done]} {
+		set Settled $done
 		set settled 1
 	    }
 	    if {$i >= $n} {
 		break
 	    }
-	    set rid [lindex $results $i]
-	    set result [lindex $results $i+1]
-	    incr i 2
-	    set dot [string first . $rid]
-	    set id [expr {$dot < 0 ? $rid : [string range $rid 0 $dot-1]}]
-	    if {![dict exists $Jobs $id active $addr]
-		    || [dict get $Jobs $id active $addr rid] ne $rid
-		    || [catch {dict get $result status} status]} {
-		continue
-	    }
-	    if {$status eq "cancelled"
-		    && [dict get $Jobs $id state] ni {done failed cancelled}} {
-		my Attempt $id $addr $rid "cancelled on the worker"
-		continue
-	    }
-	    dict unset Runs $rid
-	    dict unset Jobs $id active $addr
-	    if {[dict exists $Inflight $addr]} {
-		if {[dict incr Inflight $addr -1] <= 0} {
-		    dict unset Inflight $addr
-		}
-	    }
-	    if {[dict get $Jobs $id state] in {done failed cancelled}} {
-		continue
-	    }
-	    if {[dict get $Jobs $id k] == 1} {
-		# The worker ran it: it is paid, whatever the job's own
-		# outcome.
-		if {[dict exists $Escrows $rid]} {
-		    my Pay $rid
-		}
-		if {$::p2p::log::Open || ![dict exists $result worker]
-			|| ![dict exists $result outputs]
-			|| ![dict exists $result signal]
-			|| ![dict exists $result exit]
-			|| ![dict exists $result stderr]
-			|| ![dict exists $result stdout]
-			|| ![dict exists $result error]
-			|| ![dict exists $result result]
-			|| [llength [dict get $Jobs $id command]]} {
-		    my Settle $id done $result
-		    continue
-		}
-		# Settle, inlined for a worker's result of a job without
-		# -command, with no log file.
-		dict set result id $id
-		dict set result reissues [expr {[dict exists $Jobs $id reissues]
-		    ? [dict get $Jobs $id reissues] : 0}]
-		dict set result attempts [expr {[dict exists $Jobs $id attempts]
-		    ? [dict get $Jobs $id attempts] : {}}]
-		dict set Jobs $id state done
-		dict set Jobs $id result $result
-		set Settled [list $id]
+	    if {[my ResultIn $addr [lindex $results $i] \
+		    [lindex $results $i+1]]} {
 		set settled 1
-		continue
 	    }
-	    dict set Jobs $id rids $addr $rid
-	    my Vote $id $addr $result
+	    incr i 2
 	}
 	# (The end of Settle, once for the results settled inline.)
 	if {$settled && [dict size $Queue] && $PumpId eq ""} {
 	    set PumpId [after 0 [list [namespace which my] PumpNow]]
 	}
 	return
+    }
+
+    # ResultIn --
+    #	A result of run rid from the worker at addr that farmResults
+    #	left to the farm (OnResults). Returns 1 when it settled the job
+    #	without Settle (which then leaves the pump to OnResults). (A
+    #	method of its own: see PumpClass; OnResults is run for every
+    #	message.)
+    method ResultIn {addr rid result} {
+	set dot [string first . $rid]
+	set id [expr {$dot < 0 ? $rid : [string range $rid 0 $dot-1]}]
+	if {![dict exists $Jobs $id active $addr]
+		|| [dict get $Jobs $id active $addr rid] ne $rid
+		|| [catch {dict get $result status} status]} {
+	    return 0
+	}
+	if {$status eq "cancelled"
+		&& [dict get $Jobs $id state] ni {done failed cancelled}} {
+	    my Attempt $id $addr $rid "cancelled on the worker"
+	    return 0
+	}
+	dict unset Runs $rid
+	dict unset Jobs $id active $addr
+	if {[dict exists $Inflight $addr]} {
+	    if {[dict incr Inflight $addr -1] <= 0} {
+		dict unset Inflight $addr
+	    }
+	}
+	if {[dict get $Jobs $id state] in {done failed cancelled}} {
+	    return 0
+	}
+	if {[dict get $Jobs $id k] == 1} {
+	    # The worker ran it: it is paid, whatever the job's own
+	    # outcome.
+	    if {[dict exists $Escrows $rid]} {
+		my Pay $rid
+	    }
+	    if {$LogOpen || ![dict exists $result worker]
+		    || ![dict exists $result outputs]
+		    || ![dict exists $result signal]
+		    || ![dict exists $result exit]
+		    || ![dict exists $result stderr]
+		    || ![dict exists $result stdout]
+		    || ![dict exists $result error]
+		    || ![dict exists $result result]
+		    || [llength [dict get $Jobs $id command]]} {
+		my Settle $id done $result
+		return 0
+	    }
+	    # Settle, inlined for a worker's result of a job without
+	    # -command, with no log file.
+	    dict set result id $id
+	    dict set result reissues [expr {[dict exists $Jobs $id reissues]
+		? [dict get $Jobs $id reissues] : 0}]
+	    dict set result attempts [expr {[dict exists $Jobs $id attempts]
+		? [dict get $Jobs $id attempts] : {}}]
+	    dict set Jobs $id state done
+	    dict set Jobs $id result $result
+	    set Settled [list $id]
+	    set settled 1
+	    return 0
+	}
+	dict set Jobs $id rids $addr $rid
+	my Vote $id $addr $result
+	return 0
     }
 
     method OnResult {h cid rid result} {
