@@ -34,7 +34,9 @@
  *	for that pair, and returns its index as next (the length of
  *	results when all were done). settled is the list of the ids of the
  *	jobs settled, which the caller then sets Settled to, once (what a
- *	`wait` waits for), if it is not empty.
+ *	`wait` waits for), if it is not empty. A results that is not a list
+ *	of pairs is the error of the message (P2P JOB BADRESULTS), before
+ *	the other arguments are looked at.
  *
  *	    ::p2p::Internal::farmDispatch ns queue i head now offers class
  *		ttl connVer seq -> {next head seq}
@@ -237,13 +239,14 @@ FarmResultsObjCmd(
 		"ns addr results start logOpen escrows");
 	return TCL_ERROR;
     }
-    if (Tcl_ListObjGetElements(interp, objv[3], &numPairs,
-	    &pairs) != TCL_OK
-	    || Tcl_GetIntFromObj(interp, objv[4], &start) != TCL_OK
+    if (Tcl_ListObjGetElements(NULL, objv[3], &numPairs,
+	    &pairs) != TCL_OK) {
+	numPairs = -1;			/* Not a list: the error below. */
+    } else if (Tcl_GetIntFromObj(interp, objv[4], &start) != TCL_OK
 	    || Tcl_GetBooleanFromObj(interp, objv[5], &logOpen) != TCL_OK) {
 	return TCL_ERROR;
     }
-    if (numPairs % 2) {
+    if (numPairs < 0 || numPairs % 2) {
 	Tcl_SetObjResult(interp, Tcl_NewStringObj(
 		"bad results: must be a list of rid result ...", -1));
 	Tcl_SetErrorCode(interp, "P2P", "JOB", "BADRESULTS", NULL);

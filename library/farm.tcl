@@ -343,30 +343,33 @@ oo::class create ::p2p::farming {
 	} finally {
 	    set Pumping 0
 	    # (What was SendBatches, inlined: a method call per pass.)
+	    # (The locals of the pass serve again here: q is the batch,
+	    # class a worker's address, h its message. Each local a method
+	    # names costs about 0.9k instructions at every call, see
+	    # PumpClass.)
 	    if {$send && [dict size $Batch]} {
-		set batch $Batch
+		set q $Batch
 		# (A value of its own, not the literal {}, which is shared:
 		# farmDispatch, which changes Batch in place, would copy it
 		# and set the variable again, at every pass.)
 		set Batch [lrepeat 0 {}]
-		dict for {addr jobs} $batch {
-		    # (jobs becomes the message: a variable less.)
-		    if {[llength $jobs] == 3} {
-			set jobs [list run {*}$jobs]
+		dict for {class h} $q {
+		    if {[llength $h] == 3} {
+			set h [list run {*}$h]
 		    } else {
-			set jobs [list runs $jobs]
+			set h [list runs $h]
 		    }
 		    # (SendWorker inlined for a worker already connected, and
 		    # p2p::net::tell too while there is no log to write.)
-		    if {[dict exists $ConnUp $addr]
-			    && [dict get $ConnUp $addr]} {
+		    if {[dict exists $ConnUp $class]
+			    && [dict get $ConnUp $class]} {
 			if {$LogOpen} {
-			    ::p2p::net::tell "" [dict get $Conns $addr] $jobs
+			    ::p2p::net::tell "" [dict get $Conns $class] $h
 			} else {
-			    [dict get $Conns $addr] send $jobs
+			    [dict get $Conns $class] send $h
 			}
 		    } else {
-			my SendWorker $addr $jobs
+			my SendWorker $class $h
 		    }
 		}
 	    }
@@ -840,21 +843,38 @@ oo::class create ::p2p::farming {
 
     # p2p:foreman<-worker/2: results in batches.
     method OnResults {h cid results} {
-	if {[catch {llength $results} n] || $n % 2} {
-	    return -code error -errorcode {P2P JOB BADRESULTS} \
-		"bad results: must be a list of rid result ..."
-	}
-	# (RunOf and EndRun inlined.)
-	set addr [expr {[dict exists $ConnOf $h] ? [dict get $ConnOf $h] : ""}]
-	set settled 0
 	# The results that need no policy (a worker's result of a job
 	# without -command, -redundancy, escrow or log file: most) are
-	# settled in C (generic/p2pFarm.c), up to the first that does;
-	# that one is handled here, then C goes on after it.
-	set i 0
+	# settled in C (generic/p2pFarm.c, which also says when results is
+	# not a list of pairs), up to the first that does: from that one
+	# on, ResultsRest. (One local, r: every variable a method names
+	# costs at every call, see PumpClass. RunOf and EndRun inlined.)
+	set r [::p2p::Internal::farmResults [namespace current] \
+	    [expr {[dict exists $ConnOf $h] ? [dict get $ConnOf $h] : ""}] \
+	    $results 0 $LogOpen $Escrows]
+	if {[lindex $r 0] < [llength $results]} {
+	    tailcall my ResultsRest $h $results {*}$r
+	}
+	if {[llength [lindex $r 1]]} {
+	    set Settled [lindex $r 1]
+	    # (The end of Settle, once for the results settled inline.)
+	    if {[dict size $Queue] && $PumpId eq ""} {
+		set PumpId [after 0 [list [namespace which my] PumpNow]]
+	    }
+	}
+	return
+    }
+
+    # ResultsRest --
+    #	The rest of OnResults from the pair at index i of results, which
+    #	farmResults left to the farm (done: the ids it settled before).
+    #	Each such result goes to ResultIn, then farmResults goes on after
+    #	it.
+    method ResultsRest {h results i done} {
+	set addr [expr {[dict exists $ConnOf $h] ? [dict get $ConnOf $h] : ""}]
+	set n [llength $results]
+	set settled 0
 	while {1} {
-	    lassign [::p2p::Internal::farmResults [namespace current] $addr \
-		$results $i $LogOpen $Escrows] i done
 	    if {[llength $done]} {
 		set Settled $done
 		set settled 1
@@ -867,6 +887,8 @@ oo::class create ::p2p::farming {
 		set settled 1
 	    }
 	    incr i 2
+	    lassign [::p2p::Internal::farmResults [namespace current] $addr \
+		$results $i $LogOpen $Escrows] i done
 	}
 	# (The end of Settle, once for the results settled inline.)
 	if {$settled && [dict size $Queue] && $PumpId eq ""} {
