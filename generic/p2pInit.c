@@ -72,8 +72,7 @@ P2pjobs_Init(
 	    NULL);
     Tcl_CreateObjCommand(interp, "::p2p::debug", P2pDebugObjCmd, NULL, NULL);
     Tcl_CreateObjCommand(interp, "::p2p::vwait", P2pVwaitObjCmd, NULL, NULL);
-    Tcl_CreateObjCommand(interp, "::p2p::net::Dispatch", P2pNetDispatchObjCmd,
-	    NULL, NULL);
+    P2pOwnerInit(interp);
     Tcl_CreateObjCommand(interp, "::p2p::wonks", P2pWonksObjCmd, NULL, NULL);
     Tcl_CreateObjCommand(interp, "::p2p::exec", P2pExecObjCmd, NULL, NULL);
     Tcl_CreateObjCommand(interp, "::p2p::identity", P2pIdentityObjCmd, NULL,

@@ -14,7 +14,33 @@
 
 #define STACK_WORDS 16
 
-static int	TrafficLogged(Tcl_Interp *interp);
+/*
+ * The values of ::p2p::net::Owners and ::p2p::log::Open, kept between
+ * messages: reading them by their qualified names cost some 2,000
+ * instructions each per message. A trace on each variable forgets the
+ * value whenever the variable is written or unset, so that the next
+ * message reads it again. No reference is held (holding one would make
+ * every `dict set Owners` copy the dict): a value is only used while
+ * its variable still holds it, which the trace makes sure of.
+ */
+
+typedef struct CachedVar {
+    const char *name;		/* Qualified name. */
+    Tcl_Obj *valueObj;		/* The value, or NULL: read it again. */
+    int traced;			/* The trace is set. */
+} CachedVar;
+
+typedef struct DispatchVars {
+    Tcl_Interp *interp;		/* Where the command and traces are. */
+    CachedVar owners;
+    CachedVar open;
+} DispatchVars;
+
+static Tcl_Obj *CachedValue(Tcl_Interp *interp, CachedVar *cvPtr);
+static char *	CachedVarTraceProc(ClientData clientData, Tcl_Interp *interp,
+		    const char *name1, const char *name2, int flags);
+static void	DispatchDeleteProc(ClientData clientData);
+static int	TrafficLogged(Tcl_Interp *interp, DispatchVars *dvPtr);
 static int	WrongArgs(Tcl_Interp *interp, Tcl_Obj *commandObj,
 		    Tcl_Obj *methodObj);
 
@@ -27,13 +53,13 @@ static int	WrongArgs(Tcl_Interp *interp, Tcl_Obj *commandObj,
 
 static int
 TrafficLogged(
-    Tcl_Interp *interp)
+    Tcl_Interp *interp,
+    DispatchVars *dvPtr)
 {
     Tcl_Obj *openObj, *statesObj, *onObj, *keyObj;
     int open = 0, on = 0;
 
-    openObj = Tcl_GetVar2Ex(interp, "::p2p::log::Open", NULL,
-	    TCL_GLOBAL_ONLY);
+    openObj = CachedValue(interp, &dvPtr->open);
     if (openObj == NULL || Tcl_GetBooleanFromObj(NULL, openObj, &open)
 	    != TCL_OK || !open) {
 	return 0;
@@ -52,6 +78,110 @@ TrafficLogged(
     }
     Tcl_DecrRefCount(keyObj);
     return on;
+}
+
+/*
+ * CachedValue --
+ *
+ *	The value of the global variable cvPtr->name (NULL if it has none),
+ *	read once and kept until the variable is written or unset.
+ */
+
+static Tcl_Obj *
+CachedValue(
+    Tcl_Interp *interp,
+    CachedVar *cvPtr)
+{
+    if (cvPtr->valueObj != NULL) {
+	return cvPtr->valueObj;
+    }
+    if (!cvPtr->traced) {
+	if (Tcl_TraceVar2(interp, cvPtr->name, NULL,
+		TCL_GLOBAL_ONLY|TCL_TRACE_WRITES|TCL_TRACE_UNSETS,
+		CachedVarTraceProc, cvPtr) != TCL_OK) {
+	    /* No such namespace yet: read it each time. */
+	    Tcl_ResetResult(interp);
+	    return Tcl_GetVar2Ex(interp, cvPtr->name, NULL, TCL_GLOBAL_ONLY);
+	}
+	cvPtr->traced = 1;
+    }
+    cvPtr->valueObj = Tcl_GetVar2Ex(interp, cvPtr->name, NULL,
+	    TCL_GLOBAL_ONLY);
+    return cvPtr->valueObj;
+}
+
+static char *
+CachedVarTraceProc(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    const char *name1,
+    const char *name2,
+    int flags)
+{
+    CachedVar *cvPtr = (CachedVar *) clientData;
+
+    (void) interp;
+    (void) name1;
+    (void) name2;
+    cvPtr->valueObj = NULL;
+    if (flags & TCL_TRACE_DESTROYED) {
+	cvPtr->traced = 0;
+    }
+    return NULL;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pOwnerInit --
+ *
+ *	Makes ::p2p::net::Dispatch in interp.
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+P2pOwnerInit(
+    Tcl_Interp *interp)
+{
+    DispatchVars *dvPtr = (DispatchVars *) ckalloc(sizeof(DispatchVars));
+
+    dvPtr->interp = interp;
+    dvPtr->owners.name = "::p2p::net::Owners";
+    dvPtr->owners.valueObj = NULL;
+    dvPtr->owners.traced = 0;
+    dvPtr->open.name = "::p2p::log::Open";
+    dvPtr->open.valueObj = NULL;
+    dvPtr->open.traced = 0;
+    Tcl_CreateObjCommand(interp, "::p2p::net::Dispatch", P2pNetDispatchObjCmd,
+	    dvPtr, DispatchDeleteProc);
+}
+
+/*
+ * DispatchDeleteProc --
+ *
+ *	The command is gone: its traces go too (unless their variables went
+ *	first), then its record.
+ */
+
+static void
+DispatchDeleteProc(
+    ClientData clientData)
+{
+    DispatchVars *dvPtr = (DispatchVars *) clientData;
+    CachedVar *vars[2];
+    int i;
+
+    vars[0] = &dvPtr->owners;
+    vars[1] = &dvPtr->open;
+    for (i = 0; i < 2; i++) {
+	if (vars[i]->traced) {
+	    Tcl_UntraceVar2(dvPtr->interp, vars[i]->name, NULL,
+		    TCL_GLOBAL_ONLY|TCL_TRACE_WRITES|TCL_TRACE_UNSETS,
+		    CachedVarTraceProc, vars[i]);
+	}
+    }
+    ckfree((char *) dvPtr);
 }
 
 /*
@@ -121,12 +251,12 @@ P2pNetDispatchObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
+    DispatchVars *dvPtr = (DispatchVars *) clientData;
     P2pCaller *callerPtr;
     Tcl_Obj *ownersObj, *handlerObj, *ownerObj, *myObj;
     Tcl_Obj *stackv[STACK_WORDS], **callv = stackv;
     int callc, code, i;
 
-    (void) clientData;
     if (objc < 3) {
 	Tcl_WrongNumArgs(interp, 1, objv, "command method ?arg ...?");
 	return TCL_ERROR;
@@ -135,7 +265,7 @@ P2pNetDispatchObjCmd(
     if (callerPtr == NULL) {
 	return TCL_ERROR;
     }
-    if (TrafficLogged(interp)) {
+    if (TrafficLogged(interp, dvPtr)) {
 	callv = (Tcl_Obj **) ckalloc(objc * sizeof(Tcl_Obj *));
 	callv[0] = Tcl_NewStringObj("::p2p::net::DispatchLogged", -1);
 	Tcl_IncrRefCount(callv[0]);
@@ -149,8 +279,7 @@ P2pNetDispatchObjCmd(
     }
     handlerObj = P2pHandlerName(callerPtr->handlerPtr);
     Tcl_IncrRefCount(handlerObj);
-    ownersObj = Tcl_GetVar2Ex(interp, "::p2p::net::Owners", NULL,
-	    TCL_GLOBAL_ONLY);
+    ownersObj = CachedValue(interp, &dvPtr->owners);
     if (ownersObj == NULL
 	    || Tcl_DictObjGet(NULL, ownersObj, handlerObj, &ownerObj) != TCL_OK
 	    || ownerObj == NULL

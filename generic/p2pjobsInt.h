@@ -429,6 +429,7 @@ MODULE_SCOPE Tcl_ObjCmdProc P2pDebugObjCmd;
 MODULE_SCOPE Tcl_ObjCmdProc P2pWonksObjCmd;
 MODULE_SCOPE Tcl_ObjCmdProc P2pVwaitObjCmd;
 MODULE_SCOPE Tcl_ObjCmdProc P2pNetDispatchObjCmd;
+MODULE_SCOPE void	P2pOwnerInit(Tcl_Interp *interp);
 MODULE_SCOPE P2pCaller *P2pCallerCurrent(Tcl_Interp *interp,
 			    const char *command);
 MODULE_SCOPE Tcl_ObjCmdProc P2pExecObjCmd;
