@@ -78,7 +78,7 @@ proc ::jobsprof::Foreman {n stages} {
     set ${ns}::Pumping 0
     if {$stages >= 2} {
 	set t [clock microseconds]
-	$my PumpClasses
+	$my PumpNow 0
 	dict set times dispatch \
 	    [expr {([clock microseconds] - $t) / double($n)}]
 	set runs [dict get [set ${ns}::Batch] w:1]

@@ -309,7 +309,7 @@ oo::class create ::p2p::farming {
     #	failed on them), in which case up to 64 such jobs are stepped
     #	over. Then the runs the pass gathered for workers of
     #	p2p:worker<-foreman/2 are sent: one message per worker (unless
-    #	send is 0: PumpClasses).
+    #	send is 0, as bench/jobsprof.tcl measures the pass alone).
     method PumpNow {{send 1}} {
 	set PumpId ""
 	set Pumping 1
@@ -533,14 +533,6 @@ oo::class create ::p2p::farming {
 	if {$waiting} {
 	    my NeedBids $class [expr {$n - $h}] $stuck
 	}
-    }
-
-    # PumpClasses --
-    #	The pass of PumpNow alone: the runs for workers of
-    #	p2p:worker<-foreman/2 stay in Batch (bench/jobsprof.tcl measures
-    #	the pass so).
-    method PumpClasses {} {
-	my PumpNow 0
     }
 
     # Excludes --
