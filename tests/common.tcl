@@ -47,12 +47,26 @@ proc bgErrors {} {
     return $l
 }
 
+# slowMs --
+#	A deadline that exists to catch a hang, not to measure: ms times
+#	P2PTEST_SLOW (default 1). make test-asan sets it, since code under
+#	the sanitizers runs several times slower and a loaded machine has
+#	slow moments on top of that. A test's result must not depend on it.
+set ::p2ptest::slow [expr {[info exists ::env(P2PTEST_SLOW)]
+    && [string is integer -strict $::env(P2PTEST_SLOW)]
+    && $::env(P2PTEST_SLOW) > 0 ? $::env(P2PTEST_SLOW) : 1}]
+proc slowMs {ms} {
+    expr {$ms * $::p2ptest::slow}
+}
+
 # waitFor --
 #	Polls the expression cond (evaluated in the caller's scope) through
 #	the event loop until it is true.
 # Results:
-#	1, or an error (code P2PTEST TIMEOUT) after timeout milliseconds.
+#	1, or an error (code P2PTEST TIMEOUT) after timeout milliseconds
+#	(stretched by slowMs).
 proc waitFor {cond {timeout 5000}} {
+    set timeout [slowMs $timeout]
     set deadline [expr {[clock milliseconds] + $timeout}]
     set var ::p2ptest::tick([incr ::p2ptest::seq])
     while {![uplevel 1 [list expr $cond]]} {
@@ -769,12 +783,12 @@ proc ::p2ptest::Baseline {} {
 ::p2ptest::Baseline
 
 # A whole test file must not hang the run: after P2PTEST_FILE_TIMEOUT
-# seconds (default 300) the file gives up with an error. (A timer event
-# gets through any wait that runs the event loop.)
+# seconds (default 300, stretched by slowMs) the file gives up with an
+# error. (A timer event gets through any wait that runs the event loop.)
 if {![info exists ::p2ptest::watchdog]} {
-    set ::p2ptest::watchdog [after [expr {1000 * (
+    set ::p2ptest::watchdog [after [slowMs [expr {1000 * (
 	[info exists ::env(P2PTEST_FILE_TIMEOUT)]
-	? $::env(P2PTEST_FILE_TIMEOUT) : 300)}] {
+	? $::env(P2PTEST_FILE_TIMEOUT) : 300)}]] {
 	puts stderr "watchdog: [file tail [info script]] did not finish in\
 		time; giving up"
 	exit 2
