@@ -437,7 +437,8 @@ oo::class create ::p2p::farming {
 		foreach bid $bids {
 		    set addr [dict get $bid address]
 		    if {$addr in $excluded
-			    || [dict exists $Jobs $id active $addr]} {
+			    || [dict exists $Jobs $id active $addr]
+			    || [dict exists $Jobs $id results $addr]} {
 			continue
 		    }
 		    set slots [expr {max(1, [dict get $bid free])}]
@@ -466,6 +467,7 @@ oo::class create ::p2p::farming {
 		dict set Jobs $id state running
 		dict set Jobs $id active $addr \
 		    [dict create rid $rid sent $now]
+		dict set Jobs $id dispatched $now
 		dict set Runs $rid [list $id $addr \
 		    [expr {$now + [dict get $Jobs $id timeout]}]]
 		dict incr Inflight $addr
@@ -491,24 +493,31 @@ oo::class create ::p2p::farming {
 			[dict get $Jobs $id spec]]
 		}
 	    }
-	    if {$need > 0
-		    && [dict size [dict get $Jobs $id active]] == 0
-		    && [dict exists $Jobs $id attempts]
-		    && [my Exhausted $class $id]} {
-		set tried [lmap a [dict get $Jobs $id attempts] {
-		    join $a {: }
-		}]
-		my Settle $id failed [dict create status failed \
-		    error "job $id failed on every worker that bid:\
-		    [join $tried {; }]"]
+	    set idle [expr {[dict size [dict get $Jobs $id active]] == 0}]
+	    if {$need > 0 && $idle && [my Exhausted $class $id]} {
+		my Shortfall $id
 		set need 0
 	    }
 	    if {$need > 0} {
 		incr waiting
-		if {[llength $excluded] == 0} {
+		# The workers this job cannot go to again: those it failed
+		# on, and with -redundancy those running or done with a
+		# copy of it.
+		set used $excluded
+		if {[dict get $Jobs $id k] > 1} {
+		    lappend used {*}[dict keys [dict get $Jobs $id active]]
+		    if {[dict exists $Jobs $id results]} {
+			lappend used {*}[dict keys [dict get $Jobs $id results]]
+		    }
+		    # Copies are out, more wanted: it stays queued.
+		    dict set Jobs $id state queued
+		}
+		if {[llength $used] == 0} {
 		    break
 		}
-		if {!$stuck && [my Excludes $class $excluded]} {
+		# Every bidder used: new bids, once no copy of it runs (a
+		# result then pumps again).
+		if {!$stuck && $idle && [my Excludes $class $used]} {
 		    set stuck 1
 		}
 		if {[incr skipped] > 64} {
@@ -579,7 +588,10 @@ oo::class create ::p2p::farming {
 
     # Exhausted --
     #	True when fresh bids of class exist and every bidder already
-    #	failed job id: no one is left to try.
+    #	failed job id, or (-redundancy) gave a result for it: no one is
+    #	left to try. For a redundant job only bids asked for after its
+    #	last copy went out count (a bid may have come too late for the
+    #	round its first copies were dispatched from).
     method Exhausted {class id} {
 	if {![dict exists $Offers $class]} {
 	    return 0
@@ -588,16 +600,48 @@ oo::class create ::p2p::farming {
 	if {[clock milliseconds] - [dict get $offer time] > 2000} {
 	    return 0
 	}
-	if {![dict exists $Jobs $id excluded]} {
+	set used [expr {[dict exists $Jobs $id excluded]
+	    ? [dict get $Jobs $id excluded] : {}}]
+	if {[dict exists $Jobs $id results]
+		&& [dict size [dict get $Jobs $id results]]} {
+	    if {[dict get $offer time] <= [dict get $Jobs $id dispatched]} {
+		return 0
+	    }
+	    lappend used {*}[dict keys [dict get $Jobs $id results]]
+	}
+	if {[llength $used] == 0} {
 	    return 0
 	}
-	set excluded [dict get $Jobs $id excluded]
 	foreach bid [dict get $offer bids] {
-	    if {[dict get $bid address] ni $excluded} {
+	    if {[dict get $bid address] ni $used} {
 		return 0
 	    }
 	}
 	return 1
+    }
+
+    # Shortfall --
+    #	Job id cannot get a worker: every bidder failed it, or it wants
+    #	more distinct workers (-redundancy) than there are bidders. It
+    #	fails; the escrows of its results are refunded.
+    method Shortfall {id} {
+	set tried [lmap a [expr {[dict exists $Jobs $id attempts]
+	    ? [dict get $Jobs $id attempts] : {}}] {join $a {: }}]
+	if {![dict exists $Jobs $id results]
+		|| [dict size [dict get $Jobs $id results]] == 0} {
+	    my Settle $id failed [dict create status failed \
+		error "job $id failed on every worker that bid:\
+		[join $tried {; }]"]
+	    return
+	}
+	set done [dict keys [dict get $Jobs $id results]]
+	dict for {a rid} [dict get $Jobs $id rids] {
+	    my Refund $rid
+	}
+	my Settle $id failed [dict create status failed \
+	    error "job $id needs [dict get $Jobs $id k] distinct workers:\
+	    [llength $done] gave results ([join $done {, }]) and no other\
+	    bid[expr {[llength $tried] ? " (failed: [join $tried {; }])" : ""}]"]
     }
 
     # NeedBids --
@@ -951,6 +995,10 @@ oo::class create ::p2p::farming {
 	}
 	dict set Jobs $id rids $addr $rid
 	my Vote $id $addr $result
+	if {[dict get $Jobs $id state] eq "queued"} {
+	    # It waits for more workers than it had: look again.
+	    my Pump
+	}
 	return 0
     }
 
