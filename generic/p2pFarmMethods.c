@@ -1,15 +1,22 @@
 /*
  * p2pFarmMethods.c --
  *
- *	The job farm's methods `wait` and `forget` (library/farm.tcl) as
- *	methods of the class ::p2p::farming implemented in C: one job at a
- *	time runs both for every job, and a method in Tcl costs a frame,
- *	the resolution of each variable it names, and its bytecode (some
- *	7k instructions a call), a C method none of that.
+ *	The job farm's methods `submit`, `wait`, `forget` and `OnResults`
+ *	(library/farm.tcl) as methods of the class ::p2p::farming
+ *	implemented in C: one job at a time runs each for every job, and a
+ *	method in Tcl costs a frame, the resolution of each variable it
+ *	names, and its bytecode (some 7k instructions a call), a C method
+ *	none of that.
  *
  *	    ::p2p::Internal::farmMethods class
  *
- *	gives class (the farm's) the public methods wait and forget:
+ *	gives class (the farm's) the public methods submit, wait and
+ *	forget and the private OnResults:
+ *
+ *	    $f submit ?-option value ...?	-> id
+ *
+ *	    as the farm's submit was (SubmitMethod); the pass that follows
+ *	    is in C when it is plain (OnePass), else the farm's PumpNow.
  *
  *	    $f wait id	-> the job's result
  *
@@ -29,14 +36,20 @@
  *	    forgets a finished job (its entry in Jobs); an unknown job is
  *	    an error (P2P JOB UNKNOWN id).
  *
+ *	    OnResults h cid results
+ *
+ *	    a `results` message of p2p:foreman<-worker/2, as the farm's
+ *	    OnResults was (OnResultsMethod).
+ *
  *	    ::p2p::Internal::farmWatch ns
  *
  *	puts those traces on the variables Settled and Waits of the farm
  *	whose namespace is ns (FarmInit calls it once they exist).
  *
  *	The farm's variables that these methods, and farmSubmit and
- *	farmResults under them, read at every job (Jobs Runs Inflight
- *	Batch Queue Head Pumping PumpId JobSeq ConnOf Escrows) are links
+ *	farmResults and farmDispatch under them, read at every job (Jobs
+ *	Runs Inflight Batch Queue Head Pumping PumpId JobSeq ConnOf
+ *	Escrows Offers Config ConnVer Seq ConnUp Conns) are links
  *	(FarmInit makes them) to elements "$ns,$name" of the global array
  *	p2pFarm, found from C by those two names (about 0.8k instructions
  *	a read; a variable of the object's namespace by its qualified name
