@@ -147,11 +147,14 @@ typedef struct FarmVars {
     Tcl_Obj *nsObj;		/* The farm's namespace, as given. */
     int flags;			/* TCL_NAMESPACE_ONLY or 0. */
     Tcl_Obj *names[NUM_FARM_KEYS - V_JOBS];
-				/* Qualified names (flags 0), or NULL. */
+				/* Qualified names (flags 0), or NULL; or
+				 * the elements of arrayObj. */
+    Tcl_Obj *arrayObj;		/* The global array whose elements the
+				 * variables are (given names), or NULL. */
 } FarmVars;
 
 static void	EnterFarm(Tcl_Interp *interp, Tcl_Obj *nsObj,
-		    FarmVars *fvPtr);
+		    Tcl_Obj *const *givenNames, FarmVars *fvPtr);
 static Tcl_Obj *FarmGet(Tcl_Interp *interp, FarmVars *fvPtr, int var,
 		    int flags);
 static Tcl_Obj *FarmVarName(FarmVars *fvPtr, int var);
@@ -233,7 +236,6 @@ FarmResultsObjCmd(
 	F_ERROR, F_RESULT
     };
 
-    (void) clientData;
     if (objc != 7) {
 	Tcl_WrongNumArgs(interp, 1, objv,
 		"ns addr results start logOpen escrows");
@@ -267,7 +269,7 @@ FarmResultsObjCmd(
      * elements are theirs.
      */
 
-    EnterFarm(interp, objv[1], &vars);
+    EnterFarm(interp, objv[1], clientData, &vars);
     keys = vars.keys;
     doneObj = keys[F_DONE];
     Tcl_IncrRefCount(objv[3]);
@@ -487,7 +489,6 @@ FarmDispatchObjCmd(
     int numIds, numBids = 0, i, head, b, code = TCL_OK;
     Tcl_WideInt now, ttl, seq, time;
 
-    (void) clientData;
     if (objc != 11) {
 	Tcl_WrongNumArgs(interp, 1, objv,
 		"ns queue i head now offers class ttl connVer seq");
@@ -526,7 +527,7 @@ FarmDispatchObjCmd(
 	numBids = 0;			/* No dispatch: no token needed. */
     }
     connVerObj = objv[9];
-    EnterFarm(interp, objv[1], &vars);
+    EnterFarm(interp, objv[1], clientData, &vars);
     Tcl_IncrRefCount(objv[2]);
     Tcl_IncrRefCount(objv[6]);
     Tcl_IncrRefCount(connVerObj);
@@ -725,7 +726,6 @@ FarmSubmitObjCmd(
     FarmVars vars;
     int numWords, i, index, value, other = 0, n, head, code = TCL_OK;
 
-    (void) clientData;
     if (objc != 4) {
 	Tcl_WrongNumArgs(interp, 1, objv, "ns id options");
 	return TCL_ERROR;
@@ -780,7 +780,7 @@ FarmSubmitObjCmd(
      * Head` do: each variable made its own first, then changed in place.
      */
 
-    EnterFarm(interp, objv[1], &vars);
+    EnterFarm(interp, objv[1], clientData, &vars);
     if ((jobsObj = OwnVar(interp, &vars, V_JOBS)) == NULL
 	    || (queueObj = OwnVar(interp, &vars, V_QUEUE)) == NULL
 	    || (headObj = OwnVar(interp, &vars, V_HEAD)) == NULL) {
@@ -833,6 +833,58 @@ FarmSubmitObjCmd(
     LeaveFarm(&vars);
     Tcl_DecrRefCount(classObj);
     return code;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pFarmResults, P2pFarmDispatch, P2pFarmSubmit --
+ *
+ *	farmResults, farmDispatch and farmSubmit called from C (the farm's methods in
+ *	C, generic/p2pFarmMethods.c), with objv as the commands take it
+ *	(objv[0] the command's name) and the farm's variables Jobs, Runs,
+ *	Inflight, Batch, Queue and Head as elements of a global array
+ *	(library/farm.tcl links them so): varNames holds the array's name
+ *	and then the P2P_FARM_VARS elements, in that order, kept by the
+ *	caller.
+ *
+ * Results:
+ *	Those of the commands.
+ *
+ * Side effects:
+ *	Those of the commands.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+P2pFarmResults(
+    Tcl_Interp *interp,
+    Tcl_Obj *const *varNames,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    return FarmResultsObjCmd((ClientData) varNames, interp, objc, objv);
+}
+
+int
+P2pFarmDispatch(
+    Tcl_Interp *interp,
+    Tcl_Obj *const *varNames,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    return FarmDispatchObjCmd((ClientData) varNames, interp, objc, objv);
+}
+
+int
+P2pFarmSubmit(
+    Tcl_Interp *interp,
+    Tcl_Obj *const *varNames,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    return FarmSubmitObjCmd((ClientData) varNames, interp, objc, objv);
 }
 
 /*
@@ -915,7 +967,9 @@ DictSize(
  *
  *	Readies the names of the farm's variables for one call: see
  *	FarmVars. (The farm's methods call from its namespace, as
- *	[namespace current]; farm.test also calls from elsewhere.)
+ *	[namespace current]; farm.test also calls from elsewhere; the
+ *	farm's methods in C, generic/p2pFarmMethods.c, give the qualified
+ *	names they keep.)
  *
  * Results:
  *	None.
@@ -930,12 +984,25 @@ static void
 EnterFarm(
     Tcl_Interp *interp,
     Tcl_Obj *nsObj,
+    Tcl_Obj *const *givenNames,	/* The global array and its
+				 * P2P_FARM_VARS elements, or NULL. */
     FarmVars *fvPtr)
 {
     int i;
 
     fvPtr->keys = KeyTable();
     fvPtr->nsObj = nsObj;
+    fvPtr->arrayObj = NULL;
+    if (givenNames != NULL) {
+	fvPtr->flags = TCL_GLOBAL_ONLY;
+	fvPtr->arrayObj = givenNames[0];
+	Tcl_IncrRefCount(fvPtr->arrayObj);
+	for (i = 0; i < NUM_FARM_KEYS - V_JOBS; i++) {
+	    fvPtr->names[i] = givenNames[i + 1];
+	    Tcl_IncrRefCount(fvPtr->names[i]);
+	}
+	return;
+    }
     fvPtr->flags = strcmp(Tcl_GetCurrentNamespace(interp)->fullName,
 	    Tcl_GetString(nsObj)) == 0 ? TCL_NAMESPACE_ONLY : 0;
     for (i = 0; i < NUM_FARM_KEYS - V_JOBS; i++) {
@@ -988,6 +1055,10 @@ FarmGet(
     int var,
     int flags)
 {
+    if (fvPtr->arrayObj != NULL) {
+	return Tcl_ObjGetVar2(interp, fvPtr->arrayObj,
+		fvPtr->names[var - V_JOBS], fvPtr->flags | flags);
+    }
     return Tcl_ObjGetVar2(interp, FarmVarName(fvPtr, var), NULL,
 	    fvPtr->flags | flags);
 }
@@ -1000,6 +1071,11 @@ FarmSet(
     Tcl_Obj *elemObj,
     Tcl_Obj *valueObj)
 {
+    if (fvPtr->arrayObj != NULL) {
+	return Tcl_ObjSetVar2(interp, fvPtr->arrayObj,
+		fvPtr->names[var - V_JOBS], valueObj,
+		fvPtr->flags | TCL_LEAVE_ERR_MSG);
+    }
     return Tcl_ObjSetVar2(interp, FarmVarName(fvPtr, var), elemObj,
 	    valueObj, fvPtr->flags | TCL_LEAVE_ERR_MSG);
 }
@@ -1020,6 +1096,9 @@ LeaveFarm(
 {
     int i;
 
+    if (fvPtr->arrayObj != NULL) {
+	Tcl_DecrRefCount(fvPtr->arrayObj);
+    }
     for (i = 0; i < NUM_FARM_KEYS - V_JOBS; i++) {
 	if (fvPtr->names[i] != NULL) {
 	    Tcl_DecrRefCount(fvPtr->names[i]);

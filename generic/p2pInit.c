@@ -77,7 +77,8 @@ P2pjobs_Init(
     Tcl_CreateObjCommand(interp, "::p2p::exec", P2pExecObjCmd, NULL, NULL);
     Tcl_CreateObjCommand(interp, "::p2p::identity", P2pIdentityObjCmd, NULL,
 	    NULL);
-    if (P2pJobRunInit(interp) != TCL_OK || P2pFarmInit(interp) != TCL_OK) {
+    if (P2pJobRunInit(interp) != TCL_OK || P2pFarmInit(interp) != TCL_OK
+	    || P2pFarmMethodsInit(interp) != TCL_OK) {
 	return TCL_ERROR;
     }
     return Tcl_PkgProvide(interp, "p2pjobs", P2PJOBS_VERSION);

@@ -32,6 +32,7 @@ static char *	WaitVarProc(ClientData clientData, Tcl_Interp *interp,
 		    const char *name1, const char *name2, int flags);
 static int	ServiceAll(void);
 static long	MsSince(const Tcl_Time *thenPtr);
+static int	FlagSet(ClientData clientData);
 
 static char *
 WaitVarProc(
@@ -79,14 +80,17 @@ MsSince(
 /*
  *----------------------------------------------------------------------
  *
- * P2pVwaitObjCmd --
+ * P2pWaitUntil --
  *
- *	p2p::vwait varName: runs the event loop until the global (or fully
- *	qualified) variable varName is written or unset, like vwait.
+ *	Runs the event loop, as p2p::vwait does, until doneProc (called
+ *	with clientData after every step) returns true. varName is the
+ *	variable named in the error of a loop with nothing left to wait
+ *	for. (p2p::vwait waits so for a trace on a variable; the farm's
+ *	`wait`, generic/p2pFarmMethods.c, for a count its traces change.)
  *
  * Results:
- *	A standard Tcl result; the errors of vwait (would wait forever,
- *	limit exceeded, canceled).
+ *	TCL_OK once doneProc said so; else TCL_ERROR with the errors of
+ *	vwait (would wait forever, limit exceeded, canceled).
  *
  * Side effects:
  *	Anything the event handlers do.
@@ -95,34 +99,22 @@ MsSince(
  */
 
 int
-P2pVwaitObjCmd(
-    ClientData clientData,
+P2pWaitUntil(
     Tcl_Interp *interp,
-    int objc,
-    Tcl_Obj *const objv[])
+    P2pWaitDoneProc *doneProc,
+    ClientData clientData,
+    const char *varName)
 {
     P2pLoop *loopPtr = P2pLoopGet();
     int done = 0, foundEvent = 1, fast = 1, ready;
-    const char *name;
     Tcl_Time active, files;
     uv_loop_t *uvPtr;
     long timeout;
 
-    (void) clientData;
-    if (objc != 2) {
-	Tcl_WrongNumArgs(interp, 1, objv, "varName");
-	return TCL_ERROR;
-    }
-    name = Tcl_GetString(objv[1]);
-    if (Tcl_TraceVar2(interp, name, NULL,
-	    TCL_GLOBAL_ONLY|TCL_TRACE_WRITES|TCL_TRACE_UNSETS, WaitVarProc,
-	    &done) != TCL_OK) {
-	return TCL_ERROR;
-    }
     uvPtr = loopPtr ? &loopPtr->uv : NULL;
     Tcl_GetTime(&active);
     files = active;
-    while (!done && foundEvent) {
+    while (!(done = doneProc(clientData)) && foundEvent) {
 	if (!fast || uvPtr == NULL) {
 	    foundEvent = Tcl_DoOneEvent(TCL_ALL_EVENTS);
 	    Tcl_GetTime(&active);
@@ -170,13 +162,10 @@ P2pVwaitObjCmd(
 	    break;
 	}
     }
-    Tcl_UntraceVar2(interp, name, NULL,
-	    TCL_GLOBAL_ONLY|TCL_TRACE_WRITES|TCL_TRACE_UNSETS, WaitVarProc,
-	    &done);
-    if (!foundEvent) {
+    if (!done && !foundEvent) {
 	Tcl_ResetResult(interp);
 	Tcl_SetObjResult(interp, Tcl_ObjPrintf("can't wait for variable"
-		" \"%s\": would wait forever", name));
+		" \"%s\": would wait forever", varName));
 	Tcl_SetErrorCode(interp, "TCL", "EVENT", "NO_SOURCES", NULL);
 	return TCL_ERROR;
     }
@@ -185,4 +174,57 @@ P2pVwaitObjCmd(
     }
     Tcl_ResetResult(interp);
     return TCL_OK;
+}
+
+static int
+FlagSet(
+    ClientData clientData)
+{
+    return *(int *) clientData;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pVwaitObjCmd --
+ *
+ *	p2p::vwait varName: runs the event loop until the global (or fully
+ *	qualified) variable varName is written or unset, like vwait.
+ *
+ * Results:
+ *	A standard Tcl result; the errors of vwait (would wait forever,
+ *	limit exceeded, canceled).
+ *
+ * Side effects:
+ *	Anything the event handlers do.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+P2pVwaitObjCmd(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    int done = 0, code;
+    const char *name;
+
+    (void) clientData;
+    if (objc != 2) {
+	Tcl_WrongNumArgs(interp, 1, objv, "varName");
+	return TCL_ERROR;
+    }
+    name = Tcl_GetString(objv[1]);
+    if (Tcl_TraceVar2(interp, name, NULL,
+	    TCL_GLOBAL_ONLY|TCL_TRACE_WRITES|TCL_TRACE_UNSETS, WaitVarProc,
+	    &done) != TCL_OK) {
+	return TCL_ERROR;
+    }
+    code = P2pWaitUntil(interp, FlagSet, &done, name);
+    Tcl_UntraceVar2(interp, name, NULL,
+	    TCL_GLOBAL_ONLY|TCL_TRACE_WRITES|TCL_TRACE_UNSETS, WaitVarProc,
+	    &done);
+    return code;
 }

@@ -419,6 +419,32 @@ MODULE_SCOPE int	P2pJobRunInit(Tcl_Interp *interp);
  */
 
 MODULE_SCOPE int	P2pFarmInit(Tcl_Interp *interp);
+#define P2P_FARM_VARS 6		/* Jobs Runs Inflight Batch Queue Head */
+MODULE_SCOPE int	P2pFarmResults(Tcl_Interp *interp,
+			    Tcl_Obj *const *varNames, int objc,
+			    Tcl_Obj *const objv[]);
+MODULE_SCOPE int	P2pFarmDispatch(Tcl_Interp *interp,
+			    Tcl_Obj *const *varNames, int objc,
+			    Tcl_Obj *const objv[]);
+MODULE_SCOPE int	P2pFarmSubmit(Tcl_Interp *interp,
+			    Tcl_Obj *const *varNames, int objc,
+			    Tcl_Obj *const objv[]);
+
+/*
+ * p2pFarmMethods.c: the farm's methods submit, wait, forget and
+ * OnResults in C.
+ */
+
+MODULE_SCOPE int	P2pFarmMethodsInit(Tcl_Interp *interp);
+
+/*
+ * p2pWait.c: the event loop of p2p::vwait, until a condition holds.
+ */
+
+typedef int (P2pWaitDoneProc)(ClientData clientData);
+MODULE_SCOPE int	P2pWaitUntil(Tcl_Interp *interp,
+			    P2pWaitDoneProc *doneProc, ClientData clientData,
+			    const char *varName);
 
 /*
  * Commands made in p2pInit.c and p2pDebug.c.

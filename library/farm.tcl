@@ -49,6 +49,24 @@ oo::class create ::p2p::farming {
 	JobSeq Soliciting SweepId
 
     method FarmInit {} {
+	# The variables the farm's methods in C (generic/p2pFarmMethods.c)
+	# and farmSubmit and farmResults under them read at every job are
+	# linked to elements of the global array p2pFarm, "$ns,$name":
+	# found from C by a global array and an element, some 0.8k
+	# instructions a read, against 1.6k for a variable of this
+	# namespace by its qualified name. (Those of the foreman have
+	# their values already.) The foreman's destructor unsets them.
+	set ns [namespace current]
+	foreach name {Jobs Runs Inflight Batch Queue Head Pumping PumpId \
+		JobSeq ConnOf Escrows Offers Config ConnVer Seq ConnUp Conns} {
+	    namespace eval $ns [string map [list @v $name @e "$ns,$name"] {
+		if {[info exists @v]} {
+		    set ::p2pFarm(@e) $@v
+		    unset @v
+		}
+		upvar #0 ::p2pFarm(@e) @v
+	    }]
+	}
 	set Jobs {}
 	set Queue {}
 	set Head {}
@@ -72,6 +90,9 @@ oo::class create ::p2p::farming {
 	# trace looked up again, by every element set.)
 	set Settled {}
 	array set Waits {}
+	# (What the C method wait looks at instead of a trace of its own:
+	# generic/p2pFarmMethods.c.)
+	::p2p::Internal::farmWatch [namespace current]
 	set SweepId [after 1000 [list [namespace which my] Sweep]]
     }
 
@@ -99,40 +120,19 @@ oo::class create ::p2p::farming {
     #	?-retries n? ?-timeout ms?	-> job id
     #	or $f submit -tree script -input data ?-maxdepth n? ?-fanout n?
     #	?-budget points? ?-price n? ...	(a tree job: library/tree.tcl)
-    method submit {args} {
-	# The options of every job are checked, and the job queued, in C
-	# (generic/p2pFarm.c): submit's Tcl cost a fifth of the foreman's
-	# per job. A tree job, or a bad option, goes by SubmitOther. A job
-	# gets only the keys every job needs (spec state command k retries
-	# timeout active); reissues (0), attempts, excluded, results, rids,
-	# progress (empty) and starved come when needed: read them with a
-	# default. (A job refused takes no id.)
-	set r [::p2p::Internal::farmSubmit [namespace current] \
-	    job[expr {$JobSeq + 1}] $args]
-	if {[llength $r]} {
-	    incr JobSeq
-	} else {
-	    set r [my SubmitOther $args]
-	}
-	# Dispatch now (one job at a time then costs no trip through the
-	# event loop), unless a pump is under way. Behind other jobs of its
-	# class (a batch being submitted), one pass soon serves them all:
-	# a pass per job would look at the same waiting head each time.
-	if {!$Pumping} {
-	    if {[lindex $r 1]} {
-		# (Pump inlined.)
-		if {$PumpId eq ""} {
-		    set PumpId [after 0 [list [namespace which my] PumpNow]]
-		}
-	    } else {
-		if {$PumpId ne ""} {
-		    catch {after cancel $PumpId}
-		}
-		my PumpNow
-	    }
-	}
-	lindex $r 0
-    }
+    #	(A method in C, generic/p2pFarmMethods.c, made below.) The
+    #	options of every job are checked, and the job queued, by
+    #	::p2p::Internal::farmSubmit (generic/p2pFarm.c) under the id
+    #	job[expr {$JobSeq + 1}]; a tree job, or a bad option, goes by
+    #	SubmitOther. A job gets only the keys every job needs (spec state
+    #	command k retries timeout active); reissues (0), attempts,
+    #	excluded, results, rids, progress (empty) and starved come when
+    #	needed: read them with a default. (A job refused takes no id.)
+    #	Then, unless a pump is under way ($Pumping), it dispatches now
+    #	(PumpNow, after `after cancel $PumpId`: one job at a time then
+    #	costs no trip through the event loop), or soon (Pump) behind
+    #	other jobs of its class (a batch being submitted: one pass soon
+    #	serves them all).
 
     # SubmitOther --
     #	submit with options farmSubmit leaves to the farm: a tree job
@@ -156,24 +156,11 @@ oo::class create ::p2p::farming {
     }
 
     # USAGE: $f wait id ?-timeout ms?	-> the job's result dict
-    method wait {id args} {
-	# (Options, or an unknown job: WaitFor. No variable of its own
-	# here: see PumpClass.)
-	if {[llength $args] || ![dict exists $Jobs $id]} {
-	    tailcall my WaitFor $id {*}$args
-	}
-	if {[dict get $Jobs $id state] ni {done failed cancelled}} {
-	    while {[dict get $Jobs $id state] ni {done failed cancelled}
-		    && ![info exists Waits(timeout-$id)]} {
-		::p2p::vwait [namespace current]::Settled
-	    }
-	    if {[info exists Waits(timeout-$id)]} {
-		# (Another wait's -timeout.)
-		my WaitExpired $id ""
-	    }
-	}
-	dict get $Jobs $id result
-    }
+    #	(A method in C, generic/p2pFarmMethods.c, made below: it waits
+    #	for a job as `::p2p::vwait [namespace current]::Settled` until
+    #	the job is settled or Waits(timeout-$id) exists, then as
+    #	WaitExpired; with options, or for an unknown job, it is
+    #	WaitFor.)
 
     # WaitFor --
     #	wait with options.
@@ -256,15 +243,9 @@ oo::class create ::p2p::farming {
     }
 
     # USAGE: $f forget id	-> forgets a finished job
-    method forget {id} {
-	if {![dict exists $Jobs $id]} {
-	    my Known $id
-	}
-	if {[dict get $Jobs $id state] in {done failed cancelled}} {
-	    dict unset Jobs $id
-	}
-	return
-    }
+    #	(A method in C, generic/p2pFarmMethods.c, made below: `dict unset
+    #	Jobs $id` if the job is done, failed or cancelled; the error of
+    #	Known if there is no such job.)
 
     # USAGE: $f cancel id
     method cancel {id} {
@@ -878,28 +859,13 @@ oo::class create ::p2p::farming {
     }
 
     # p2p:foreman<-worker/2: results in batches.
-    method OnResults {h cid results} {
-	# The results that need no policy (a worker's result of a job
-	# without -command, -redundancy, escrow or log file: most) are
-	# settled in C (generic/p2pFarm.c, which also says when results is
-	# not a list of pairs), up to the first that does: from that one
-	# on, ResultsRest. (One local, r: every variable a method names
-	# costs at every call, see PumpClass. RunOf and EndRun inlined.)
-	set r [::p2p::Internal::farmResults [namespace current] \
-	    [expr {[dict exists $ConnOf $h] ? [dict get $ConnOf $h] : ""}] \
-	    $results 0 $LogOpen $Escrows]
-	if {[lindex $r 0] < [llength $results]} {
-	    tailcall my ResultsRest $h $results {*}$r
-	}
-	if {[llength [lindex $r 1]]} {
-	    set Settled [lindex $r 1]
-	    # (The end of Settle, once for the results settled inline.)
-	    if {[dict size $Queue] && $PumpId eq ""} {
-		set PumpId [after 0 [list [namespace which my] PumpNow]]
-	    }
-	}
-	return
-    }
+    #	OnResults h cid results is a method in C (generic/p2pFarmMethods.c,
+    #	made below): the results that need no policy (a worker's result
+    #	of a job without -command, -redundancy, escrow or log file: most)
+    #	are settled by ::p2p::Internal::farmResults (generic/p2pFarm.c,
+    #	which also says when results is not a list of pairs), up to the
+    #	first that does: from that one on, ResultsRest. Settled is then
+    #	set to the ids settled, and a pass is due (Pump) if jobs wait.
 
     # ResultsRest --
     #	The rest of OnResults from the pair at index i of results, which
@@ -1065,3 +1031,9 @@ oo::class create ::p2p::farming {
 	return $fp
     }
 }
+
+# submit, wait, forget and OnResults, run for every job, are methods in C
+# (one job at a time then costs no frame, variables or bytecode of a Tcl
+# method for them, and the farm's variables they read from C are found
+# without TclOO's resolver of a method's frame).
+::p2p::Internal::farmMethods ::p2p::farming

@@ -1,0 +1,1373 @@
+/*
+ * p2pFarmMethods.c --
+ *
+ *	The job farm's methods `submit`, `wait`, `forget` and `OnResults`
+ *	(library/farm.tcl) as methods of the class ::p2p::farming
+ *	implemented in C: one job at a time runs each for every job, and a
+ *	method in Tcl costs a frame, the resolution of each variable it
+ *	names, and its bytecode (some 7k instructions a call), a C method
+ *	none of that.
+ *
+ *	    ::p2p::Internal::farmMethods class
+ *
+ *	gives class (the farm's) the public methods submit, wait and
+ *	forget and the private OnResults:
+ *
+ *	    $f submit ?-option value ...?	-> id
+ *
+ *	    as the farm's submit was (SubmitMethod); the pass that follows
+ *	    is in C when it is plain (OnePass), else the farm's PumpNow.
+ *
+ *	    $f wait id	-> the job's result
+ *
+ *	    returns the result of job id once it is done, failed or
+ *	    cancelled, running the event loop meanwhile as p2p::vwait does.
+ *	    It does not trace a variable by name at every call: the farm's
+ *	    variables Settled (set whenever jobs are settled) and Waits
+ *	    (Waits(timeout-$id): a wait's -timeout is past) carry traces
+ *	    for the farm's life (farmWatch below) that count their writes,
+ *	    and the wait looks at the job again when the count of Settled
+ *	    moved. With options, or for a job it does not find, it is the
+ *	    farm's WaitFor (the same call in Tcl); when a -timeout of
+ *	    another wait for the job is past, its WaitExpired.
+ *
+ *	    $f forget id
+ *
+ *	    forgets a finished job (its entry in Jobs); an unknown job is
+ *	    an error (P2P JOB UNKNOWN id).
+ *
+ *	    OnResults h cid results
+ *
+ *	    a `results` message of p2p:foreman<-worker/2, as the farm's
+ *	    OnResults was (OnResultsMethod).
+ *
+ *	    ::p2p::Internal::farmWatch ns
+ *
+ *	puts those traces on the variables Settled and Waits of the farm
+ *	whose namespace is ns (FarmInit calls it once they exist).
+ *
+ *	The farm's variables that these methods, and farmSubmit and
+ *	farmResults and farmDispatch under them, read at every job (Jobs
+ *	Runs Inflight Batch Queue Head Pumping PumpId JobSeq ConnOf
+ *	Escrows Offers Config ConnVer Seq ConnUp Conns) are links
+ *	(FarmInit makes them) to elements "$ns,$name" of the global array
+ *	p2pFarm, found from C by those two names (about 0.8k instructions
+ *	a read; a variable of the object's namespace by its qualified name
+ *	costs 1.6k). The others (Waits, Settled, LogOpen) are read by
+ *	their qualified names. Each object keeps the names (its metadata)
+ *	from its first call on.
+ */
+
+#include "p2pjobsInt.h"
+
+/*
+ * What the traces count, per thread (any farm's Settled wakes every
+ * wait of the thread, which then looks at its own job).
+ */
+
+typedef struct WatchCounts {
+    unsigned long settled;	/* Writes (and unsets) of any Settled. */
+    long timeouts;		/* Elements written into any Waits, less
+				 * those unset: while it is 0, no wait's
+				 * -timeout is pending, and Waits is not
+				 * looked at. (Never below the number of
+				 * elements that exist.) */
+    int made;			/* The words below are made. */
+    Tcl_Obj *stateObj;		/* "state" */
+    Tcl_Obj *resultObj;		/* "result" */
+} WatchCounts;
+
+static Tcl_ThreadDataKey watchKey;
+
+/*
+ * A farm object's names, its metadata: made at its first call of a
+ * method here, freed with the object, or after, by the last method
+ * call that holds it (a wait, whose event loop may destroy the object).
+ */
+
+enum {
+    E_JOBS, E_RUNS, E_INFLIGHT, E_BATCH, E_QUEUE, E_HEAD,
+				/* P2P_FARM_VARS, in p2pFarm.c's order. */
+    E_PUMPING, E_PUMPID, E_JOBSEQ, E_CONNOF, E_ESCROWS, E_OFFERS,
+    E_CONFIG, E_CONNVER, E_SEQ, E_CONNUP, E_CONNS,
+    NUM_ELEMS
+};
+
+static const char *const elemNames[NUM_ELEMS] = {
+    "Jobs", "Runs", "Inflight", "Batch", "Queue", "Head", "Pumping",
+    "PumpId", "JobSeq", "ConnOf", "Escrows", "Offers", "Config",
+    "ConnVer", "Seq", "ConnUp", "Conns"
+};
+
+enum {
+    N_WAITS, N_SETTLED, N_LOGOPEN, N_MY, N_NS,
+    NUM_NAMES
+};
+
+static const char *const nameFormats[NUM_NAMES] = {
+    "%s::Waits", "%s::Settled", "%s::LogOpen", "%s::my", "%s"
+};
+
+typedef struct FarmNames {
+    int refCount;		/* The object's, and each call's that
+				 * holds it. */
+    Tcl_Obj *linked[1 + NUM_ELEMS];
+				/* The global array p2pFarm, then the
+				 * elements "$ns,Jobs" ... that the
+				 * variables Jobs ... of the object are
+				 * linked to (FarmInit). */
+    Tcl_Obj *objs[NUM_NAMES];	/* The qualified names $ns::Waits ...,
+				 * $ns::my, and $ns. */
+    Tcl_Obj *pumpNowObj;	/* The list {$ns::my PumpNow}. */
+    Tcl_Obj *pumpObj;		/* The list {$ns::my Pump}. */
+    Tcl_Obj *payingObj;		/* The list {$ns::my Paying}. */
+} FarmNames;
+
+static int	FarmMethodsObjCmd(ClientData clientData, Tcl_Interp *interp,
+		    int objc, Tcl_Obj *const objv[]);
+static int	FarmWatchObjCmd(ClientData clientData, Tcl_Interp *interp,
+		    int objc, Tcl_Obj *const objv[]);
+static int	WaitMethod(ClientData clientData, Tcl_Interp *interp,
+		    Tcl_ObjectContext context, int objc,
+		    Tcl_Obj *const *objv);
+static int	ForgetMethod(ClientData clientData, Tcl_Interp *interp,
+		    Tcl_ObjectContext context, int objc,
+		    Tcl_Obj *const *objv);
+static int	SubmitMethod(ClientData clientData, Tcl_Interp *interp,
+		    Tcl_ObjectContext context, int objc,
+		    Tcl_Obj *const *objv);
+static int	OnResultsMethod(ClientData clientData, Tcl_Interp *interp,
+		    Tcl_ObjectContext context, int objc,
+		    Tcl_Obj *const *objv);
+static Tcl_Obj *GetVar(Tcl_Interp *interp, FarmNames *fnPtr, int name,
+		    int flags);
+static Tcl_Obj *SetVar(Tcl_Interp *interp, FarmNames *fnPtr, int name,
+		    Tcl_Obj *valueObj);
+static int	EvalCall(Tcl_Interp *interp, Tcl_Obj *callObj);
+static int	OnePass(Tcl_Interp *interp, FarmNames *fnPtr);
+static Tcl_Obj *OwnValue(Tcl_Interp *interp, FarmNames *fnPtr, int name);
+static char *	SettledTraceProc(ClientData clientData, Tcl_Interp *interp,
+		    const char *name1, const char *name2, int flags);
+static char *	WaitsTraceProc(ClientData clientData, Tcl_Interp *interp,
+		    const char *name1, const char *name2, int flags);
+static int	SettledSince(ClientData clientData);
+static WatchCounts *Counts(void);
+static void	CountsExitProc(ClientData clientData);
+static FarmNames *Names(Tcl_Object object);
+static void	NamesDeleteProc(ClientData clientData);
+static void	ReleaseNames(FarmNames *fnPtr);
+static Tcl_Obj *JobOf(Tcl_Interp *interp, FarmNames *fnPtr,
+		    Tcl_Obj *idObj);
+static int	TimeoutPast(Tcl_Interp *interp, FarmNames *fnPtr,
+		    Tcl_Obj *idObj);
+static int	CallFarm(Tcl_Interp *interp, FarmNames *fnPtr,
+		    const char *method, int objc, Tcl_Obj *const objv[]);
+static int	IsFinal(Tcl_Obj *stateObj);
+
+static const Tcl_MethodType waitMethodType = {
+    TCL_OO_METHOD_VERSION_CURRENT, "wait", WaitMethod, NULL, NULL
+};
+static const Tcl_MethodType forgetMethodType = {
+    TCL_OO_METHOD_VERSION_CURRENT, "forget", ForgetMethod, NULL, NULL
+};
+static const Tcl_MethodType submitMethodType = {
+    TCL_OO_METHOD_VERSION_CURRENT, "submit", SubmitMethod, NULL, NULL
+};
+static const Tcl_MethodType onResultsMethodType = {
+    TCL_OO_METHOD_VERSION_CURRENT, "OnResults", OnResultsMethod, NULL, NULL
+};
+static const Tcl_ObjectMetadataType namesMetaType = {
+    TCL_OO_METADATA_VERSION_CURRENT, "p2p farm names", NamesDeleteProc,
+    NULL
+};
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pFarmMethodsInit --
+ *
+ *	Makes ::p2p::Internal::farmMethods and farmWatch.
+ *
+ * Results:
+ *	TCL_OK or TCL_ERROR.
+ *
+ * Side effects:
+ *	Creates the namespace ::p2p::Internal if needed.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+P2pFarmMethodsInit(
+    Tcl_Interp *interp)
+{
+    if (Tcl_FindNamespace(interp, "::p2p::Internal", NULL, 0) == NULL
+	    && Tcl_CreateNamespace(interp, "::p2p::Internal", NULL,
+		NULL) == NULL) {
+	return TCL_ERROR;
+    }
+    Tcl_CreateObjCommand(interp, "::p2p::Internal::farmMethods",
+	    FarmMethodsObjCmd, NULL, NULL);
+    Tcl_CreateObjCommand(interp, "::p2p::Internal::farmWatch",
+	    FarmWatchObjCmd, NULL, NULL);
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * FarmMethodsObjCmd --
+ *
+ *	::p2p::Internal::farmMethods class: see the header of this file.
+ *
+ * Results:
+ *	TCL_OK, or TCL_ERROR if class is no class.
+ *
+ * Side effects:
+ *	Defines (or replaces) the methods wait and forget of class.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+FarmMethodsObjCmd(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    Tcl_Object object;
+    Tcl_Class cls;
+
+    (void) clientData;
+    if (objc != 2) {
+	Tcl_WrongNumArgs(interp, 1, objv, "class");
+	return TCL_ERROR;
+    }
+    object = Tcl_GetObjectFromObj(interp, objv[1]);
+    if (object == NULL) {
+	return TCL_ERROR;
+    }
+    cls = Tcl_GetObjectAsClass(object);
+    if (cls == NULL) {
+	Tcl_SetObjResult(interp, Tcl_ObjPrintf("\"%s\" is not a class",
+		Tcl_GetString(objv[1])));
+	Tcl_SetErrorCode(interp, "P2P", "USAGE", "NOTCLASS", NULL);
+	return TCL_ERROR;
+    }
+    Tcl_NewMethod(interp, cls, Tcl_NewStringObj("wait", -1), 1,
+	    &waitMethodType, NULL);
+    Tcl_NewMethod(interp, cls, Tcl_NewStringObj("forget", -1), 1,
+	    &forgetMethodType, NULL);
+    Tcl_NewMethod(interp, cls, Tcl_NewStringObj("submit", -1), 1,
+	    &submitMethodType, NULL);
+    Tcl_NewMethod(interp, cls, Tcl_NewStringObj("OnResults", -1), 0,
+	    &onResultsMethodType, NULL);
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * FarmWatchObjCmd --
+ *
+ *	::p2p::Internal::farmWatch ns: see the header of this file.
+ *
+ * Results:
+ *	TCL_OK, or TCL_ERROR if ns::Settled or ns::Waits cannot be traced
+ *	(no such namespace).
+ *
+ * Side effects:
+ *	Traces on both variables, for as long as they exist.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+FarmWatchObjCmd(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    WatchCounts *wcPtr = Counts();
+    Tcl_Obj *nameObj;
+    int code;
+
+    (void) clientData;
+    if (objc != 2) {
+	Tcl_WrongNumArgs(interp, 1, objv, "ns");
+	return TCL_ERROR;
+    }
+    nameObj = Tcl_ObjPrintf("%s::Settled", Tcl_GetString(objv[1]));
+    Tcl_IncrRefCount(nameObj);
+    code = Tcl_TraceVar2(interp, Tcl_GetString(nameObj), NULL,
+	    TCL_GLOBAL_ONLY|TCL_TRACE_WRITES|TCL_TRACE_UNSETS,
+	    SettledTraceProc, wcPtr);
+    Tcl_DecrRefCount(nameObj);
+    if (code != TCL_OK) {
+	return TCL_ERROR;
+    }
+    nameObj = Tcl_ObjPrintf("%s::Waits", Tcl_GetString(objv[1]));
+    Tcl_IncrRefCount(nameObj);
+    code = Tcl_TraceVar2(interp, Tcl_GetString(nameObj), NULL,
+	    TCL_GLOBAL_ONLY|TCL_TRACE_WRITES|TCL_TRACE_UNSETS,
+	    WaitsTraceProc, wcPtr);
+    Tcl_DecrRefCount(nameObj);
+    return code;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * SettledTraceProc, WaitsTraceProc --
+ *
+ *	The traces of farmWatch: a write or unset of Settled counts (as
+ *	p2p::vwait's trace would wake); an element written into Waits
+ *	counts as a pending timeout, one unset as one fewer.
+ *
+ * Results:
+ *	NULL.
+ *
+ * Side effects:
+ *	Changes the thread's WatchCounts.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static char *
+SettledTraceProc(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    const char *name1,
+    const char *name2,
+    int flags)
+{
+    (void) interp;
+    (void) name1;
+    (void) name2;
+    (void) flags;
+    ((WatchCounts *) clientData)->settled++;
+    return NULL;
+}
+
+static char *
+WaitsTraceProc(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    const char *name1,
+    const char *name2,
+    int flags)
+{
+    WatchCounts *wcPtr = clientData;
+
+    (void) interp;
+    (void) name1;
+    if (name2 == NULL) {
+	return NULL;			/* The whole array: its farm dies. */
+    }
+    if (flags & TCL_TRACE_WRITES) {
+	wcPtr->timeouts++;
+    } else if ((flags & TCL_TRACE_UNSETS) && wcPtr->timeouts > 0) {
+	wcPtr->timeouts--;
+    }
+    return NULL;
+}
+
+/*
+ * The event loop of wait runs until the count of Settled moves from
+ * the value it had.
+ */
+
+typedef struct SettledWait {
+    WatchCounts *wcPtr;
+    unsigned long start;
+} SettledWait;
+
+static int
+SettledSince(
+    ClientData clientData)
+{
+    SettledWait *swPtr = clientData;
+
+    return swPtr->wcPtr->settled != swPtr->start;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * WaitMethod --
+ *
+ *	$f wait id ?-timeout ms?: see the header of this file.
+ *
+ * Results:
+ *	The job's result, or an error (those of the farm's WaitFor and
+ *	WaitExpired, or of the event loop).
+ *
+ * Side effects:
+ *	Runs the event loop until the job is settled.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+WaitMethod(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    Tcl_ObjectContext context,
+    int objc,
+    Tcl_Obj *const *objv)
+{
+    int skip = Tcl_ObjectContextSkippedArgs(context), code = TCL_OK;
+    FarmNames *fnPtr = Names(Tcl_ObjectContextObject(context));
+    WatchCounts *wcPtr = Counts();
+    Tcl_Obj *idObj, *jobObj, *stateObj, *resultObj, *expiredObjv[2];
+    SettledWait sw;
+
+    (void) clientData;
+    if (objc < skip + 1) {
+	Tcl_WrongNumArgs(interp, skip, objv, "id ?arg ...?");
+	return TCL_ERROR;
+    }
+    if (objc > skip + 1) {
+	return CallFarm(interp, fnPtr, "WaitFor", objc - skip, objv + skip);
+    }
+    idObj = objv[skip];
+    sw.wcPtr = wcPtr;
+    sw.start = wcPtr->settled;
+    jobObj = JobOf(interp, fnPtr, idObj);
+    if (jobObj == NULL || Tcl_DictObjGet(NULL, jobObj, wcPtr->stateObj,
+	    &stateObj) != TCL_OK || stateObj == NULL) {
+	return CallFarm(interp, fnPtr, "WaitFor", 1, &idObj);
+    }
+    if (!IsFinal(stateObj)) {
+	/*
+	 * As the farm's `while` did: until the job is settled or a
+	 * -timeout of another wait for it is past. The object may die
+	 * while events run: its names are held.
+	 */
+
+	fnPtr->refCount++;
+	while (!(wcPtr->timeouts > 0 && TimeoutPast(interp, fnPtr, idObj))) {
+	    code = P2pWaitUntil(interp, SettledSince, &sw,
+		    Tcl_GetString(fnPtr->objs[N_SETTLED]));
+	    if (code != TCL_OK) {
+		break;
+	    }
+	    sw.start = wcPtr->settled;
+	    jobObj = JobOf(interp, fnPtr, idObj);
+	    if (jobObj == NULL || Tcl_DictObjGet(NULL, jobObj,
+		    wcPtr->stateObj, &stateObj) != TCL_OK
+		    || stateObj == NULL) {
+		/* (The farm's error.) */
+		code = CallFarm(interp, fnPtr, "WaitFor", 1, &idObj);
+		goto release;
+	    }
+	    if (IsFinal(stateObj)) {
+		break;
+	    }
+	}
+	if (code == TCL_OK && wcPtr->timeouts > 0
+		&& TimeoutPast(interp, fnPtr, idObj)) {
+	    expiredObjv[0] = idObj;
+	    expiredObjv[1] = Tcl_NewObj();
+	    code = CallFarm(interp, fnPtr, "WaitExpired", 2, expiredObjv);
+	    if (code == TCL_OK) {
+		/* (WaitExpired returned: what the farm's `wait` did.) */
+		jobObj = JobOf(interp, fnPtr, idObj);
+	    }
+	}
+	if (code == TCL_OK && (jobObj == NULL
+		|| Tcl_DictObjGet(NULL, jobObj, wcPtr->resultObj,
+		    &resultObj) != TCL_OK || resultObj == NULL)) {
+	    code = CallFarm(interp, fnPtr, "WaitFor", 1, &idObj);
+	} else if (code == TCL_OK) {
+	    Tcl_SetObjResult(interp, resultObj);
+	}
+    release:
+	ReleaseNames(fnPtr);
+	return code;
+    }
+    if (jobObj == NULL || Tcl_DictObjGet(NULL, jobObj, wcPtr->resultObj,
+	    &resultObj) != TCL_OK || resultObj == NULL) {
+	return CallFarm(interp, fnPtr, "WaitFor", 1, &idObj);
+    }
+    Tcl_SetObjResult(interp, resultObj);
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * ForgetMethod --
+ *
+ *	$f forget id: see the header of this file.
+ *
+ * Results:
+ *	Empty, or an error (unknown job; Jobs not a dict).
+ *
+ * Side effects:
+ *	Removes a finished job from the farm's Jobs.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+ForgetMethod(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    Tcl_ObjectContext context,
+    int objc,
+    Tcl_Obj *const *objv)
+{
+    int skip = Tcl_ObjectContextSkippedArgs(context);
+    FarmNames *fnPtr = Names(Tcl_ObjectContextObject(context));
+    WatchCounts *wcPtr = Counts();
+    Tcl_Obj *jobsObj, *jobObj, *stateObj, *idObj;
+
+    (void) clientData;
+    if (objc != skip + 1) {
+	Tcl_WrongNumArgs(interp, skip, objv, "id");
+	return TCL_ERROR;
+    }
+    idObj = objv[skip];
+    jobsObj = GetVar(interp, fnPtr, E_JOBS, TCL_LEAVE_ERR_MSG);
+    if (jobsObj == NULL
+	    || Tcl_DictObjGet(interp, jobsObj, idObj, &jobObj) != TCL_OK) {
+	return TCL_ERROR;
+    }
+    if (jobObj == NULL) {
+	Tcl_SetObjResult(interp, Tcl_ObjPrintf("unknown job \"%s\"",
+		Tcl_GetString(idObj)));
+	Tcl_SetErrorCode(interp, "P2P", "JOB", "UNKNOWN",
+		Tcl_GetString(idObj), NULL);
+	return TCL_ERROR;
+    }
+    if (Tcl_DictObjGet(interp, jobObj, wcPtr->stateObj,
+	    &stateObj) != TCL_OK) {
+	return TCL_ERROR;
+    }
+    if (stateObj == NULL) {
+	Tcl_SetObjResult(interp, Tcl_NewStringObj(
+		"key \"state\" not known in dictionary", -1));
+	Tcl_SetErrorCode(interp, "TCL", "LOOKUP", "DICT", "state", NULL);
+	return TCL_ERROR;
+    }
+    if (IsFinal(stateObj)) {
+	/* As `dict unset Jobs $id`: the variable's own value changed. */
+	if (Tcl_IsShared(jobsObj)) {
+	    jobsObj = SetVar(interp, fnPtr, E_JOBS, Tcl_DuplicateObj(jobsObj));
+	    if (jobsObj == NULL) {
+		return TCL_ERROR;
+	    }
+	}
+	Tcl_DictObjRemove(NULL, jobsObj, idObj);
+    }
+    Tcl_ResetResult(interp);
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * SubmitMethod --
+ *
+ *	$f submit ?-option value ...?: the farm's submit (library/farm.tcl
+ *	says what it does): the job queued by farmSubmit (P2pFarmSubmit)
+ *	under the id job[expr {$JobSeq + 1}], or by the farm's SubmitOther
+ *	(a tree job, a bad option); then, unless a pass is under way
+ *	(Pumping), a pass now (PumpNow, after the pump that was due is
+ *	cancelled), or soon (Pump) when other jobs of its class wait
+ *	before it.
+ *
+ * Results:
+ *	The job's id, or the errors of farmSubmit, SubmitOther or the
+ *	pass.
+ *
+ * Side effects:
+ *	Those of farmSubmit and of the pass.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+SubmitMethod(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    Tcl_ObjectContext context,
+    int objc,
+    Tcl_Obj *const *objv)
+{
+    int skip = Tcl_ObjectContextSkippedArgs(context), code, n, flag;
+    FarmNames *fnPtr = Names(Tcl_ObjectContextObject(context));
+    Tcl_Obj *optionsObj, *valueObj, *rObj = NULL, **elems, *callObjv[4];
+    Tcl_WideInt seq;
+    char id[TCL_INTEGER_SPACE + 4];
+
+    (void) clientData;
+    optionsObj = Tcl_NewListObj(objc - skip, objv + skip);
+    Tcl_IncrRefCount(optionsObj);
+    valueObj = GetVar(interp, fnPtr, E_JOBSEQ, TCL_LEAVE_ERR_MSG);
+    if (valueObj == NULL
+	    || Tcl_GetWideIntFromObj(interp, valueObj, &seq) != TCL_OK) {
+	code = TCL_ERROR;
+	goto done;
+    }
+    sprintf(id, "job%" TCL_LL_MODIFIER "d", (long long) (seq + 1));
+    callObjv[0] = objv[skip - 1];
+    callObjv[1] = fnPtr->objs[N_NS];
+    callObjv[2] = Tcl_NewStringObj(id, -1);
+    callObjv[3] = optionsObj;
+    Tcl_IncrRefCount(callObjv[2]);
+    code = P2pFarmSubmit(interp, fnPtr->linked, 4, callObjv);
+    Tcl_DecrRefCount(callObjv[2]);
+    if (code != TCL_OK) {
+	goto done;
+    }
+    rObj = Tcl_GetObjResult(interp);
+    Tcl_IncrRefCount(rObj);
+    if (Tcl_ListObjGetElements(NULL, rObj, &n, &elems) == TCL_OK && n) {
+	if (SetVar(interp, fnPtr, E_JOBSEQ,
+		Tcl_NewWideIntObj(seq + 1)) == NULL) {
+	    code = TCL_ERROR;
+	    goto done;
+	}
+    } else {
+	Tcl_DecrRefCount(rObj);
+	rObj = NULL;
+	code = CallFarm(interp, fnPtr, "SubmitOther", 1, &optionsObj);
+	if (code != TCL_OK) {
+	    goto done;
+	}
+	rObj = Tcl_GetObjResult(interp);
+	Tcl_IncrRefCount(rObj);
+	if (Tcl_ListObjGetElements(interp, rObj, &n, &elems) != TCL_OK) {
+	    code = TCL_ERROR;
+	    goto done;
+	}
+    }
+    if (n < 2) {
+	Tcl_SetObjResult(interp, Tcl_NewStringObj(
+		"bad answer of farmSubmit", -1));
+	code = TCL_ERROR;
+	goto done;
+    }
+
+    /*
+     * Dispatch now (one job at a time then costs no trip through the
+     * event loop), unless a pass is under way; soon behind other jobs of
+     * its class (a batch being submitted: one pass then serves them
+     * all).
+     */
+
+    valueObj = GetVar(interp, fnPtr, E_PUMPING, TCL_LEAVE_ERR_MSG);
+    if (valueObj == NULL
+	    || Tcl_GetBooleanFromObj(interp, valueObj, &flag) != TCL_OK) {
+	code = TCL_ERROR;
+	goto done;
+    }
+    if (!flag) {
+	if (Tcl_GetBooleanFromObj(interp, elems[1], &flag) != TCL_OK) {
+	    code = TCL_ERROR;
+	    goto done;
+	}
+	if (flag) {
+	    code = EvalCall(interp, fnPtr->pumpObj);
+	} else {
+	    valueObj = GetVar(interp, fnPtr, E_PUMPID, TCL_LEAVE_ERR_MSG);
+	    if (valueObj == NULL) {
+		code = TCL_ERROR;
+		goto done;
+	    }
+	    Tcl_GetStringFromObj(valueObj, &n);
+	    code = TCL_CONTINUE;
+	    if (n == 0) {
+		code = OnePass(interp, fnPtr);
+	    } else {
+		Tcl_Obj *cancelObjv[3];
+
+		/* catch {after cancel $PumpId} */
+		cancelObjv[0] = Tcl_NewStringObj("::after", -1);
+		cancelObjv[1] = Tcl_NewStringObj("cancel", -1);
+		cancelObjv[2] = valueObj;
+		valueObj = Tcl_NewListObj(3, cancelObjv);
+		Tcl_IncrRefCount(valueObj);
+		(void) Tcl_EvalObjEx(interp, valueObj, 0);
+		Tcl_DecrRefCount(valueObj);
+	    }
+	    if (code == TCL_CONTINUE) {
+		code = EvalCall(interp, fnPtr->pumpNowObj);
+	    }
+	}
+	if (code != TCL_OK) {
+	    goto done;
+	}
+    }
+    Tcl_SetObjResult(interp, elems[0]);
+
+  done:
+    if (rObj != NULL) {
+	Tcl_DecrRefCount(rObj);
+    }
+    Tcl_DecrRefCount(optionsObj);
+    return code;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * OnePass --
+ *
+ *	The pass PumpNow makes after submit, in C, when it is the plain
+ *	one of a job submitted alone: no pump due (PumpId empty), one
+ *	class queued, holding that one job from its head, no log file
+ *	open, no ledger (the farm's Paying): farmDispatch
+ *	(P2pFarmDispatch) with the class's bids. If it dispatched the job,
+ *	the class leaves Queue and Head, Seq takes the run's number, and
+ *	the batch goes to its worker as PumpNow sends it (`run` for one
+ *	run, else `runs`; SendWorker for a worker not connected yet).
+ *
+ * Results:
+ *	TCL_CONTINUE when the pass is PumpNow's (not plain, or the job was
+ *	not dispatched: nothing changed); else TCL_OK, or TCL_ERROR.
+ *
+ * Side effects:
+ *	Those of farmDispatch; Queue, Head, Seq and Batch; the message
+ *	sent.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+OnePass(
+    Tcl_Interp *interp,
+    FarmNames *fnPtr)
+{
+    Tcl_Obj *queueObj, *headObj, *classObj, *qObj, *valueObj, *batchObj;
+    Tcl_Obj *callObjv[11], *ttlObj, **elems, *addrObj, *runsObj;
+    Tcl_Obj *messageObj, *wordObjv[3];
+    Tcl_DictSearch search;
+    Tcl_Time time;
+    int done, n, head, flag, next, code = TCL_OK, i;
+
+    queueObj = GetVar(interp, fnPtr, E_QUEUE, 0);
+    if (queueObj == NULL || Tcl_DictObjSize(NULL, queueObj, &n) != TCL_OK
+	    || n != 1 || Tcl_DictObjFirst(NULL, queueObj, &search, &classObj,
+		&qObj, &done) != TCL_OK) {
+	return TCL_CONTINUE;
+    }
+    Tcl_DictObjDone(&search);
+    headObj = GetVar(interp, fnPtr, E_HEAD, 0);
+    if (headObj == NULL
+	    || Tcl_DictObjGet(NULL, headObj, classObj, &valueObj) != TCL_OK
+	    || valueObj == NULL
+	    || Tcl_GetIntFromObj(NULL, valueObj, &head) != TCL_OK
+	    || Tcl_ListObjLength(NULL, qObj, &n) != TCL_OK || n != head + 1) {
+	return TCL_CONTINUE;
+    }
+    valueObj = Tcl_ObjGetVar2(interp, fnPtr->objs[N_LOGOPEN], NULL,
+	    TCL_GLOBAL_ONLY);
+    if (valueObj == NULL
+	    || Tcl_GetBooleanFromObj(NULL, valueObj, &flag) != TCL_OK
+	    || flag) {
+	return TCL_CONTINUE;
+    }
+    callObjv[6] = GetVar(interp, fnPtr, E_OFFERS, 0);
+    valueObj = GetVar(interp, fnPtr, E_CONFIG, 0);
+    callObjv[9] = GetVar(interp, fnPtr, E_CONNVER, 0);
+    callObjv[10] = GetVar(interp, fnPtr, E_SEQ, 0);
+    if (callObjv[6] == NULL || valueObj == NULL || callObjv[9] == NULL
+	    || callObjv[10] == NULL) {
+	return TCL_CONTINUE;
+    }
+    ttlObj = Tcl_NewStringObj("-offerttl", -1);
+    Tcl_IncrRefCount(ttlObj);
+    if (Tcl_DictObjGet(NULL, valueObj, ttlObj, &callObjv[8]) != TCL_OK
+	    || callObjv[8] == NULL) {
+	Tcl_DecrRefCount(ttlObj);
+	return TCL_CONTINUE;
+    }
+    Tcl_DecrRefCount(ttlObj);
+
+    /*
+     * Paying last: a method (a tree foreman's asks its worker). The
+     * values read are held across it.
+     */
+
+    callObjv[0] = fnPtr->objs[N_MY];
+    callObjv[1] = fnPtr->objs[N_NS];
+    callObjv[2] = qObj;
+    callObjv[3] = Tcl_NewIntObj(head);
+    callObjv[4] = callObjv[3];
+    Tcl_GetTime(&time);
+    callObjv[5] = Tcl_NewWideIntObj((Tcl_WideInt) time.sec * 1000
+	    + time.usec / 1000);
+    callObjv[7] = classObj;
+    for (i = 2; i < 11; i++) {
+	Tcl_IncrRefCount(callObjv[i]);
+    }
+    code = EvalCall(interp, fnPtr->payingObj);
+    if (code == TCL_OK && (Tcl_GetBooleanFromObj(interp,
+	    Tcl_GetObjResult(interp), &flag) != TCL_OK)) {
+	code = TCL_ERROR;
+    }
+    if (code == TCL_OK && flag) {
+	code = TCL_CONTINUE;
+    }
+    if (code == TCL_OK) {
+	code = P2pFarmDispatch(interp, fnPtr->linked, 11, callObjv);
+    }
+    if (code == TCL_OK
+	    && (Tcl_ListObjGetElements(interp, Tcl_GetObjResult(interp), &n,
+		&elems) != TCL_OK || n != 3
+	    || Tcl_GetIntFromObj(interp, elems[0], &next) != TCL_OK)) {
+	code = TCL_ERROR;
+    }
+    if (code == TCL_OK && next <= head) {
+	code = TCL_CONTINUE;		/* Not dispatched: PumpNow's. */
+    }
+    if (code == TCL_OK) {
+	/*
+	 * Dispatched: the class leaves the queues; Seq is the last run's
+	 * number.
+	 */
+
+	if (SetVar(interp, fnPtr, E_SEQ, elems[2]) == NULL
+		|| (queueObj = OwnValue(interp, fnPtr, E_QUEUE)) == NULL
+		|| (headObj = OwnValue(interp, fnPtr, E_HEAD)) == NULL) {
+	    code = TCL_ERROR;
+	} else {
+	    Tcl_DictObjRemove(NULL, queueObj, classObj);
+	    Tcl_DictObjRemove(NULL, headObj, classObj);
+	}
+    }
+    for (i = 2; i < 11; i++) {
+	Tcl_DecrRefCount(callObjv[i]);
+    }
+    if (code != TCL_OK) {
+	return code;
+    }
+
+    /*
+     * The batch, a message per worker (PumpNow's send): Batch is a new
+     * value of its own.
+     */
+
+    batchObj = GetVar(interp, fnPtr, E_BATCH, TCL_LEAVE_ERR_MSG);
+    if (batchObj == NULL) {
+	return TCL_ERROR;
+    }
+    Tcl_IncrRefCount(batchObj);
+    if (SetVar(interp, fnPtr, E_BATCH, Tcl_NewObj()) == NULL
+	    || Tcl_DictObjFirst(interp, batchObj, &search, &addrObj, &runsObj,
+		&done) != TCL_OK) {
+	Tcl_DecrRefCount(batchObj);
+	return TCL_ERROR;
+    }
+    for (; !done && code == TCL_OK;
+	    Tcl_DictObjNext(&search, &addrObj, &runsObj, &done)) {
+	if (Tcl_ListObjGetElements(interp, runsObj, &n, &elems) != TCL_OK) {
+	    code = TCL_ERROR;
+	    break;
+	}
+	if (n == 3) {
+	    messageObj = Tcl_NewStringObj("run", -1);
+	    Tcl_ListObjReplace(NULL, messageObj, 1, 0, n, elems);
+	} else {
+	    wordObjv[0] = Tcl_NewStringObj("runs", -1);
+	    wordObjv[1] = runsObj;
+	    messageObj = Tcl_NewListObj(2, wordObjv);
+	}
+	Tcl_IncrRefCount(messageObj);
+	valueObj = GetVar(interp, fnPtr, E_CONNUP, 0);
+	flag = 0;
+	if (valueObj != NULL && Tcl_DictObjGet(NULL, valueObj, addrObj,
+		&valueObj) == TCL_OK && valueObj != NULL) {
+	    (void) Tcl_GetBooleanFromObj(NULL, valueObj, &flag);
+	}
+	valueObj = flag ? GetVar(interp, fnPtr, E_CONNS, 0) : NULL;
+	if (valueObj != NULL && Tcl_DictObjGet(NULL, valueObj, addrObj,
+		&valueObj) == TCL_OK && valueObj != NULL) {
+	    /* [dict get $Conns $addr] send $message */
+	    wordObjv[0] = valueObj;
+	    wordObjv[1] = Tcl_NewStringObj("send", -1);
+	    wordObjv[2] = messageObj;
+	    Tcl_IncrRefCount(wordObjv[0]);
+	    Tcl_IncrRefCount(wordObjv[1]);
+	    code = Tcl_EvalObjv(interp, 3, wordObjv, 0);
+	    Tcl_DecrRefCount(wordObjv[0]);
+	    Tcl_DecrRefCount(wordObjv[1]);
+	} else {
+	    wordObjv[0] = addrObj;
+	    wordObjv[1] = messageObj;
+	    code = CallFarm(interp, fnPtr, "SendWorker", 2, wordObjv);
+	}
+	Tcl_DecrRefCount(messageObj);
+    }
+    Tcl_DictObjDone(&search);
+    Tcl_DecrRefCount(batchObj);
+    if (code == TCL_OK) {
+	Tcl_ResetResult(interp);
+    }
+    return code;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * OwnValue --
+ *
+ *	The value of the farm's variable elemNames[name], made its own
+ *	(copied and set again if shared) to be changed in place.
+ *
+ * Results:
+ *	The value, or NULL with an error.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static Tcl_Obj *
+OwnValue(
+    Tcl_Interp *interp,
+    FarmNames *fnPtr,
+    int name)
+{
+    Tcl_Obj *valueObj = GetVar(interp, fnPtr, name, TCL_LEAVE_ERR_MSG);
+
+    if (valueObj != NULL && Tcl_IsShared(valueObj)) {
+	valueObj = SetVar(interp, fnPtr, name, Tcl_DuplicateObj(valueObj));
+    }
+    if (valueObj != NULL) {
+	Tcl_InvalidateStringRep(valueObj);
+    }
+    return valueObj;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * OnResultsMethod --
+ *
+ *	The farm's OnResults h cid results (a `results` message of
+ *	p2p:foreman<-worker/2 on handler h): the results that need no
+ *	policy are settled by farmResults (P2pFarmResults), up to the
+ *	first that does: from that one on, the farm's ResultsRest. When
+ *	farmResults settled jobs, Settled is set to their ids (what a
+ *	wait waits for) and, if jobs are queued, a pass is due (Pump).
+ *
+ * Results:
+ *	Empty, or the errors of farmResults and ResultsRest.
+ *
+ * Side effects:
+ *	Those of farmResults and ResultsRest.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+OnResultsMethod(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    Tcl_ObjectContext context,
+    int objc,
+    Tcl_Obj *const *objv)
+{
+    int skip = Tcl_ObjectContextSkippedArgs(context), code, n, next;
+    FarmNames *fnPtr = Names(Tcl_ObjectContextObject(context));
+    Tcl_Obj *valueObj, *addrObj = NULL, *rObj, **elems, *callObjv[7];
+    Tcl_Obj *restObjv[4];
+
+    (void) clientData;
+    if (objc != skip + 3) {
+	Tcl_WrongNumArgs(interp, skip, objv, "h cid results");
+	return TCL_ERROR;
+    }
+    valueObj = GetVar(interp, fnPtr, E_CONNOF, TCL_LEAVE_ERR_MSG);
+    if (valueObj == NULL || Tcl_DictObjGet(interp, valueObj, objv[skip],
+	    &addrObj) != TCL_OK) {
+	return TCL_ERROR;
+    }
+    callObjv[0] = objv[skip - 1];
+    callObjv[1] = fnPtr->objs[N_NS];
+    callObjv[2] = addrObj ? addrObj : Tcl_NewObj();
+    callObjv[3] = objv[skip + 2];
+    callObjv[4] = Tcl_NewIntObj(0);
+    if ((callObjv[5] = Tcl_ObjGetVar2(interp, fnPtr->objs[N_LOGOPEN], NULL,
+	    TCL_GLOBAL_ONLY|TCL_LEAVE_ERR_MSG)) == NULL
+	    || (callObjv[6] = GetVar(interp, fnPtr, E_ESCROWS,
+		TCL_LEAVE_ERR_MSG)) == NULL) {
+	Tcl_IncrRefCount(callObjv[2]);
+	Tcl_IncrRefCount(callObjv[4]);
+	Tcl_DecrRefCount(callObjv[2]);
+	Tcl_DecrRefCount(callObjv[4]);
+	return TCL_ERROR;
+    }
+    for (n = 2; n < 7; n++) {
+	Tcl_IncrRefCount(callObjv[n]);
+    }
+    code = P2pFarmResults(interp, fnPtr->linked, 7, callObjv);
+    for (n = 2; n < 7; n++) {
+	Tcl_DecrRefCount(callObjv[n]);
+    }
+    if (code != TCL_OK) {
+	return code;
+    }
+    rObj = Tcl_GetObjResult(interp);
+    Tcl_IncrRefCount(rObj);
+    if (Tcl_ListObjGetElements(interp, rObj, &n, &elems) != TCL_OK
+	    || n != 2 || Tcl_GetIntFromObj(interp, elems[0], &next) != TCL_OK
+	    || Tcl_ListObjLength(interp, objv[skip + 2], &n) != TCL_OK) {
+	Tcl_DecrRefCount(rObj);
+	return TCL_ERROR;
+    }
+    if (next < n) {
+	/* tailcall my ResultsRest $h $results {*}$r */
+	restObjv[0] = objv[skip];
+	restObjv[1] = objv[skip + 2];
+	restObjv[2] = elems[0];
+	restObjv[3] = elems[1];
+	code = CallFarm(interp, fnPtr, "ResultsRest", 4, restObjv);
+	Tcl_DecrRefCount(rObj);
+	return code;
+    }
+    if (Tcl_ListObjLength(NULL, elems[1], &n) == TCL_OK && n > 0) {
+	if (Tcl_ObjSetVar2(interp, fnPtr->objs[N_SETTLED], NULL, elems[1],
+		TCL_GLOBAL_ONLY|TCL_LEAVE_ERR_MSG) == NULL) {
+	    Tcl_DecrRefCount(rObj);
+	    return TCL_ERROR;
+	}
+
+	/*
+	 * The end of Settle, once for the results settled: a slot is
+	 * free, a pass is due if jobs wait (Pump, if none is due yet).
+	 */
+
+	valueObj = GetVar(interp, fnPtr, E_QUEUE, TCL_LEAVE_ERR_MSG);
+	if (valueObj == NULL
+		|| Tcl_DictObjSize(interp, valueObj, &n) != TCL_OK) {
+	    Tcl_DecrRefCount(rObj);
+	    return TCL_ERROR;
+	}
+	if (n > 0 && (code = EvalCall(interp, fnPtr->pumpObj)) != TCL_OK) {
+	    Tcl_DecrRefCount(rObj);
+	    return code;
+	}
+    }
+    Tcl_DecrRefCount(rObj);
+    Tcl_ResetResult(interp);
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * GetVar, SetVar --
+ *
+ *	The value of the farm's variable elemNames[name], found as the
+ *	element of p2pFarm it is linked to (flags: 0 or
+ *	TCL_LEAVE_ERR_MSG); SetVar sets it.
+ *
+ * Results:
+ *	The value (no reference for the caller), or NULL.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static Tcl_Obj *
+GetVar(
+    Tcl_Interp *interp,
+    FarmNames *fnPtr,
+    int name,
+    int flags)
+{
+    return Tcl_ObjGetVar2(interp, fnPtr->linked[0], fnPtr->linked[name + 1],
+	    TCL_GLOBAL_ONLY|flags);
+}
+
+static Tcl_Obj *
+SetVar(
+    Tcl_Interp *interp,
+    FarmNames *fnPtr,
+    int name,
+    Tcl_Obj *valueObj)
+{
+    return Tcl_ObjSetVar2(interp, fnPtr->linked[0], fnPtr->linked[name + 1],
+	    valueObj, TCL_GLOBAL_ONLY|TCL_LEAVE_ERR_MSG);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * EvalCall --
+ *
+ *	Calls the command of the list callObj ({$ns::my Method}, of the
+ *	names), its words as they are (the name of `my` keeps the command
+ *	it found).
+ *
+ * Results:
+ *	The command's.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+EvalCall(
+    Tcl_Interp *interp,
+    Tcl_Obj *callObj)
+{
+    Tcl_Obj **words;
+    int numWords, code;
+
+    Tcl_IncrRefCount(callObj);
+    Tcl_ListObjGetElements(NULL, callObj, &numWords, &words);
+    code = Tcl_EvalObjv(interp, numWords, words, 0);
+    Tcl_DecrRefCount(callObj);
+    return code;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * JobOf --
+ *
+ *	The entry of job idObj in the farm's Jobs.
+ *
+ * Results:
+ *	The job's dict (no reference for the caller), or NULL if there is
+ *	no such job (or Jobs is missing or no dict).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static Tcl_Obj *
+JobOf(
+    Tcl_Interp *interp,
+    FarmNames *fnPtr,
+    Tcl_Obj *idObj)
+{
+    Tcl_Obj *jobsObj, *jobObj = NULL;
+
+    jobsObj = GetVar(interp, fnPtr, E_JOBS, 0);
+    if (jobsObj == NULL
+	    || Tcl_DictObjGet(NULL, jobsObj, idObj, &jobObj) != TCL_OK) {
+	return NULL;
+    }
+    return jobObj;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * TimeoutPast --
+ *
+ *	Whether Waits(timeout-$id) of the farm exists (a -timeout of a
+ *	wait for job idObj is past).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+TimeoutPast(
+    Tcl_Interp *interp,
+    FarmNames *fnPtr,
+    Tcl_Obj *idObj)
+{
+    Tcl_Obj *elemObj = Tcl_ObjPrintf("timeout-%s", Tcl_GetString(idObj));
+    int past;
+
+    Tcl_IncrRefCount(elemObj);
+    past = Tcl_ObjGetVar2(interp, fnPtr->objs[N_WAITS], elemObj,
+	    TCL_GLOBAL_ONLY) != NULL;
+    Tcl_DecrRefCount(elemObj);
+    return past;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * CallFarm --
+ *
+ *	my $method {*}$objv: a method of the farm in Tcl, where the C
+ *	methods leave a call to it.
+ *
+ * Results:
+ *	Its result.
+ *
+ * Side effects:
+ *	Those of the method.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+CallFarm(
+    Tcl_Interp *interp,
+    FarmNames *fnPtr,
+    const char *method,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    Tcl_Obj *callObj = Tcl_NewListObj(1, &fnPtr->objs[N_MY]);
+    int code;
+
+    Tcl_ListObjAppendElement(NULL, callObj, Tcl_NewStringObj(method, -1));
+    Tcl_ListObjReplace(NULL, callObj, 2, 0, objc, objv);
+    Tcl_IncrRefCount(callObj);
+    code = Tcl_EvalObjEx(interp, callObj, 0);
+    Tcl_DecrRefCount(callObj);
+    return code;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Names --
+ *
+ *	The names of a farm object's variables and of its `my` (its
+ *	metadata, made at the first call).
+ *
+ * Results:
+ *	The names.
+ *
+ * Side effects:
+ *	May make the object's metadata.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static FarmNames *
+Names(
+    Tcl_Object object)
+{
+    FarmNames *fnPtr = Tcl_ObjectGetMetadata(object, &namesMetaType);
+    const char *ns;
+    Tcl_Obj *elems[2];
+    int i;
+
+    if (fnPtr == NULL) {
+	ns = Tcl_GetObjectNamespace(object)->fullName;
+	fnPtr = (FarmNames *) ckalloc(sizeof(FarmNames));
+	fnPtr->refCount = 1;
+	for (i = 0; i < NUM_NAMES; i++) {
+	    fnPtr->objs[i] = Tcl_ObjPrintf(nameFormats[i], ns);
+	    Tcl_IncrRefCount(fnPtr->objs[i]);
+	}
+	fnPtr->linked[0] = Tcl_NewStringObj("p2pFarm", -1);
+	Tcl_IncrRefCount(fnPtr->linked[0]);
+	for (i = 0; i < NUM_ELEMS; i++) {
+	    fnPtr->linked[i + 1] = Tcl_ObjPrintf("%s,%s", ns, elemNames[i]);
+	    Tcl_IncrRefCount(fnPtr->linked[i + 1]);
+	}
+	elems[0] = fnPtr->objs[N_MY];
+	elems[1] = Tcl_NewStringObj("PumpNow", -1);
+	fnPtr->pumpNowObj = Tcl_NewListObj(2, elems);
+	Tcl_IncrRefCount(fnPtr->pumpNowObj);
+	elems[1] = Tcl_NewStringObj("Pump", -1);
+	fnPtr->pumpObj = Tcl_NewListObj(2, elems);
+	Tcl_IncrRefCount(fnPtr->pumpObj);
+	elems[1] = Tcl_NewStringObj("Paying", -1);
+	fnPtr->payingObj = Tcl_NewListObj(2, elems);
+	Tcl_IncrRefCount(fnPtr->payingObj);
+	Tcl_ObjectSetMetadata(object, &namesMetaType, fnPtr);
+    }
+    return fnPtr;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * NamesDeleteProc, ReleaseNames --
+ *
+ *	The object's reference to its names goes (with the object), or a
+ *	call's; the last frees them.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+NamesDeleteProc(
+    ClientData clientData)
+{
+    ReleaseNames(clientData);
+}
+
+static void
+ReleaseNames(
+    FarmNames *fnPtr)
+{
+    int i;
+
+    if (--fnPtr->refCount > 0) {
+	return;
+    }
+    for (i = 0; i < NUM_NAMES; i++) {
+	Tcl_DecrRefCount(fnPtr->objs[i]);
+    }
+    for (i = 0; i < NUM_ELEMS + 1; i++) {
+	Tcl_DecrRefCount(fnPtr->linked[i]);
+    }
+    Tcl_DecrRefCount(fnPtr->pumpNowObj);
+    Tcl_DecrRefCount(fnPtr->pumpObj);
+    Tcl_DecrRefCount(fnPtr->payingObj);
+    ckfree((char *) fnPtr);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Counts --
+ *
+ *	The thread's WatchCounts (and its words, made at the first call).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static WatchCounts *
+Counts(void)
+{
+    WatchCounts *wcPtr = Tcl_GetThreadData(&watchKey, sizeof(WatchCounts));
+
+    if (!wcPtr->made) {
+	wcPtr->made = 1;
+	wcPtr->stateObj = Tcl_NewStringObj("state", -1);
+	Tcl_IncrRefCount(wcPtr->stateObj);
+	wcPtr->resultObj = Tcl_NewStringObj("result", -1);
+	Tcl_IncrRefCount(wcPtr->resultObj);
+	Tcl_CreateThreadExitHandler(CountsExitProc, NULL);
+    }
+    return wcPtr;
+}
+
+static void
+CountsExitProc(
+    ClientData clientData)
+{
+    WatchCounts *wcPtr = Tcl_GetThreadData(&watchKey, sizeof(WatchCounts));
+
+    (void) clientData;
+    if (wcPtr->made) {
+	Tcl_DecrRefCount(wcPtr->stateObj);
+	Tcl_DecrRefCount(wcPtr->resultObj);
+	wcPtr->made = 0;
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * IsFinal --
+ *
+ *	Whether a job's state is final: done, failed or cancelled.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+IsFinal(
+    Tcl_Obj *stateObj)
+{
+    const char *state = Tcl_GetString(stateObj);
+
+    return strcmp(state, "done") == 0 || strcmp(state, "failed") == 0
+	    || strcmp(state, "cancelled") == 0;
+}
