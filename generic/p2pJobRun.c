@@ -208,7 +208,8 @@ static int	UnexpectedCode(Tcl_Obj *ecObj);
  *
  * P2pJobRunInit --
  *
- *	Makes ::p2p::Internal::jobArm and ::p2p::Internal::jobRun.
+ *	Makes ::p2p::Internal::jobArm, jobRun, jobOptions, jobBatch and
+ *	jobReply, and those of the sandbox's pool (p2pPool.c).
  *
  * Results:
  *	TCL_OK or TCL_ERROR.
@@ -238,7 +239,7 @@ P2pJobRunInit(
 	    JobBatchObjCmd, NULL, NULL);
     Tcl_CreateObjCommand(interp, "::p2p::Internal::jobReply",
 	    JobReplyObjCmd, NULL, NULL);
-    return TCL_OK;
+    return P2pPoolInit(interp);
 }
 
 /*
@@ -1914,19 +1915,62 @@ JobRunObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
-    Tcl_Interp *child;
-    JobInterp *jiPtr;
-    RunOptions opts;
     Tcl_Obj *resultsObj, *pair[2];
-    int numSpecs, clean, len, lastLen;
-    const char *name;
-    ThreadKeys *tkPtr = Tcl_GetThreadData(&keysKey, sizeof(ThreadKeys));
+    int clean;
 
     (void) clientData;
     if (objc < 3 || objc % 2 == 0) {
 	Tcl_WrongNumArgs(interp, 1, objv, "child specs ?option value ...?");
 	return TCL_ERROR;
     }
+    if (P2pJobRunIn(interp, objv[1], objv[2], objc - 3, objv + 3, NULL,
+	    &clean, &resultsObj) != TCL_OK) {
+	return TCL_ERROR;
+    }
+    pair[0] = Tcl_NewBooleanObj(clean);
+    pair[1] = resultsObj;
+    Tcl_SetObjResult(interp, Tcl_NewListObj(2, pair));
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pJobRunIn --
+ *
+ *	jobRun for C callers (the sandbox's pool, generic/p2pPool.c): runs
+ *	the jobs of specsObj (a list) in the armed child named childObj,
+ *	with the options optv (as jobRun takes them; tagsObj, if not NULL,
+ *	is the value of -tags).
+ *
+ * Results:
+ *	TCL_OK with *resultsPtr (the results of the jobs that ran, no
+ *	reference for the caller) and *cleanPtr; or TCL_ERROR, with a
+ *	message in interp.
+ *
+ * Side effects:
+ *	Runs the jobs.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+P2pJobRunIn(
+    Tcl_Interp *interp,
+    Tcl_Obj *childObj,
+    Tcl_Obj *specsObj,
+    int optc,
+    Tcl_Obj *const optv[],
+    Tcl_Obj *tagsObj,
+    int *cleanPtr,
+    Tcl_Obj **resultsPtr)
+{
+    Tcl_Interp *child;
+    JobInterp *jiPtr;
+    RunOptions opts;
+    int numSpecs, len, lastLen;
+    const char *name;
+    ThreadKeys *tkPtr = Tcl_GetThreadData(&keysKey, sizeof(ThreadKeys));
 
     /*
      * The child: the one of the last call again (the usual case: the
@@ -1934,7 +1978,7 @@ JobRunObjCmd(
      * looked up.
      */
 
-    name = Tcl_GetStringFromObj(objv[1], &len);
+    name = Tcl_GetStringFromObj(childObj, &len);
     jiPtr = tkPtr->lastPtr;
     child = NULL;
     if (jiPtr != NULL && jiPtr->child != NULL && jiPtr->parent == interp
@@ -1967,17 +2011,124 @@ JobRunObjCmd(
     }
     if (jiPtr->active) {
 	return P2pError(interp, "P2P SANDBOX BUSY", "interpreter \"%s\" is"
-		" running a job", Tcl_GetString(objv[1]));
+		" running a job", name);
     }
-    if (ParseOptions(interp, objc - 3, objv + 3, &opts) != TCL_OK
-	    || Tcl_ListObjLength(interp, objv[2], &numSpecs) != TCL_OK) {
+    if (ParseOptions(interp, optc, optv, &opts) != TCL_OK
+	    || Tcl_ListObjLength(interp, specsObj, &numSpecs) != TCL_OK) {
 	return TCL_ERROR;
     }
-    resultsObj = RunJobs(child, jiPtr, objv[2], &opts, &clean);
-    pair[0] = Tcl_NewBooleanObj(clean);
-    pair[1] = resultsObj;
-    Tcl_SetObjResult(interp, Tcl_NewListObj(2, pair));
+    if (tagsObj != NULL) {
+	if (Tcl_ListObjLength(interp, tagsObj, &len) != TCL_OK) {
+	    return TCL_ERROR;
+	}
+	opts.tagsObj = tagsObj;
+    }
+    *resultsPtr = RunJobs(child, jiPtr, specsObj, &opts, cleanPtr);
     return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pJobOptionsGood --
+ *
+ *	Whether the options optv (as jobRun takes them) are all good: known,
+ *	with values in range (jobOptions for C callers).
+ *
+ * Results:
+ *	1 if so, with *tagsPtr the value of -tags (or NULL); else 0.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+P2pJobOptionsGood(
+    int optc,
+    Tcl_Obj *const optv[],
+    Tcl_Obj **tagsPtr)
+{
+    RunOptions opts;
+
+    if (ParseOptions(NULL, optc, optv, &opts) != TCL_OK) {
+	return 0;
+    }
+    *tagsPtr = opts.tagsObj;
+    return 1;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pJobReply --
+ *
+ *	The worker's reply to a message whose jobs ran at once (jobReply for
+ *	C callers): see JobReplyObjCmd.
+ *
+ * Results:
+ *	The reply (no reference for the caller), or NULL if ids and results
+ *	are both empty.
+ *
+ *----------------------------------------------------------------------
+ */
+
+Tcl_Obj *
+P2pJobReply(
+    int numIds,
+    Tcl_Obj *const ids[],
+    int numResults,
+    Tcl_Obj *const results[])
+{
+    Tcl_Obj **elems, *emptyObj, *pairsObj, *pair[2];
+    Tcl_DString ds;
+    int n, i, len, need, flags, at;
+    const char *s;
+
+    n = numIds > numResults ? numIds : numResults;
+    if (n == 0) {
+	return NULL;
+    }
+    emptyObj = Tcl_NewObj();
+    Tcl_IncrRefCount(emptyObj);
+    elems = ckalloc(2 * n * sizeof(Tcl_Obj *));
+    Tcl_DStringInit(&ds);
+    for (i = 0; i < 2 * n; i++) {
+	Tcl_Obj *objPtr = i % 2 == 0
+		? (i / 2 < numIds ? ids[i / 2] : emptyObj)
+		: (i / 2 < numResults ? results[i / 2] : emptyObj);
+
+	elems[i] = objPtr;
+	s = Tcl_GetStringFromObj(objPtr, &len);
+	at = Tcl_DStringLength(&ds) + (i > 0);
+	if (objPtr->typePtr == &jobResultType) {
+	    Tcl_DStringSetLength(&ds, at + len + 2);
+	    memcpy(Tcl_DStringValue(&ds) + at + 1, s, len);
+	    Tcl_DStringValue(&ds)[at] = '{';
+	    Tcl_DStringValue(&ds)[at + len + 1] = '}';
+	} else {
+	    flags = i > 0 ? TCL_DONT_QUOTE_HASH : 0;
+	    need = Tcl_ScanCountedElement(s, len, &flags);
+	    Tcl_DStringSetLength(&ds, at + need);
+	    need = Tcl_ConvertCountedElement(s, len,
+		    Tcl_DStringValue(&ds) + at, flags);
+	    Tcl_DStringSetLength(&ds, at + need);
+	}
+	if (i > 0) {
+	    Tcl_DStringValue(&ds)[at - 1] = ' ';
+	}
+    }
+    pairsObj = Tcl_NewListObj(2 * n, elems);
+    ckfree(elems);
+    Tcl_DecrRefCount(emptyObj);
+
+    /* (A list has no string until asked for one: this is it.) */
+    len = Tcl_DStringLength(&ds);
+    pairsObj->bytes = ckalloc(len + 1);
+    memcpy(pairsObj->bytes, Tcl_DStringValue(&ds), len + 1);
+    pairsObj->length = len;
+    Tcl_DStringFree(&ds);
+    pair[0] = Key(K_RESULTS);
+    pair[1] = pairsObj;
+    return Tcl_NewListObj(2, pair);
 }
 
 /*
@@ -2137,10 +2288,8 @@ JobReplyObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
-    Tcl_Obj **ids, **results, **elems, *emptyObj, *pairsObj, *pair[2];
-    Tcl_DString ds;
-    int numIds, numResults, n, i, len, need, flags, at;
-    const char *s;
+    Tcl_Obj **ids, **results, *replyObj;
+    int numIds, numResults;
 
     (void) clientData;
     if (objc != 3) {
@@ -2152,51 +2301,9 @@ JobReplyObjCmd(
 		&results) != TCL_OK) {
 	return TCL_ERROR;
     }
-    n = numIds > numResults ? numIds : numResults;
-    if (n == 0) {
-	return TCL_OK;
+    replyObj = P2pJobReply(numIds, ids, numResults, results);
+    if (replyObj != NULL) {
+	Tcl_SetObjResult(interp, replyObj);
     }
-    emptyObj = Tcl_NewObj();
-    Tcl_IncrRefCount(emptyObj);
-    elems = ckalloc(2 * n * sizeof(Tcl_Obj *));
-    Tcl_DStringInit(&ds);
-    for (i = 0; i < 2 * n; i++) {
-	Tcl_Obj *objPtr = i % 2 == 0
-		? (i / 2 < numIds ? ids[i / 2] : emptyObj)
-		: (i / 2 < numResults ? results[i / 2] : emptyObj);
-
-	elems[i] = objPtr;
-	s = Tcl_GetStringFromObj(objPtr, &len);
-	at = Tcl_DStringLength(&ds) + (i > 0);
-	if (objPtr->typePtr == &jobResultType) {
-	    Tcl_DStringSetLength(&ds, at + len + 2);
-	    memcpy(Tcl_DStringValue(&ds) + at + 1, s, len);
-	    Tcl_DStringValue(&ds)[at] = '{';
-	    Tcl_DStringValue(&ds)[at + len + 1] = '}';
-	} else {
-	    flags = i > 0 ? TCL_DONT_QUOTE_HASH : 0;
-	    need = Tcl_ScanCountedElement(s, len, &flags);
-	    Tcl_DStringSetLength(&ds, at + need);
-	    need = Tcl_ConvertCountedElement(s, len,
-		    Tcl_DStringValue(&ds) + at, flags);
-	    Tcl_DStringSetLength(&ds, at + need);
-	}
-	if (i > 0) {
-	    Tcl_DStringValue(&ds)[at - 1] = ' ';
-	}
-    }
-    pairsObj = Tcl_NewListObj(2 * n, elems);
-    ckfree(elems);
-    Tcl_DecrRefCount(emptyObj);
-
-    /* (A list has no string until asked for one: this is it.) */
-    len = Tcl_DStringLength(&ds);
-    pairsObj->bytes = ckalloc(len + 1);
-    memcpy(pairsObj->bytes, Tcl_DStringValue(&ds), len + 1);
-    pairsObj->length = len;
-    Tcl_DStringFree(&ds);
-    pair[0] = Key(K_RESULTS);
-    pair[1] = pairsObj;
-    Tcl_SetObjResult(interp, Tcl_NewListObj(2, pair));
     return TCL_OK;
 }
