@@ -209,7 +209,8 @@ static int	UnexpectedCode(Tcl_Obj *ecObj);
  * P2pJobRunInit --
  *
  *	Makes ::p2p::Internal::jobArm, jobRun, jobOptions, jobBatch and
- *	jobReply, and those of the sandbox's pool (p2pPool.c).
+ *	jobReply, and those of the sandbox's pool (p2pPool.c) and of the
+ *	worker's lone run (p2pLoneRun.c).
  *
  * Results:
  *	TCL_OK or TCL_ERROR.
@@ -239,7 +240,10 @@ P2pJobRunInit(
 	    JobBatchObjCmd, NULL, NULL);
     Tcl_CreateObjCommand(interp, "::p2p::Internal::jobReply",
 	    JobReplyObjCmd, NULL, NULL);
-    return P2pPoolInit(interp);
+    if (P2pPoolInit(interp) != TCL_OK) {
+	return TCL_ERROR;
+    }
+    return P2pLoneRunInit(interp);
 }
 
 /*
@@ -2054,6 +2058,33 @@ P2pJobOptionsGood(
     }
     *tagsPtr = opts.tagsObj;
     return 1;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pJobIsScript --
+ *
+ *	Whether spec (a job's spec, as it came) is a script job: `dict get
+ *	$spec kind` is script. Read as jobRun reads specs (a string is
+ *	parsed as a list, not made a dict).
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+P2pJobIsScript(
+    Tcl_Obj *specObj)
+{
+    Tcl_Obj *kindObj;
+    const char *s;
+    int len;
+
+    if (PairValue(specObj, K_KIND, &kindObj) != TCL_OK || kindObj == NULL) {
+	return 0;
+    }
+    s = Tcl_GetStringFromObj(kindObj, &len);
+    return len == 6 && memcmp(s, "script", 6) == 0;
 }
 
 /*

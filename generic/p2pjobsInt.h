@@ -419,6 +419,7 @@ MODULE_SCOPE int	P2pJobRunIn(Tcl_Interp *interp, Tcl_Obj *childObj,
 			    int *cleanPtr, Tcl_Obj **resultsPtr);
 MODULE_SCOPE int	P2pJobOptionsGood(int optc, Tcl_Obj *const optv[],
 			    Tcl_Obj **tagsPtr);
+MODULE_SCOPE int	P2pJobIsScript(Tcl_Obj *specObj);
 MODULE_SCOPE Tcl_Obj *	P2pJobReply(int numIds, Tcl_Obj *const ids[],
 			    int numResults, Tcl_Obj *const results[]);
 
@@ -428,6 +429,7 @@ MODULE_SCOPE Tcl_Obj *	P2pJobReply(int numIds, Tcl_Obj *const ids[],
  */
 
 MODULE_SCOPE int	P2pPoolInit(Tcl_Interp *interp);
+MODULE_SCOPE int	P2pLoneRunInit(Tcl_Interp *interp);
 MODULE_SCOPE int	P2pPoolRuns(Tcl_Interp *interp, Tcl_Obj *sandboxObj,
 			    Tcl_Obj *keyObj, Tcl_Obj *specsObj, int optc,
 			    Tcl_Obj *const optv[], Tcl_Obj *tagsObj);
