@@ -12,7 +12,6 @@
  *
  *	    ::p2p::Internal::jobArm child
  *	    ::p2p::Internal::jobRun child specs ?option value ...?
- *	    ::p2p::Internal::jobOptions commands time output options
  *
  *	jobArm makes a job interpreter's puts and progress (commands of the
  *	child, written in C) and remembers its global variables and command
@@ -22,8 +21,9 @@
  *	interpreter may run the next job of its key. It stops after a job
  *	that left the interpreter unusable (a limit, an open channel, a
  *	global it could not unset, a failed cleanup): the caller runs the
- *	rest in a fresh interpreter. jobOptions checks the options of the
- *	sandbox's runs in one go and makes them jobRun's.
+ *	rest in a fresh interpreter. The sandbox's pool (p2pPool.c) calls
+ *	the same in C (P2pJobRunIn), after P2pJobOptionsGood checked the
+ *	options of its runs in one go.
  */
 
 #include "p2pjobsInt.h"
@@ -80,14 +80,14 @@ enum {
     K_SCRIPT, K_VARS, K_LIMITS, K_COMMANDS, K_TIME, K_STATUS, K_RESULT,
     K_ERRORCODE, K_ERRORINFO, K_ELAPSED, K_STDOUT, K_STDERR, K_ERROR,
     K_OK, K_LIMIT, K_LEVEL, K_CODE, K_OPT_ERRORINFO, K_OPT_ERRORCODE,
-    K_OPT_COMMANDS, K_OPT_TIME, K_OPT_OUTPUT, K_KIND, K_RESULTS, NUM_KEYS
+    K_KIND, K_RESULTS, NUM_KEYS
 };
 
 static const char *const keyNames[NUM_KEYS] = {
     "script", "vars", "limits", "commands", "time", "status", "result",
     "errorcode", "errorinfo", "elapsed", "stdout", "stderr", "error",
     "ok", "limit", "-level", "-code", "-errorinfo", "-errorcode",
-    "-commands", "-time", "-output", "kind", "results"
+    "kind", "results"
 };
 
 typedef struct ThreadKeys {
@@ -157,8 +157,6 @@ static int	JobRunObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
 static int	JobBatchObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
-static int	JobOptionsObjCmd(ClientData clientData, Tcl_Interp *interp,
-		    int objc, Tcl_Obj *const objv[]);
 static int	JobReplyObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
 static int	ParseOptions(Tcl_Interp *interp, int objc,
@@ -208,9 +206,9 @@ static int	UnexpectedCode(Tcl_Obj *ecObj);
  *
  * P2pJobRunInit --
  *
- *	Makes ::p2p::Internal::jobArm, jobRun, jobOptions, jobBatch and
- *	jobReply, and those of the sandbox's pool (p2pPool.c) and of the
- *	worker's lone run (p2pLoneRun.c).
+ *	Makes ::p2p::Internal::jobArm, jobRun, jobBatch and jobReply, and
+ *	the commands of the sandbox's pool (p2pPool.c) and of the worker's
+ *	lone run (p2pLoneRun.c).
  *
  * Results:
  *	TCL_OK or TCL_ERROR.
@@ -234,8 +232,6 @@ P2pJobRunInit(
 	    NULL, NULL);
     Tcl_CreateObjCommand(interp, "::p2p::Internal::jobRun", JobRunObjCmd,
 	    NULL, NULL);
-    Tcl_CreateObjCommand(interp, "::p2p::Internal::jobOptions",
-	    JobOptionsObjCmd, NULL, NULL);
     Tcl_CreateObjCommand(interp, "::p2p::Internal::jobBatch",
 	    JobBatchObjCmd, NULL, NULL);
     Tcl_CreateObjCommand(interp, "::p2p::Internal::jobReply",
@@ -1693,8 +1689,8 @@ WorkerResult(
  *
  *	The options of jobRun (objv, objc of them: option value ...) into
  *	*optsPtr, over the defaults it sets first. With interp NULL, it only
- *	says whether they are good (for jobOptions, which leaves anything
- *	unusual to the sandbox's Tcl).
+ *	says whether they are good (for P2pJobOptionsGood, which leaves
+ *	anything unusual to the sandbox's Tcl).
  *
  * Results:
  *	TCL_OK or TCL_ERROR (with a message in interp, if not NULL).
@@ -2037,7 +2033,8 @@ P2pJobRunIn(
  * P2pJobOptionsGood --
  *
  *	Whether the options optv (as jobRun takes them) are all good: known,
- *	with values in range (jobOptions for C callers).
+ *	with values in range (the sandbox's runs leaves anything else to its
+ *	Tcl method RunsOptions).
  *
  * Results:
  *	1 if so, with *tagsPtr the value of -tags (or NULL); else 0.
@@ -2225,69 +2222,6 @@ JobBatchObjCmd(
     }
     pair[0] = idsObj;
     pair[1] = specsObj;
-    Tcl_SetObjResult(interp, Tcl_NewListObj(2, pair));
-    return TCL_OK;
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * JobOptionsObjCmd --
- *
- *	::p2p::Internal::jobOptions commands time output options: the
- *	sandbox's runs asks whether options (a list: option value ...) are
- *	all good (known, with values in range), so that it may hand them to
- *	jobRun without checking them one by one in Tcl.
- *
- * Results:
- *	{opts tags}: the options as jobRun takes them (the defaults
- *	commands, time and output, then options) and the value of -tags
- *	(or an empty list); an empty list if an option is not good (runs
- *	then says what is wrong).
- *
- *----------------------------------------------------------------------
- */
-
-static int
-JobOptionsObjCmd(
-    ClientData clientData,
-    Tcl_Interp *interp,
-    int objc,
-    Tcl_Obj *const objv[])
-{
-    RunOptions opts;
-    Tcl_Obj **optv, *listObj, *pair[2], *words[6 + 16], **wordv = words;
-    int numOpts;
-
-    (void) clientData;
-    if (objc != 5) {
-	Tcl_WrongNumArgs(interp, 1, objv, "commands time output options");
-	return TCL_ERROR;
-    }
-    if (Tcl_ListObjGetElements(NULL, objv[4], &numOpts, &optv) != TCL_OK
-	    || ParseOptions(NULL, numOpts, optv, &opts) != TCL_OK) {
-	return TCL_OK;
-    }
-
-    /* (The list made at once, not grown word by word.) */
-    if (numOpts > 16) {
-	wordv = ckalloc((6 + numOpts) * sizeof(Tcl_Obj *));
-    }
-    wordv[0] = Key(K_OPT_COMMANDS);
-    wordv[1] = objv[1];
-    wordv[2] = Key(K_OPT_TIME);
-    wordv[3] = objv[2];
-    wordv[4] = Key(K_OPT_OUTPUT);
-    wordv[5] = objv[3];
-    if (numOpts > 0) {
-	memcpy(wordv + 6, optv, numOpts * sizeof(Tcl_Obj *));
-    }
-    listObj = Tcl_NewListObj(6 + numOpts, wordv);
-    if (wordv != words) {
-	ckfree(wordv);
-    }
-    pair[0] = listObj;
-    pair[1] = opts.tagsObj ? opts.tagsObj : Tcl_NewObj();
     Tcl_SetObjResult(interp, Tcl_NewListObj(2, pair));
     return TCL_OK;
 }
