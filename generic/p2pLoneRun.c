@@ -521,7 +521,11 @@ OnRun2Method(
 	 * Not plain: OnRuns, as a runs of one job.
 	 */
 
-	Tcl_ListObjGetElements(NULL, lrPtr->onRunsObj, &n, &elems);
+	Tcl_Obj *callObj = lrPtr->onRunsObj;
+
+	/* (Held: the object, and lrPtr, may go meanwhile.) */
+	Tcl_IncrRefCount(callObj);
+	Tcl_ListObjGetElements(NULL, callObj, &n, &elems);
 	words[0] = elems[0];
 	words[1] = elems[1];
 	words[2] = w[0];
@@ -530,12 +534,13 @@ OnRun2Method(
 	Tcl_IncrRefCount(words[4]);
 	code = Tcl_EvalObjv(interp, 5, words, 0);
 	Tcl_DecrRefCount(words[4]);
+	Tcl_DecrRefCount(callObj);
 	return code;
     }
 
     /*
-     * The plain case. (The values of the variables are held from here:
-     * the job may change them.)
+     * The plain case. (The values of the variables are held from here,
+     * and lrPtr: the job may change them, or destroy the object.)
      */
 
     optv[0] = lrPtr->keys[K_WORKER];
@@ -556,8 +561,13 @@ OnRun2Method(
     Tcl_IncrRefCount(specsObj);
     idsObj = Tcl_NewListObj(1, w + 2);
     Tcl_IncrRefCount(idsObj);
+    lrPtr->refCount++;
     code = P2pPoolRuns(interp, sandboxObj, keyObj, specsObj, 6, optv,
 	    idsObj);
+    if (code == TCL_OK) {
+	lrPtr->done++;
+    }
+    LoneRunRelease(lrPtr);
     Tcl_DecrRefCount(idsObj);
     Tcl_DecrRefCount(specsObj);
     Tcl_DecrRefCount(keyObj);
@@ -568,7 +578,6 @@ OnRun2Method(
     if (code != TCL_OK) {
 	return code;
     }
-    lrPtr->done++;
     if (Tcl_ListObjGetElements(interp, Tcl_GetObjResult(interp), &n,
 	    &elems) != TCL_OK) {
 	return TCL_ERROR;

@@ -67,6 +67,8 @@ static int	NonEmpty(Tcl_Obj *objPtr);
 static void	DeleteChild(Tcl_Interp *interp, Tcl_Obj *nameObj);
 static void	Discard(Tcl_Interp *interp, Pool *poolPtr, Tcl_Obj *nameObj);
 static Tcl_Obj *Fresh(Tcl_Interp *interp, Pool *poolPtr, Tcl_Obj *keyObj);
+static void	AppendResults(Tcl_Obj **resultsPtr, int numDone,
+		    Tcl_Obj *const done[]);
 static int	RunsMethod(ClientData clientData, Tcl_Interp *interp,
 		    Tcl_ObjectContext context, int objc,
 		    Tcl_Obj *const objv[]);
@@ -396,6 +398,34 @@ Fresh(
 }
 
 /*
+ * AppendResults --
+ *	Appends done to the list *resultsPtr (a reference, made if NULL; an
+ *	unshared copy if it was shared).
+ */
+
+static void
+AppendResults(
+    Tcl_Obj **resultsPtr,
+    int numDone,
+    Tcl_Obj *const done[])
+{
+    Tcl_Obj *resultsObj = *resultsPtr;
+
+    if (resultsObj == NULL) {
+	resultsObj = Tcl_NewListObj(0, NULL);
+	Tcl_IncrRefCount(resultsObj);
+    } else if (Tcl_IsShared(resultsObj)) {
+	Tcl_Obj *copyObj = Tcl_DuplicateObj(resultsObj);
+
+	Tcl_DecrRefCount(resultsObj);
+	resultsObj = copyObj;
+	Tcl_IncrRefCount(resultsObj);
+    }
+    Tcl_ListObjReplace(NULL, resultsObj, INT_MAX, 0, numDone, done);
+    *resultsPtr = resultsObj;
+}
+
+/*
  *----------------------------------------------------------------------
  *
  * PoolRuns --
@@ -444,6 +474,16 @@ PoolRuns(
     Tcl_Preserve(poolPtr);
     code = TCL_OK;
     while (at < numSpecs) {
+	/*
+	 * (The lists again: a job's progress prefix may have changed their
+	 * representation.)
+	 */
+
+	Tcl_ListObjGetElements(NULL, specsObj, &numSpecs, &specs);
+	if (tagsObj != NULL) {
+	    Tcl_ListObjGetElements(NULL, tagsObj, &numTags, &tags);
+	}
+
 	/*
 	 * An idle interpreter of this key, or a new one.
 	 */
@@ -513,11 +553,8 @@ PoolRuns(
 
 	    Tcl_Obj *words[4];
 
-	    if (resultsObj == NULL) {
-		resultsObj = Tcl_NewListObj(0, NULL);
-		Tcl_IncrRefCount(resultsObj);
-	    }
-	    Tcl_ListObjReplace(NULL, resultsObj, INT_MAX, 0, numDone, done);
+	    AppendResults(&resultsObj, numDone, done);
+	    Tcl_ListObjGetElements(NULL, specsObj, &numSpecs, &specs);
 	    words[0] = Tcl_NewStringObj("::p2p::Internal::sandboxInterrupted",
 		    -1);
 	    words[1] = resultsObj;
@@ -550,14 +587,7 @@ PoolRuns(
 	    /* (All of them in one go: the usual case.) */
 	    resultsObj = doneObj;
 	} else {
-	    if (Tcl_IsShared(resultsObj)) {
-		Tcl_Obj *copyObj = Tcl_DuplicateObj(resultsObj);
-
-		Tcl_DecrRefCount(resultsObj);
-		resultsObj = copyObj;
-		Tcl_IncrRefCount(resultsObj);
-	    }
-	    Tcl_ListObjReplace(NULL, resultsObj, INT_MAX, 0, numDone, done);
+	    AppendResults(&resultsObj, numDone, done);
 	    Tcl_DecrRefCount(doneObj);
 	}
 	at += numDone;
