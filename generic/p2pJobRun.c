@@ -12,7 +12,6 @@
  *
  *	    ::p2p::Internal::jobArm child
  *	    ::p2p::Internal::jobRun child specs ?option value ...?
- *	    ::p2p::Internal::jobOptions commands time output options
  *
  *	jobArm makes a job interpreter's puts and progress (commands of the
  *	child, written in C) and remembers its global variables and command
@@ -22,8 +21,9 @@
  *	interpreter may run the next job of its key. It stops after a job
  *	that left the interpreter unusable (a limit, an open channel, a
  *	global it could not unset, a failed cleanup): the caller runs the
- *	rest in a fresh interpreter. jobOptions checks the options of the
- *	sandbox's runs in one go and makes them jobRun's.
+ *	rest in a fresh interpreter. The sandbox's pool (p2pPool.c) calls
+ *	the same in C (P2pJobRunIn), after P2pJobOptionsGood checked the
+ *	options of its runs in one go.
  */
 
 #include "p2pjobsInt.h"
@@ -80,14 +80,14 @@ enum {
     K_SCRIPT, K_VARS, K_LIMITS, K_COMMANDS, K_TIME, K_STATUS, K_RESULT,
     K_ERRORCODE, K_ERRORINFO, K_ELAPSED, K_STDOUT, K_STDERR, K_ERROR,
     K_OK, K_LIMIT, K_LEVEL, K_CODE, K_OPT_ERRORINFO, K_OPT_ERRORCODE,
-    K_OPT_COMMANDS, K_OPT_TIME, K_OPT_OUTPUT, K_KIND, K_RESULTS, NUM_KEYS
+    K_KIND, K_RESULTS, NUM_KEYS
 };
 
 static const char *const keyNames[NUM_KEYS] = {
     "script", "vars", "limits", "commands", "time", "status", "result",
     "errorcode", "errorinfo", "elapsed", "stdout", "stderr", "error",
     "ok", "limit", "-level", "-code", "-errorinfo", "-errorcode",
-    "-commands", "-time", "-output", "kind", "results"
+    "kind", "results"
 };
 
 typedef struct ThreadKeys {
@@ -157,8 +157,6 @@ static int	JobRunObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
 static int	JobBatchObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
-static int	JobOptionsObjCmd(ClientData clientData, Tcl_Interp *interp,
-		    int objc, Tcl_Obj *const objv[]);
 static int	JobReplyObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
 static int	ParseOptions(Tcl_Interp *interp, int objc,
@@ -208,7 +206,9 @@ static int	UnexpectedCode(Tcl_Obj *ecObj);
  *
  * P2pJobRunInit --
  *
- *	Makes ::p2p::Internal::jobArm and ::p2p::Internal::jobRun.
+ *	Makes ::p2p::Internal::jobArm, jobRun, jobBatch and jobReply, and
+ *	the commands of the sandbox's pool (p2pPool.c) and of the worker's
+ *	lone run (p2pLoneRun.c).
  *
  * Results:
  *	TCL_OK or TCL_ERROR.
@@ -232,13 +232,14 @@ P2pJobRunInit(
 	    NULL, NULL);
     Tcl_CreateObjCommand(interp, "::p2p::Internal::jobRun", JobRunObjCmd,
 	    NULL, NULL);
-    Tcl_CreateObjCommand(interp, "::p2p::Internal::jobOptions",
-	    JobOptionsObjCmd, NULL, NULL);
     Tcl_CreateObjCommand(interp, "::p2p::Internal::jobBatch",
 	    JobBatchObjCmd, NULL, NULL);
     Tcl_CreateObjCommand(interp, "::p2p::Internal::jobReply",
 	    JobReplyObjCmd, NULL, NULL);
-    return TCL_OK;
+    if (P2pPoolInit(interp) != TCL_OK) {
+	return TCL_ERROR;
+    }
+    return P2pLoneRunInit(interp);
 }
 
 /*
@@ -1688,8 +1689,8 @@ WorkerResult(
  *
  *	The options of jobRun (objv, objc of them: option value ...) into
  *	*optsPtr, over the defaults it sets first. With interp NULL, it only
- *	says whether they are good (for jobOptions, which leaves anything
- *	unusual to the sandbox's Tcl).
+ *	says whether they are good (for P2pJobOptionsGood, which leaves
+ *	anything unusual to the sandbox's Tcl).
  *
  * Results:
  *	TCL_OK or TCL_ERROR (with a message in interp, if not NULL).
@@ -1914,19 +1915,62 @@ JobRunObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
-    Tcl_Interp *child;
-    JobInterp *jiPtr;
-    RunOptions opts;
     Tcl_Obj *resultsObj, *pair[2];
-    int numSpecs, clean, len, lastLen;
-    const char *name;
-    ThreadKeys *tkPtr = Tcl_GetThreadData(&keysKey, sizeof(ThreadKeys));
+    int clean;
 
     (void) clientData;
     if (objc < 3 || objc % 2 == 0) {
 	Tcl_WrongNumArgs(interp, 1, objv, "child specs ?option value ...?");
 	return TCL_ERROR;
     }
+    if (P2pJobRunIn(interp, objv[1], objv[2], objc - 3, objv + 3, NULL,
+	    &clean, &resultsObj) != TCL_OK) {
+	return TCL_ERROR;
+    }
+    pair[0] = Tcl_NewBooleanObj(clean);
+    pair[1] = resultsObj;
+    Tcl_SetObjResult(interp, Tcl_NewListObj(2, pair));
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pJobRunIn --
+ *
+ *	jobRun for C callers (the sandbox's pool, generic/p2pPool.c): runs
+ *	the jobs of specsObj (a list) in the armed child named childObj,
+ *	with the options optv (as jobRun takes them; tagsObj, if not NULL,
+ *	is the value of -tags).
+ *
+ * Results:
+ *	TCL_OK with *resultsPtr (the results of the jobs that ran, no
+ *	reference for the caller) and *cleanPtr; or TCL_ERROR, with a
+ *	message in interp.
+ *
+ * Side effects:
+ *	Runs the jobs.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+P2pJobRunIn(
+    Tcl_Interp *interp,
+    Tcl_Obj *childObj,
+    Tcl_Obj *specsObj,
+    int optc,
+    Tcl_Obj *const optv[],
+    Tcl_Obj *tagsObj,
+    int *cleanPtr,
+    Tcl_Obj **resultsPtr)
+{
+    Tcl_Interp *child;
+    JobInterp *jiPtr;
+    RunOptions opts;
+    int numSpecs, len, lastLen;
+    const char *name;
+    ThreadKeys *tkPtr = Tcl_GetThreadData(&keysKey, sizeof(ThreadKeys));
 
     /*
      * The child: the one of the last call again (the usual case: the
@@ -1934,7 +1978,7 @@ JobRunObjCmd(
      * looked up.
      */
 
-    name = Tcl_GetStringFromObj(objv[1], &len);
+    name = Tcl_GetStringFromObj(childObj, &len);
     jiPtr = tkPtr->lastPtr;
     child = NULL;
     if (jiPtr != NULL && jiPtr->child != NULL && jiPtr->parent == interp
@@ -1967,17 +2011,152 @@ JobRunObjCmd(
     }
     if (jiPtr->active) {
 	return P2pError(interp, "P2P SANDBOX BUSY", "interpreter \"%s\" is"
-		" running a job", Tcl_GetString(objv[1]));
+		" running a job", name);
     }
-    if (ParseOptions(interp, objc - 3, objv + 3, &opts) != TCL_OK
-	    || Tcl_ListObjLength(interp, objv[2], &numSpecs) != TCL_OK) {
+    if (ParseOptions(interp, optc, optv, &opts) != TCL_OK
+	    || Tcl_ListObjLength(interp, specsObj, &numSpecs) != TCL_OK) {
 	return TCL_ERROR;
     }
-    resultsObj = RunJobs(child, jiPtr, objv[2], &opts, &clean);
-    pair[0] = Tcl_NewBooleanObj(clean);
-    pair[1] = resultsObj;
-    Tcl_SetObjResult(interp, Tcl_NewListObj(2, pair));
+    if (tagsObj != NULL) {
+	if (Tcl_ListObjLength(interp, tagsObj, &len) != TCL_OK) {
+	    return TCL_ERROR;
+	}
+	opts.tagsObj = tagsObj;
+    }
+    *resultsPtr = RunJobs(child, jiPtr, specsObj, &opts, cleanPtr);
     return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pJobOptionsGood --
+ *
+ *	Whether the options optv (as jobRun takes them) are all good: known,
+ *	with values in range (the sandbox's runs leaves anything else to its
+ *	Tcl method RunsOptions).
+ *
+ * Results:
+ *	1 if so, with *tagsPtr the value of -tags (or NULL); else 0.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+P2pJobOptionsGood(
+    int optc,
+    Tcl_Obj *const optv[],
+    Tcl_Obj **tagsPtr)
+{
+    RunOptions opts;
+
+    if (ParseOptions(NULL, optc, optv, &opts) != TCL_OK) {
+	return 0;
+    }
+    *tagsPtr = opts.tagsObj;
+    return 1;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pJobIsScript --
+ *
+ *	Whether spec (a job's spec, as it came) is a script job: `dict get
+ *	$spec kind` is script. Read as jobRun reads specs (a string is
+ *	parsed as a list, not made a dict).
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+P2pJobIsScript(
+    Tcl_Obj *specObj)
+{
+    Tcl_Obj *kindObj;
+    const char *s;
+    int len;
+
+    if (PairValue(specObj, K_KIND, &kindObj) != TCL_OK || kindObj == NULL) {
+	return 0;
+    }
+    s = Tcl_GetStringFromObj(kindObj, &len);
+    return len == 6 && memcmp(s, "script", 6) == 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pJobReply --
+ *
+ *	The worker's reply to a message whose jobs ran at once (jobReply for
+ *	C callers): see JobReplyObjCmd.
+ *
+ * Results:
+ *	The reply (no reference for the caller), or NULL if ids and results
+ *	are both empty.
+ *
+ *----------------------------------------------------------------------
+ */
+
+Tcl_Obj *
+P2pJobReply(
+    int numIds,
+    Tcl_Obj *const ids[],
+    int numResults,
+    Tcl_Obj *const results[])
+{
+    Tcl_Obj **elems, *emptyObj, *pairsObj, *pair[2];
+    Tcl_DString ds;
+    int n, i, len, need, flags, at;
+    const char *s;
+
+    n = numIds > numResults ? numIds : numResults;
+    if (n == 0) {
+	return NULL;
+    }
+    emptyObj = Tcl_NewObj();
+    Tcl_IncrRefCount(emptyObj);
+    elems = ckalloc(2 * n * sizeof(Tcl_Obj *));
+    Tcl_DStringInit(&ds);
+    for (i = 0; i < 2 * n; i++) {
+	Tcl_Obj *objPtr = i % 2 == 0
+		? (i / 2 < numIds ? ids[i / 2] : emptyObj)
+		: (i / 2 < numResults ? results[i / 2] : emptyObj);
+
+	elems[i] = objPtr;
+	s = Tcl_GetStringFromObj(objPtr, &len);
+	at = Tcl_DStringLength(&ds) + (i > 0);
+	if (objPtr->typePtr == &jobResultType) {
+	    Tcl_DStringSetLength(&ds, at + len + 2);
+	    memcpy(Tcl_DStringValue(&ds) + at + 1, s, len);
+	    Tcl_DStringValue(&ds)[at] = '{';
+	    Tcl_DStringValue(&ds)[at + len + 1] = '}';
+	} else {
+	    flags = i > 0 ? TCL_DONT_QUOTE_HASH : 0;
+	    need = Tcl_ScanCountedElement(s, len, &flags);
+	    Tcl_DStringSetLength(&ds, at + need);
+	    need = Tcl_ConvertCountedElement(s, len,
+		    Tcl_DStringValue(&ds) + at, flags);
+	    Tcl_DStringSetLength(&ds, at + need);
+	}
+	if (i > 0) {
+	    Tcl_DStringValue(&ds)[at - 1] = ' ';
+	}
+    }
+    pairsObj = Tcl_NewListObj(2 * n, elems);
+    ckfree(elems);
+    Tcl_DecrRefCount(emptyObj);
+
+    /* (A list has no string until asked for one: this is it.) */
+    len = Tcl_DStringLength(&ds);
+    pairsObj->bytes = ckalloc(len + 1);
+    memcpy(pairsObj->bytes, Tcl_DStringValue(&ds), len + 1);
+    pairsObj->length = len;
+    Tcl_DStringFree(&ds);
+    pair[0] = Key(K_RESULTS);
+    pair[1] = pairsObj;
+    return Tcl_NewListObj(2, pair);
 }
 
 /*
@@ -2050,69 +2229,6 @@ JobBatchObjCmd(
 /*
  *----------------------------------------------------------------------
  *
- * JobOptionsObjCmd --
- *
- *	::p2p::Internal::jobOptions commands time output options: the
- *	sandbox's runs asks whether options (a list: option value ...) are
- *	all good (known, with values in range), so that it may hand them to
- *	jobRun without checking them one by one in Tcl.
- *
- * Results:
- *	{opts tags}: the options as jobRun takes them (the defaults
- *	commands, time and output, then options) and the value of -tags
- *	(or an empty list); an empty list if an option is not good (runs
- *	then says what is wrong).
- *
- *----------------------------------------------------------------------
- */
-
-static int
-JobOptionsObjCmd(
-    ClientData clientData,
-    Tcl_Interp *interp,
-    int objc,
-    Tcl_Obj *const objv[])
-{
-    RunOptions opts;
-    Tcl_Obj **optv, *listObj, *pair[2], *words[6 + 16], **wordv = words;
-    int numOpts;
-
-    (void) clientData;
-    if (objc != 5) {
-	Tcl_WrongNumArgs(interp, 1, objv, "commands time output options");
-	return TCL_ERROR;
-    }
-    if (Tcl_ListObjGetElements(NULL, objv[4], &numOpts, &optv) != TCL_OK
-	    || ParseOptions(NULL, numOpts, optv, &opts) != TCL_OK) {
-	return TCL_OK;
-    }
-
-    /* (The list made at once, not grown word by word.) */
-    if (numOpts > 16) {
-	wordv = ckalloc((6 + numOpts) * sizeof(Tcl_Obj *));
-    }
-    wordv[0] = Key(K_OPT_COMMANDS);
-    wordv[1] = objv[1];
-    wordv[2] = Key(K_OPT_TIME);
-    wordv[3] = objv[2];
-    wordv[4] = Key(K_OPT_OUTPUT);
-    wordv[5] = objv[3];
-    if (numOpts > 0) {
-	memcpy(wordv + 6, optv, numOpts * sizeof(Tcl_Obj *));
-    }
-    listObj = Tcl_NewListObj(6 + numOpts, wordv);
-    if (wordv != words) {
-	ckfree(wordv);
-    }
-    pair[0] = listObj;
-    pair[1] = opts.tagsObj ? opts.tagsObj : Tcl_NewObj();
-    Tcl_SetObjResult(interp, Tcl_NewListObj(2, pair));
-    return TCL_OK;
-}
-
-/*
- *----------------------------------------------------------------------
- *
  * JobReplyObjCmd --
  *
  *	::p2p::Internal::jobReply ids results: the worker's reply to a
@@ -2137,10 +2253,8 @@ JobReplyObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
-    Tcl_Obj **ids, **results, **elems, *emptyObj, *pairsObj, *pair[2];
-    Tcl_DString ds;
-    int numIds, numResults, n, i, len, need, flags, at;
-    const char *s;
+    Tcl_Obj **ids, **results, *replyObj;
+    int numIds, numResults;
 
     (void) clientData;
     if (objc != 3) {
@@ -2152,51 +2266,9 @@ JobReplyObjCmd(
 		&results) != TCL_OK) {
 	return TCL_ERROR;
     }
-    n = numIds > numResults ? numIds : numResults;
-    if (n == 0) {
-	return TCL_OK;
+    replyObj = P2pJobReply(numIds, ids, numResults, results);
+    if (replyObj != NULL) {
+	Tcl_SetObjResult(interp, replyObj);
     }
-    emptyObj = Tcl_NewObj();
-    Tcl_IncrRefCount(emptyObj);
-    elems = ckalloc(2 * n * sizeof(Tcl_Obj *));
-    Tcl_DStringInit(&ds);
-    for (i = 0; i < 2 * n; i++) {
-	Tcl_Obj *objPtr = i % 2 == 0
-		? (i / 2 < numIds ? ids[i / 2] : emptyObj)
-		: (i / 2 < numResults ? results[i / 2] : emptyObj);
-
-	elems[i] = objPtr;
-	s = Tcl_GetStringFromObj(objPtr, &len);
-	at = Tcl_DStringLength(&ds) + (i > 0);
-	if (objPtr->typePtr == &jobResultType) {
-	    Tcl_DStringSetLength(&ds, at + len + 2);
-	    memcpy(Tcl_DStringValue(&ds) + at + 1, s, len);
-	    Tcl_DStringValue(&ds)[at] = '{';
-	    Tcl_DStringValue(&ds)[at + len + 1] = '}';
-	} else {
-	    flags = i > 0 ? TCL_DONT_QUOTE_HASH : 0;
-	    need = Tcl_ScanCountedElement(s, len, &flags);
-	    Tcl_DStringSetLength(&ds, at + need);
-	    need = Tcl_ConvertCountedElement(s, len,
-		    Tcl_DStringValue(&ds) + at, flags);
-	    Tcl_DStringSetLength(&ds, at + need);
-	}
-	if (i > 0) {
-	    Tcl_DStringValue(&ds)[at - 1] = ' ';
-	}
-    }
-    pairsObj = Tcl_NewListObj(2 * n, elems);
-    ckfree(elems);
-    Tcl_DecrRefCount(emptyObj);
-
-    /* (A list has no string until asked for one: this is it.) */
-    len = Tcl_DStringLength(&ds);
-    pairsObj->bytes = ckalloc(len + 1);
-    memcpy(pairsObj->bytes, Tcl_DStringValue(&ds), len + 1);
-    pairsObj->length = len;
-    Tcl_DStringFree(&ds);
-    pair[0] = Key(K_RESULTS);
-    pair[1] = pairsObj;
-    Tcl_SetObjResult(interp, Tcl_NewListObj(2, pair));
     return TCL_OK;
 }

@@ -413,6 +413,26 @@ MODULE_SCOPE int	P2pIdentityFromObj(Tcl_Interp *interp,
  */
 
 MODULE_SCOPE int	P2pJobRunInit(Tcl_Interp *interp);
+MODULE_SCOPE int	P2pJobRunIn(Tcl_Interp *interp, Tcl_Obj *childObj,
+			    Tcl_Obj *specsObj, int optc,
+			    Tcl_Obj *const optv[], Tcl_Obj *tagsObj,
+			    int *cleanPtr, Tcl_Obj **resultsPtr);
+MODULE_SCOPE int	P2pJobOptionsGood(int optc, Tcl_Obj *const optv[],
+			    Tcl_Obj **tagsPtr);
+MODULE_SCOPE int	P2pJobIsScript(Tcl_Obj *specObj);
+MODULE_SCOPE Tcl_Obj *	P2pJobReply(int numIds, Tcl_Obj *const ids[],
+			    int numResults, Tcl_Obj *const results[]);
+
+/*
+ * p2pPool.c: the sandbox's pool of job interpreters, and the worker's
+ * lone run.
+ */
+
+MODULE_SCOPE int	P2pPoolInit(Tcl_Interp *interp);
+MODULE_SCOPE int	P2pLoneRunInit(Tcl_Interp *interp);
+MODULE_SCOPE int	P2pPoolRuns(Tcl_Interp *interp, Tcl_Obj *sandboxObj,
+			    Tcl_Obj *keyObj, Tcl_Obj *specsObj, int optc,
+			    Tcl_Obj *const optv[], Tcl_Obj *tagsObj);
 
 /*
  * p2pFarm.c: the per-result path of the foreman's job farm.

@@ -105,7 +105,7 @@ oo::class create ::p2p::execution {
 
     # USAGE: $w done		-> number of jobs this worker finished
     method done {} {
-	return $Done
+	expr {$Done + [my LoneDone]}
     }
 
     # FreeSlots --
@@ -166,26 +166,13 @@ oo::class create ::p2p::execution {
 
     # p2p:worker<-foreman/2: run (one job) and runs (several), with no
     # `accepted`; results go back in batches.
-    method OnRun2 {h cid id token spec} {
-	# The common case, as in OnRuns, for one job: the method call and
-	# the list it would take are a good part of a lone job's cost.
-	if {!$::p2p::log::Open && ![llength $RunQueue] && !$Waiting
-		&& [dict size $Running] < [dict get $Config -slots]
-		&& ($h ne $Server || [dict exists $Hellos [list $h $cid]])
-		&& [dict exists $Offered $token]
-		&& ![catch {dict get $spec kind} kind] && $kind eq "script"
-		&& "script" in [dict get $Config -kinds]
-		&& (![dict size $Running]
-		    || ![dict exists $Running [list $h $cid $id]])} {
-	    set ids [list $id]
-	    set results [$Sandbox runs [list $h $cid $token] [list $spec] \
-		-worker $Address -time [dict get $Opts job_timeout] \
-		-progress [linsert $ExecProgress end $h $cid] -tags $ids]
-	    incr Done
-	    return [::p2p::Internal::jobReply $ids $results]
-	}
-	my OnRuns $h $cid [list $id $token $spec]
-    }
+    #	OnRun2 h cid id token spec (a method in C, generic/p2pLoneRun.c):
+    #	the common case, as in OnRuns, for one job (no log file, nothing
+    #	queued or waiting, a free slot, an admitted connection, a script
+    #	job on a token bid on, an id not running here) runs it at once
+    #	in the sandbox and returns the reply, as RunsNow would; anything
+    #	else is `my OnRuns $h $cid [list $id $token $spec]`. The jobs it
+    #	ran are counted by LoneDone, not in Done.
 
     method OnRuns {h cid jobs} {
 	my Admitted $h $cid
@@ -710,3 +697,6 @@ oo::class create ::p2p::execution {
 	}
     }
 }
+
+# OnRun2 and LoneDone: in C.
+::p2p::Internal::loneRunMethods ::p2p::execution

@@ -76,7 +76,7 @@ proc ::p2p::Internal::sandboxInterrupted {results specs opts} {
 }
 
 oo::class create ::p2p::sandbox {
-    variable Size Commands Time Output Idle Busy Stats
+    variable Size Commands Time Output
 
     # USAGE: p2p::sandbox new|create name ?-size n? ?-commands n?
     #	?-time ms? ?-output chars?
@@ -84,13 +84,11 @@ oo::class create ::p2p::sandbox {
     #	(default 8, 0 keeps none); -commands, -time and -output: the
     #	default limits of each job.
     constructor {args} {
-	# Idle: {interp key} pairs, least recently used first. Busy:
-	# interp -> key of those running a job. What the C part keeps per
-	# interpreter (its globals when made, its command count, the
-	# running job's output) lives with the interpreter.
-	set Idle {}
-	set Busy {}
-	set Stats [dict create created 0 reused 0 discarded 0]
+	# The pool (idle interpreters per key, those running a job, the
+	# counts of stats) is kept in C (generic/p2pPool.c), made at the
+	# end. What the C part keeps per interpreter (its globals when
+	# made, its command count, the running job's output) lives with
+	# the interpreter.
 	set Size 8
 	set Commands 10000000
 	set Time 10000
@@ -114,17 +112,11 @@ oo::class create ::p2p::sandbox {
 		}
 	    }
 	}
+	my PoolInit $Size $Commands $Time $Output
     }
 
     destructor {
-	foreach pair $Idle {
-	    catch {interp delete [lindex $pair 0]}
-	}
-	dict for {i key} $Busy {
-	    catch {interp delete $i}
-	}
-	set Idle {}
-	set Busy {}
+	my PoolClose
     }
 
     # USAGE: $sb run script ?-key k? ?-vars dict? ?-commands n? ?-time ms?
@@ -190,142 +182,46 @@ oo::class create ::p2p::sandbox {
     #	bad spec is an error result, not an error. -progress: the
     #	prefix called by the job's progress, with the job's element of
     #	-tags (when given) and the message appended.
-    method runs {key specs args} {
-	# The options as jobRun takes them: the defaults, then the
-	# caller's (checked; the last of an option given twice counts).
-	# Good ones (the usual case) are checked in C at once.
-	lassign [::p2p::Internal::jobOptions $Commands $Time $Output $args] \
-	    opts tags
-	if {![llength $opts]} {
-	    set opts [list -commands $Commands -time $Time -output $Output]
-	    foreach {opt value} $args {
-		switch -exact -- $opt {
-		    -commands - -time {
-			set value [my Count $opt $value 1]
-		    }
-		    -output {set value [my Count $opt $value 0]}
-		    -tags {
-			set tags $value
-			continue
-		    }
-		    -progress - -worker {}
-		    default {
-			return -code error \
-			    -errorcode [list P2P USAGE OPTION $opt] \
-			    "bad option \"$opt\": must be -commands,\
-			    -output, -progress, -tags, -time, or -worker"
-		    }
-		}
-		lappend opts $opt $value
-	    }
-	}
-	# The jobs go to an interpreter of key: an idle one or a new one,
-	# and a new one again after a job that left its interpreter
-	# unusable.
-	set results {}
-	while {[llength $specs]} {
-	    # An idle interpreter of this key, or a new one.
-	    set n -1
-	    if {$key ne ""} {
-		# (As lsearch -exact -index 1 would, without its options.)
-		set j 0
-		foreach pair $Idle {
-		    if {[lindex $pair 1] eq $key} {
-			set n $j
-			break
-		    }
-		    incr j
-		}
-	    }
-	    if {$n >= 0} {
-		set i [lindex $Idle $n 0]
-		set Idle [lreplace $Idle $n $n]
-		set fresh 0
-	    } else {
-		set i [my Fresh $key]
-		set fresh 1
-	    }
-	    dict set Busy $i $key
-	    if {$key eq ""} {
-		# Used once.
-		set batch [lrange $specs 0 0]
-	    } else {
-		set batch $specs
-	    }
-	    lassign [::p2p::Internal::jobRun $i $batch {*}$opts -tags $tags] \
-		clean done
-	    if {![info exists Busy] || ![dict exists $Busy $i]} {
-		# The sandbox was destroyed meanwhile (by a progress
-		# callback): its interpreters are gone already.
-		return [::p2p::Internal::sandboxInterrupted \
-		    [concat $results $done] \
-		    [lrange $specs [llength $done] end] [dict create {*}$opts]]
-	    }
-	    dict unset Busy $i
-	    set n [llength $done]
-	    dict incr Stats reused [expr {$n - $fresh}]
-	    if {$n == [llength $specs]} {
-		# (All of them: the usual case.)
-		set specs {}
-		if {![llength $results]} {
-		    set results $done
-		} else {
-		    lappend results {*}$done
-		}
-	    } else {
-		lappend results {*}$done
-		set specs [lrange $specs $n end]
-		set tags [lrange $tags $n end]
-	    }
-
-	    # Back to the pool, or gone.
-	    if {$clean && $key ne ""} {
-		lappend Idle [list $i $key]
-		while {[llength $Idle] > $Size} {
-		    my Discard [lindex $Idle 0 0]
-		}
-	    } else {
-		my Discard $i
-	    }
-	}
-	return $results
-    }
+    #	(A method in C, generic/p2pPool.c: the jobs go to an idle
+    #	interpreter of key or a new one, and a new one again after a job
+    #	that left its interpreter unusable; then back to the pool, or
+    #	deleted.)
 
     # USAGE: $sb stats
     #	A dict: created, reused and discarded (interpreters, since the
     #	sandbox was made) and live (interpreters existing now, idle or
-    #	running a job).
-    method stats {} {
-	dict create created [dict get $Stats created] \
-	    reused [dict get $Stats reused] \
-	    discarded [dict get $Stats discarded] \
-	    live [expr {[llength $Idle] + [dict size $Busy]}]
-    }
+    #	running a job). (A method in C.)
 
-    # Fresh --
-    #	A new interpreter for a job of key. When the pool is full, a job
-    #	of a key that has no idle interpreter makes room: the least
-    #	recently used idle interpreter goes.
-    method Fresh {key} {
-	if {$key ne ""} {
-	    while {[llength $Idle] && [llength $Idle] >= $Size} {
-		my Discard [lindex $Idle 0 0]
+    # RunsOptions --
+    #	The options of runs when jobRun would not take them as they are
+    #	(runs, in C, calls this): the error about them, or {opts tags}:
+    #	the options as jobRun takes them (the defaults, then the
+    #	caller's; the last of an option given twice counts), without
+    #	-tags, and the value of -tags.
+    method RunsOptions {args} {
+	set opts [list -commands $Commands -time $Time -output $Output]
+	set tags {}
+	foreach {opt value} $args {
+	    switch -exact -- $opt {
+		-commands - -time {
+		    set value [my Count $opt $value 1]
+		}
+		-output {set value [my Count $opt $value 0]}
+		-tags {
+		    set tags $value
+		    continue
+		}
+		-progress - -worker {}
+		default {
+		    return -code error \
+			-errorcode [list P2P USAGE OPTION $opt] \
+			"bad option \"$opt\": must be -commands,\
+			-output, -progress, -tags, -time, or -worker"
+		}
 	    }
+	    lappend opts $opt $value
 	}
-	return [my Make]
-    }
-
-    # Discard --
-    #	Deletes interpreter i (idle or not).
-    method Discard {i} {
-	set n [lsearch -exact -index 0 $Idle $i]
-	if {$n >= 0} {
-	    set Idle [lreplace $Idle $n $n]
-	}
-	if {[interp exists $i]} {
-	    interp delete $i
-	}
-	dict incr Stats discarded
+	list $opts $tags
     }
 
     # Make --
@@ -351,7 +247,6 @@ oo::class create ::p2p::sandbox {
 	    interp delete $i
 	    return -options $opts $msg
 	}
-	dict incr Stats created
 	return $i
     }
 
@@ -399,3 +294,6 @@ oo::class create ::p2p::sandbox {
 	return $value
     }
 }
+
+# runs, stats, PoolInit and PoolClose: in C.
+::p2p::Internal::poolMethods ::p2p::sandbox
