@@ -123,8 +123,6 @@ typedef struct FarmNames {
     Tcl_Obj *payingObj;		/* The list {$ns::my Paying}. */
 } FarmNames;
 
-static int	FarmMethodsObjCmd(ClientData clientData, Tcl_Interp *interp,
-		    int objc, Tcl_Obj *const objv[]);
 static int	FarmWatchObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
 static int	WaitMethod(ClientData clientData, Tcl_Interp *interp,
@@ -164,17 +162,13 @@ static int	CallFarm(Tcl_Interp *interp, FarmNames *fnPtr,
 		    const char *method, int objc, Tcl_Obj *const objv[]);
 static int	IsFinal(Tcl_Obj *stateObj);
 
-static const Tcl_MethodType waitMethodType = {
-    TCL_OO_METHOD_VERSION_CURRENT, "wait", WaitMethod, NULL, NULL
-};
-static const Tcl_MethodType forgetMethodType = {
-    TCL_OO_METHOD_VERSION_CURRENT, "forget", ForgetMethod, NULL, NULL
-};
-static const Tcl_MethodType submitMethodType = {
-    TCL_OO_METHOD_VERSION_CURRENT, "submit", SubmitMethod, NULL, NULL
-};
-static const Tcl_MethodType onResultsMethodType = {
-    TCL_OO_METHOD_VERSION_CURRENT, "OnResults", OnResultsMethod, NULL, NULL
+static const Tcl_MethodType farmMethods[] = {
+    {TCL_OO_METHOD_VERSION_CURRENT, "wait", WaitMethod, NULL, NULL},
+    {TCL_OO_METHOD_VERSION_CURRENT, "forget", ForgetMethod, NULL, NULL},
+    {TCL_OO_METHOD_VERSION_CURRENT, "submit", SubmitMethod, NULL, NULL},
+    {TCL_OO_METHOD_VERSION_CURRENT, "OnResults", OnResultsMethod, NULL,
+	NULL},
+    {0, NULL, NULL, NULL, NULL}
 };
 static const Tcl_ObjectMetadataType namesMetaType = {
     TCL_OO_METADATA_VERSION_CURRENT, "p2p farm names", NamesDeleteProc,
@@ -207,62 +201,9 @@ P2pFarmMethodsInit(
 	return TCL_ERROR;
     }
     Tcl_CreateObjCommand(interp, "::p2p::Internal::farmMethods",
-	    FarmMethodsObjCmd, NULL, NULL);
+	    P2pClassMethodsObjCmd, (ClientData) farmMethods, NULL);
     Tcl_CreateObjCommand(interp, "::p2p::Internal::farmWatch",
 	    FarmWatchObjCmd, NULL, NULL);
-    return TCL_OK;
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * FarmMethodsObjCmd --
- *
- *	::p2p::Internal::farmMethods class: see the header of this file.
- *
- * Results:
- *	TCL_OK, or TCL_ERROR if class is no class.
- *
- * Side effects:
- *	Defines (or replaces) the methods wait and forget of class.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-FarmMethodsObjCmd(
-    ClientData clientData,
-    Tcl_Interp *interp,
-    int objc,
-    Tcl_Obj *const objv[])
-{
-    Tcl_Object object;
-    Tcl_Class cls;
-
-    (void) clientData;
-    if (objc != 2) {
-	Tcl_WrongNumArgs(interp, 1, objv, "class");
-	return TCL_ERROR;
-    }
-    object = Tcl_GetObjectFromObj(interp, objv[1]);
-    if (object == NULL) {
-	return TCL_ERROR;
-    }
-    cls = Tcl_GetObjectAsClass(object);
-    if (cls == NULL) {
-	Tcl_SetObjResult(interp, Tcl_ObjPrintf("\"%s\" is not a class",
-		Tcl_GetString(objv[1])));
-	Tcl_SetErrorCode(interp, "P2P", "USAGE", "NOTCLASS", NULL);
-	return TCL_ERROR;
-    }
-    Tcl_NewMethod(interp, cls, Tcl_NewStringObj("wait", -1), 1,
-	    &waitMethodType, NULL);
-    Tcl_NewMethod(interp, cls, Tcl_NewStringObj("forget", -1), 1,
-	    &forgetMethodType, NULL);
-    Tcl_NewMethod(interp, cls, Tcl_NewStringObj("submit", -1), 1,
-	    &submitMethodType, NULL);
-    Tcl_NewMethod(interp, cls, Tcl_NewStringObj("OnResults", -1), 0,
-	    &onResultsMethodType, NULL);
     return TCL_OK;
 }
 

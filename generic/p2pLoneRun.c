@@ -100,8 +100,6 @@ static int	OnRun2Method(ClientData clientData, Tcl_Interp *interp,
 static int	LoneDoneMethod(ClientData clientData, Tcl_Interp *interp,
 		    Tcl_ObjectContext context, int objc,
 		    Tcl_Obj *const objv[]);
-static int	LoneRunMethodsObjCmd(ClientData clientData,
-		    Tcl_Interp *interp, int objc, Tcl_Obj *const objv[]);
 
 static const Tcl_ObjectMetadataType loneRunMetaType = {
     TCL_OO_METADATA_VERSION_CURRENT, "p2p::execution lone run",
@@ -130,50 +128,7 @@ P2pLoneRunInit(
     Tcl_Interp *interp)
 {
     Tcl_CreateObjCommand(interp, "::p2p::Internal::loneRunMethods",
-	    LoneRunMethodsObjCmd, NULL, NULL);
-    return TCL_OK;
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * LoneRunMethodsObjCmd --
- *
- *	::p2p::Internal::loneRunMethods class: adds OnRun2 and LoneDone
- *	(neither exported) to class.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-LoneRunMethodsObjCmd(
-    ClientData clientData,
-    Tcl_Interp *interp,
-    int objc,
-    Tcl_Obj *const objv[])
-{
-    Tcl_Object object;
-    Tcl_Class cls;
-    const Tcl_MethodType *typePtr;
-
-    (void) clientData;
-    if (objc != 2) {
-	Tcl_WrongNumArgs(interp, 1, objv, "class");
-	return TCL_ERROR;
-    }
-    object = Tcl_GetObjectFromObj(interp, objv[1]);
-    if (object == NULL) {
-	return TCL_ERROR;
-    }
-    cls = Tcl_GetObjectAsClass(object);
-    if (cls == NULL) {
-	return P2pError(interp, "P2P USAGE BADVALUE", "\"%s\" is not a class",
-		Tcl_GetString(objv[1]));
-    }
-    for (typePtr = loneRunMethods; typePtr->name != NULL; typePtr++) {
-	Tcl_NewMethod(interp, cls, Tcl_NewStringObj(typePtr->name, -1), 0,
-		typePtr, NULL);
-    }
+	    P2pClassMethodsObjCmd, (ClientData) loneRunMethods, NULL);
     return TCL_OK;
 }
 

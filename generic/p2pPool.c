@@ -81,8 +81,6 @@ static int	PoolInitMethod(ClientData clientData, Tcl_Interp *interp,
 static int	PoolCloseMethod(ClientData clientData, Tcl_Interp *interp,
 		    Tcl_ObjectContext context, int objc,
 		    Tcl_Obj *const objv[]);
-static int	PoolMethodsObjCmd(ClientData clientData, Tcl_Interp *interp,
-		    int objc, Tcl_Obj *const objv[]);
 
 static const Tcl_ObjectMetadataType poolMetaType = {
     TCL_OO_METADATA_VERSION_CURRENT, "p2p::sandbox pool", PoolMetaDelete,
@@ -113,51 +111,7 @@ P2pPoolInit(
     Tcl_Interp *interp)
 {
     Tcl_CreateObjCommand(interp, "::p2p::Internal::poolMethods",
-	    PoolMethodsObjCmd, NULL, NULL);
-    return TCL_OK;
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * PoolMethodsObjCmd --
- *
- *	::p2p::Internal::poolMethods class: adds the methods of this file
- *	to class (sandbox.tcl, after it made ::p2p::sandbox). runs and
- *	stats are exported, PoolInit and PoolClose are not.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-PoolMethodsObjCmd(
-    ClientData clientData,
-    Tcl_Interp *interp,
-    int objc,
-    Tcl_Obj *const objv[])
-{
-    Tcl_Object object;
-    Tcl_Class cls;
-    const Tcl_MethodType *typePtr;
-
-    (void) clientData;
-    if (objc != 2) {
-	Tcl_WrongNumArgs(interp, 1, objv, "class");
-	return TCL_ERROR;
-    }
-    object = Tcl_GetObjectFromObj(interp, objv[1]);
-    if (object == NULL) {
-	return TCL_ERROR;
-    }
-    cls = Tcl_GetObjectAsClass(object);
-    if (cls == NULL) {
-	return P2pError(interp, "P2P USAGE BADVALUE", "\"%s\" is not a class",
-		Tcl_GetString(objv[1]));
-    }
-    for (typePtr = poolMethods; typePtr->name != NULL; typePtr++) {
-	Tcl_NewMethod(interp, cls, Tcl_NewStringObj(typePtr->name, -1),
-		typePtr->name[0] >= 'a', typePtr, NULL);
-    }
+	    P2pClassMethodsObjCmd, (ClientData) poolMethods, NULL);
     return TCL_OK;
 }
 
