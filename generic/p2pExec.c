@@ -871,6 +871,7 @@ StartCmd(
     options.stdio = stdio;
     pPtr->process.data = pPtr;
     pPtr->startNs = uv_hrtime();
+    P2ppExecKeepDescriptors();
     status = uv_spawn(&loopPtr->uv, &pPtr->process, &options);
     pPtr->handles++;		/* Initialized even on failure. */
     if (status != 0) {

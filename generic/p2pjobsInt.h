@@ -390,6 +390,7 @@ MODULE_SCOPE double	P2ppLoadAverage(void);
 MODULE_SCOPE long long	P2ppFreeMemory(void);
 /* The process runner's platform hooks (unix/p2pUnixExec.c). */
 MODULE_SCOPE int	P2ppExecKillGroup(int pid);
+MODULE_SCOPE void	P2ppExecKeepDescriptors(void);
 MODULE_SCOPE int	P2ppExecPrivileged(void);
 MODULE_SCOPE int	P2ppExecUser(Tcl_Interp *interp, const char *name,
 			    uv_uid_t *uidPtr, uv_gid_t *gidPtr);

@@ -9,7 +9,9 @@
 #include "p2pjobsInt.h"
 #include <sys/types.h>
 #include <sys/stat.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -25,6 +27,15 @@
 static const char *const limiters[] = {
     "/usr/bin/prlimit", "/bin/prlimit", "/usr/local/bin/prlimit", NULL
 };
+
+/*
+ * Where P2ppExecKeepDescriptors looks without /proc/self/fd: descriptors
+ * below this (or the soft limit on open files, if lower).
+ */
+
+#define SCAN_FDS	4096
+
+static void	KeepDescriptor(int fd);
 
 /*
  *----------------------------------------------------------------------
@@ -253,4 +264,63 @@ P2ppExecLimiter(void)
 	}
     }
     return NULL;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2ppExecKeepDescriptors --
+ *
+ *	Marks every descriptor of this process from 3 up close-on-exec, so
+ *	that a child started next gets its standard input, output and error
+ *	and nothing else: not the descriptors this process inherited from
+ *	its own parent (a shell's, a test harness's), which libuv's spawn
+ *	would otherwise pass on.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	The descriptors stay open here; only exec closes them (in children
+ *	of this process started by any means, Tcl's exec too).
+ *
+ *----------------------------------------------------------------------
+ */
+
+void
+P2ppExecKeepDescriptors(void)
+{
+    DIR *dir = opendir("/proc/self/fd");
+    struct dirent *entry;
+    long max;
+    int fd;
+
+    if (dir != NULL) {
+	while ((entry = readdir(dir)) != NULL) {
+	    fd = atoi(entry->d_name);
+	    if (fd > 2 && fd != dirfd(dir)) {
+		KeepDescriptor(fd);
+	    }
+	}
+	closedir(dir);
+	return;
+    }
+    max = sysconf(_SC_OPEN_MAX);
+    if (max < 0 || max > SCAN_FDS) {
+	max = SCAN_FDS;
+    }
+    for (fd = 3; fd < max; fd++) {
+	KeepDescriptor(fd);
+    }
+}
+
+static void
+KeepDescriptor(
+    int fd)
+{
+    int flags = fcntl(fd, F_GETFD);
+
+    if (flags >= 0 && !(flags & FD_CLOEXEC)) {
+	(void) fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+    }
 }
