@@ -103,6 +103,8 @@ typedef struct P2pLoop {
     uv_timer_t boundTimer;	/* Bounds P2pLoopRunOnce's wait. */
     unsigned long numQueued;	/* Service events asked for, ever. */
     int skipCheck;		/* The next check step leaves libuv be. */
+    int noAesGcm;		/* p2p::debug aesgcm 0: offer none. */
+    uint64_t rekeyBytes;	/* p2p::debug rekey; 0: the default. */
 } P2pLoop;
 
 /*
