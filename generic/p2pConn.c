@@ -812,6 +812,12 @@ SecureStart(
     P2pSecureInit(connPtr->securePtr, hPtr->kind == P2P_CLIENT
 	    ? P2P_HS_CLIENT : P2P_HS_SERVER, hPtr->idPk, hPtr->idSk,
 	    (const unsigned char *) net, (size_t) netLen, hPtr->secure);
+    if (hPtr->loopPtr->noAesGcm) {
+	connPtr->securePtr->offerAes = 0;
+    }
+    if (hPtr->loopPtr->rekeyBytes > 0) {
+	connPtr->securePtr->rekeyBytes = hPtr->loopPtr->rekeyBytes;
+    }
     len = P2pSecureStart(connPtr->securePtr, body);
     if (len > 0) {
 	AppendFrame(&connPtr->wire, body, len);

@@ -10,8 +10,12 @@
 TCL_DECLARE_MUTEX(initMutex)
 static int processInitialized = 0;
 
+static int	Cipher(Tcl_Interp *interp, P2pLoop *loopPtr,
+		    const char *sub, int objc, Tcl_Obj *const objv[]);
 static int	RawFrame(Tcl_Interp *interp, int objc,
 		    Tcl_Obj *const objv[]);
+static P2pConn *	DebugConn(Tcl_Interp *interp, Tcl_Obj *handlerObj,
+		    Tcl_Obj *cidObj);
 
 /*
  *----------------------------------------------------------------------
@@ -161,7 +165,8 @@ P2pCallerCurrent(
  *	suite's leak checks. p2p::debug rawframe handler cid bytes: queues
  *	bytes as one frame body on a connection, as they are (sealed when
  *	the connection encrypts), so that a test can play a peer that sends
- *	what no message would encode.
+ *	what no message would encode. p2p::debug aesgcm ?bool?, rekey
+ *	?bytes? and cipher handler cid: the record cipher (Cipher).
  *
  *----------------------------------------------------------------------
  */
@@ -174,9 +179,10 @@ P2pDebugObjCmd(
     Tcl_Obj *const objv[])
 {
     static const char *const subs[] = {
-	"handles", "objects", "pending", "rawframe", NULL
+	"aesgcm", "cipher", "handles", "objects", "pending", "rawframe",
+	"rekey", NULL
     };
-    enum { HANDLES, OBJECTS, PENDING, RAWFRAME };
+    enum { AESGCM, CIPHER, HANDLES, OBJECTS, PENDING, RAWFRAME, REKEY };
     P2pLoop *loopPtr = P2pLoopGet();
     int index, value = 0;
 
@@ -191,6 +197,10 @@ P2pDebugObjCmd(
     }
     if (index == RAWFRAME) {
 	return RawFrame(interp, objc, objv);
+    }
+    if (index == AESGCM || index == CIPHER || index == REKEY) {
+	return Cipher(interp, loopPtr, index == AESGCM ? "aesgcm"
+		: index == CIPHER ? "cipher" : "rekey", objc, objv);
     }
     if (objc != 2) {
 	Tcl_WrongNumArgs(interp, 2, objv, NULL);
@@ -209,6 +219,40 @@ P2pDebugObjCmd(
     }
     Tcl_SetObjResult(interp, Tcl_NewIntObj(value));
     return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * DebugConn --
+ *
+ *	The connection cidObj of the handler handlerObj (a p2p::server or
+ *	p2p::client object of this interpreter), for p2p::debug.
+ *
+ * Results:
+ *	The connection, or NULL with the error in interp.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static P2pConn *
+DebugConn(
+    Tcl_Interp *interp,
+    Tcl_Obj *handlerObj,
+    Tcl_Obj *cidObj)
+{
+    Tcl_Object object = Tcl_GetObjectFromObj(interp, handlerObj);
+    P2pHandler *hPtr;
+
+    Tcl_ResetResult(interp);
+    hPtr = object ? (P2pHandler *) Tcl_ObjectGetMetadata(object,
+	    &P2pHandlerMetaType) : NULL;
+    if (hPtr == NULL || (hPtr->flags & HANDLER_DEAD)) {
+	P2pError(interp, "P2P USAGE NOTHANDLER", "\"%s\" is not a"
+		" p2p::server or p2p::client", Tcl_GetString(handlerObj));
+	return NULL;
+    }
+    return P2pConnFind(interp, hPtr, cidObj);
 }
 
 /*
@@ -236,8 +280,6 @@ RawFrame(
     int objc,
     Tcl_Obj *const objv[])
 {
-    Tcl_Object object;
-    P2pHandler *hPtr;
     P2pConn *connPtr;
     const unsigned char *bytes;
     int len;
@@ -246,17 +288,85 @@ RawFrame(
 	Tcl_WrongNumArgs(interp, 2, objv, "handler cid bytes");
 	return TCL_ERROR;
     }
-    object = Tcl_GetObjectFromObj(interp, objv[2]);
-    Tcl_ResetResult(interp);
-    hPtr = object ? (P2pHandler *) Tcl_ObjectGetMetadata(object,
-	    &P2pHandlerMetaType) : NULL;
-    if (hPtr == NULL || (hPtr->flags & HANDLER_DEAD)) {
-	return P2pError(interp, "P2P USAGE NOTHANDLER", "\"%s\" is not a"
-		" p2p::server or p2p::client", Tcl_GetString(objv[2]));
-    }
-    if ((connPtr = P2pConnFind(interp, hPtr, objv[3])) == NULL) {
+    if ((connPtr = DebugConn(interp, objv[2], objv[3])) == NULL) {
 	return TCL_ERROR;
     }
     bytes = Tcl_GetByteArrayFromObj(objv[4], &len);
     return P2pConnQueueRaw(interp, connPtr, bytes, (size_t) len);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Cipher --
+ *
+ *	p2p::debug aesgcm ?bool?: whether handshakes of this thread offer
+ *	AES-256-GCM (1 by default where the CPU has it; 0 leaves
+ *	ChaCha20-Poly1305-IETF). p2p::debug rekey ?bytes?: after how much
+ *	use a connection's keys are replaced (doc/protocol.md 10.6), for
+ *	handshakes from now on; 0 is the default, 4 GiB. p2p::debug cipher
+ *	handler cid: the cipher of one connection's frames, "" when they are
+ *	in clear or its handshake is not done.
+ *
+ * Results:
+ *	A standard Tcl result: the setting, or the cipher.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+Cipher(
+    Tcl_Interp *interp,
+    P2pLoop *loopPtr,
+    const char *sub,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    int on;
+    Tcl_WideInt bytes;
+
+    if (sub[0] == 'c') {
+	P2pConn *connPtr;
+
+	if (objc != 4) {
+	    Tcl_WrongNumArgs(interp, 2, objv, "handler cid");
+	    return TCL_ERROR;
+	}
+	if ((connPtr = DebugConn(interp, objv[2], objv[3])) == NULL) {
+	    return TCL_ERROR;
+	}
+	Tcl_SetObjResult(interp, Tcl_NewStringObj(connPtr->securePtr
+		? P2pSecureCipher(connPtr->securePtr) : "", -1));
+	return TCL_OK;
+    }
+    if (objc > 3) {
+	Tcl_WrongNumArgs(interp, 2, objv, sub[0] == 'a' ? "?boolean?"
+		: "?bytes?");
+	return TCL_ERROR;
+    }
+    if (sub[0] == 'a') {
+	if (objc == 3) {
+	    if (Tcl_GetBooleanFromObj(interp, objv[2], &on) != TCL_OK) {
+		return TCL_ERROR;
+	    }
+	    loopPtr->noAesGcm = !on;
+	}
+	Tcl_SetObjResult(interp, Tcl_NewBooleanObj(!loopPtr->noAesGcm
+		&& P2pSecureHasAes()));
+	return TCL_OK;
+    }
+    if (objc == 3) {
+	if (Tcl_GetWideIntFromObj(interp, objv[2], &bytes) != TCL_OK) {
+	    return TCL_ERROR;
+	}
+	if (bytes < 0) {
+	    return P2pError(interp, "P2P USAGE BADVALUE", "expected a count"
+		    " of bytes >= 0 but got \"%s\"", Tcl_GetString(objv[2]));
+	}
+	loopPtr->rekeyBytes = (uint64_t) bytes;
+    }
+    Tcl_SetObjResult(interp, Tcl_NewWideIntObj(loopPtr->rekeyBytes > 0
+	    ? (Tcl_WideInt) loopPtr->rekeyBytes
+	    : (Tcl_WideInt) P2P_REKEY_BYTES));
+    return TCL_OK;
 }

@@ -8,6 +8,10 @@
  *	callbacks never evaluate Tcl: they put connections on a ready list
  *	and queue one Tcl event, whose handler runs the scripts. The platform
  *	part (unix/, win/) wakes the notifier when libuv has I/O.
+ *
+ *	p2p::vwait's fast path (p2pWait.c) runs libuv itself instead, with
+ *	P2pLoopRunOnce, and tells the check step of its Tcl_ServiceAll to
+ *	leave libuv be: libuv was just run, or is about to be.
  */
 
 #include "p2pjobsInt.h"
@@ -25,6 +29,7 @@ static int		ServiceEventProc(Tcl_Event *evPtr, int flags);
 static void		QueueServiceEvent(P2pLoop *loopPtr);
 static void		FlushAll(P2pLoop *loopPtr);
 static void		CountHandleProc(uv_handle_t *handle, void *arg);
+static void		BoundProc(uv_timer_t *timerPtr);
 
 /*
  *----------------------------------------------------------------------
@@ -55,6 +60,8 @@ P2pLoopGet(void)
 	}
 	loopPtr->uv.data = loopPtr;
 	loopPtr->nextCid = 1;
+	uv_timer_init(&loopPtr->uv, &loopPtr->boundTimer);
+	uv_unref((uv_handle_t *) &loopPtr->boundTimer);
 	Tcl_CreateEventSource(SetupProc, CheckProc, loopPtr);
 	if (P2ppLoopBridgeInit(loopPtr) != TCL_OK) {
 	    Tcl_DeleteEventSource(SetupProc, CheckProc, loopPtr);
@@ -117,7 +124,8 @@ SetupProc(
  *
  *	Event source check step, called after Tcl waited (whether or not
  *	anything was readable, so that due timers fire). Runs libuv once
- *	without blocking; its callbacks fill the ready list.
+ *	without blocking; its callbacks fill the ready list. Not when
+ *	p2p::vwait's fast path said so (skipCheck, good for one step).
  *
  *----------------------------------------------------------------------
  */
@@ -129,12 +137,80 @@ CheckProc(
 {
     P2pLoop *loopPtr = (P2pLoop *) clientData;
 
+    if (loopPtr->skipCheck) {
+	loopPtr->skipCheck = 0;
+	return;
+    }
     if (!(flags & TCL_FILE_EVENTS) || loopPtr->running) {
 	return;
     }
     loopPtr->running = 1;
     uv_run(&loopPtr->uv, UV_RUN_NOWAIT);
     loopPtr->running = 0;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pLoopRunOnce --
+ *
+ *	p2p::vwait's fast path: writes all queued output, then runs libuv
+ *	once in this thread, sleeping in libuv's own poll (epoll_wait) for
+ *	at most ms milliseconds (none if ms is 0) until it has I/O. One
+ *	syscall for a wake-up, where a poll() on libuv's descriptor and then
+ *	a uv_run that does not wait made two.
+ *
+ * Results:
+ *	1 when libuv's callbacks gave Tcl work (a service event was asked
+ *	for), 0 when not, -1 when the caller must wait as vwait does: libuv
+ *	has nothing to wait for, is running already, or this platform does
+ *	not let this thread run it (P2ppLoopBridgeRun).
+ *
+ * Side effects:
+ *	libuv's callbacks; the output's writes.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+P2pLoopRunOnce(
+    P2pLoop *loopPtr,
+    int ms)
+{
+    unsigned long queued = loopPtr->numQueued;
+    int code;
+
+    if (loopPtr->running) {
+	return -1;
+    }
+    FlushAll(loopPtr);
+    if (!uv_loop_alive(&loopPtr->uv)) {
+	return -1;
+    }
+    if (ms > 0) {
+	uv_timer_start(&loopPtr->boundTimer, BoundProc, (uint64_t) ms, 0);
+    }
+    loopPtr->running = 1;
+    code = P2ppLoopBridgeRun(loopPtr, ms > 0);
+    loopPtr->running = 0;
+    if (ms > 0) {
+	uv_timer_stop(&loopPtr->boundTimer);
+    }
+    if (code < 0) {
+	return -1;
+    }
+    return loopPtr->numQueued != queued;
+}
+
+/*
+ * The bound's timer: firing ends libuv's wait, which is all it is for.
+ */
+
+static void
+BoundProc(
+    uv_timer_t *timerPtr)
+{
+    (void) timerPtr;
 }
 
 /*
@@ -260,6 +336,7 @@ QueueServiceEvent(
 {
     ServiceEvent *evPtr;
 
+    loopPtr->numQueued++;
     if (loopPtr->eventQueued) {
 	return;
     }
@@ -386,13 +463,18 @@ P2pLoopPending(
     return n;
 }
 
+/* The bound's timer is the loop's own, not a handle scripts made. */
+
 static void
 CountHandleProc(
     uv_handle_t *handle,
     void *arg)
 {
-    (void) handle;
-    (*(int *) arg)++;
+    P2pLoop *loopPtr = (P2pLoop *) handle->loop->data;
+
+    if (handle != (uv_handle_t *) &loopPtr->boundTimer) {
+	(*(int *) arg)++;
+    }
 }
 
 int

@@ -7,8 +7,11 @@
  *	Ed25519 identities sign a BLAKE2b hash of the transcript, a MAC keyed
  *	from the network secret proves membership of the network, and the
  *	session keys come from an X25519 exchange of ephemeral keys mixed
- *	with the transcript hash and the network key. doc/protocol.md gives
- *	it byte by byte. No Tcl and no libuv here, so that
+ *	with the transcript hash and the network key. Frames are sealed with
+ *	AES-256-GCM when both ends have it (AES-NI and PCLMUL), else with
+ *	ChaCha20-Poly1305-IETF; nonces count the frames of each direction,
+ *	and a key is replaced by a hash of itself after 4 GiB.
+ *	doc/protocol.md gives it byte by byte. No Tcl and no libuv here, so that
  *	tests/fuzz/handshake_fuzz.c can drive it alone.
  */
 
@@ -27,8 +30,9 @@
 #define OFF_SIG3	5
 #define OFF_MAC3	69
 
-static const char transcriptLabel[] = "p2pjobs handshake v1";
+static const char transcriptLabel[] = "p2pjobs handshake v2";
 static const char netKeyLabel[] = "p2pjobs network secret v1";
+static const char rekeyLabel[] = "p2pjobs rekey v2";
 
 static void	TranscriptHash(const P2pSecure *sPtr, size_t msg2Len,
 		    unsigned char hash[32]);
@@ -36,6 +40,9 @@ static void	RoleProof(const unsigned char hash[32], int role,
 		    unsigned char proof[33]);
 static int	DeriveKeys(P2pSecure *sPtr);
 static int	Fail(P2pSecure *sPtr, const char *error);
+static crypto_aead_aes256gcm_state *AesState(P2pSecure *sPtr, int rx);
+static void	Rekey(P2pSecure *sPtr, int rx);
+static void	Nonce(uint64_t count, unsigned char nonce[12]);
 
 /*
  *----------------------------------------------------------------------
@@ -63,7 +70,9 @@ P2pSecureLibInit(void)
  *
  *	Prepares the handshake state of one connection: our identity, a
  *	fresh ephemeral key pair and the key derived from the network
- *	secret.
+ *	secret. AES-256-GCM is offered when this CPU has it; the caller may
+ *	clear offerAes, or lower rekeyBytes (for tests), before
+ *	P2pSecureStart or P2pSecureHandle.
  *
  * Side effects:
  *	Overwrites *sPtr.
@@ -90,6 +99,8 @@ P2pSecureInit(
     crypto_kx_keypair(sPtr->ephPk, sPtr->ephSk);
     crypto_generichash(sPtr->netKey, 32, netSecret, netSecretLen,
 	    (const unsigned char *) netKeyLabel, sizeof(netKeyLabel) - 1);
+    sPtr->offerAes = P2pSecureHasAes();
+    sPtr->rekeyBytes = P2P_REKEY_BYTES;
 }
 
 /*
@@ -114,8 +125,8 @@ P2pSecureWipe(
  *
  * P2pSecureStart --
  *
- *	The client's first message: magic, type 1, version, flags, identity
- *	key, ephemeral key.
+ *	The client's first message: magic, type 1, version, flags (wants
+ *	encryption, can AES-256-GCM), identity key, ephemeral key.
  *
  * Results:
  *	The length of the body written to out (P2P_HS_MSG1_LEN), or 0 for
@@ -137,7 +148,8 @@ P2pSecureStart(
     memcpy(m, P2P_HS_MAGIC, 4);
     m[OFF_TYPE] = 1;
     m[OFF_VERSION] = P2P_HS_VERSION;
-    m[OFF_FLAGS] = sPtr->wantEncrypt ? P2P_HS_FLAG_ENCRYPT : 0;
+    m[OFF_FLAGS] = (sPtr->wantEncrypt ? P2P_HS_FLAG_ENCRYPT : 0)
+	    | (sPtr->offerAes ? P2P_HS_FLAG_AESGCM : 0);
     memcpy(m + OFF_IDPK, sPtr->idPk, 32);
     memcpy(m + OFF_EPHPK, sPtr->ephPk, 32);
     memcpy(out, m, P2P_HS_MSG1_LEN);
@@ -192,7 +204,8 @@ Fail(
  * DeriveKeys --
  *
  *	Session keys: the crypto_kx keys of the ephemerals, each hashed with
- *	the transcript hash of messages 1 and 2, keyed by the network key.
+ *	the transcript hash of messages 1 and 2, keyed by the network key;
+ *	expanded for AES-256-GCM when that was agreed.
  *
  * Results:
  *	0, or -1 when the peer's ephemeral key is unusable.
@@ -228,7 +241,49 @@ DeriveKeys(
     sodium_memzero(in, sizeof(in));
     sodium_memzero(sPtr->ephSk, sizeof(sPtr->ephSk));
     sPtr->txCount = sPtr->rxCount = 0;
+    sPtr->txUsed = sPtr->rxUsed = 0;
+    if (sPtr->aes) {
+	crypto_aead_aes256gcm_beforenm(AesState(sPtr, 0), sPtr->txKey);
+	crypto_aead_aes256gcm_beforenm(AesState(sPtr, 1), sPtr->rxKey);
+    }
     return 0;
+}
+
+/*
+ * AesState: the expanded key of a direction (rx 0: transmit, 1: receive),
+ * 16-byte aligned as libsodium wants it, wherever the struct lies.
+ *
+ * Rekey: a direction's key is replaced by BLAKE2b-256 of the 16 bytes
+ * "p2pjobs rekey v2" keyed with it (both ends do so at the same frame).
+ */
+
+static crypto_aead_aes256gcm_state *
+AesState(
+    P2pSecure *sPtr,
+    int rx)
+{
+    uintptr_t at = (uintptr_t) sPtr->aesStates;
+
+    at = (at + 15) & ~(uintptr_t) 15;
+    return (crypto_aead_aes256gcm_state *) (at
+	    + (rx ? sizeof(crypto_aead_aes256gcm_state) : 0));
+}
+
+static void
+Rekey(
+    P2pSecure *sPtr,
+    int rx)
+{
+    unsigned char *key = rx ? sPtr->rxKey : sPtr->txKey;
+    unsigned char next[32];
+
+    crypto_generichash(next, 32, (const unsigned char *) rekeyLabel,
+	    sizeof(rekeyLabel) - 1, key, 32);
+    memcpy(key, next, 32);
+    sodium_memzero(next, sizeof(next));
+    if (sPtr->aes) {
+	crypto_aead_aes256gcm_beforenm(AesState(sPtr, rx), key);
+    }
 }
 
 /*
@@ -273,7 +328,7 @@ P2pSecureHandle(
 	}
 	if (body[OFF_VERSION] != P2P_HS_VERSION) {
 	    return Fail(sPtr, "version: the peer speaks another handshake"
-		    " version (this side speaks 1)");
+		    " version (this side speaks 2)");
 	}
 	if (len != P2P_HS_MSG1_LEN) {
 	    return Fail(sPtr, "malformed handshake message");
@@ -287,6 +342,9 @@ P2pSecureHandle(
 	m[OFF_VERSION] = P2P_HS_VERSION;
 	m[OFF_FLAGS] = (body[OFF_FLAGS] | (sPtr->wantEncrypt
 		? P2P_HS_FLAG_ENCRYPT : 0)) & P2P_HS_FLAG_ENCRYPT;
+	if ((body[OFF_FLAGS] & P2P_HS_FLAG_AESGCM) && sPtr->offerAes) {
+	    m[OFF_FLAGS] |= P2P_HS_FLAG_AESGCM;
+	}
 	memcpy(m + OFF_IDPK, sPtr->idPk, 32);
 	memcpy(m + OFF_EPHPK, sPtr->ephPk, 32);
 	TranscriptHash(sPtr, P2P_HS_MSG1_LEN, hash);
@@ -296,6 +354,7 @@ P2pSecureHandle(
 	memcpy(out, m, P2P_HS_MSG2_LEN);
 	*outLenPtr = P2P_HS_MSG2_LEN;
 	sPtr->encrypt = (m[OFF_FLAGS] & P2P_HS_FLAG_ENCRYPT) != 0;
+	sPtr->aes = (m[OFF_FLAGS] & P2P_HS_FLAG_AESGCM) != 0;
 	sPtr->state = P2P_HS_WAIT3;
 	return P2P_HS_OK;
 
@@ -305,17 +364,21 @@ P2pSecureHandle(
 	}
 	if (body[OFF_VERSION] != P2P_HS_VERSION) {
 	    return Fail(sPtr, "version: the peer speaks another handshake"
-		    " version (this side speaks 1)");
+		    " version (this side speaks 2)");
 	}
 	if (len != P2P_HS_MSG2_LEN) {
 	    return Fail(sPtr, "malformed handshake message");
 	}
 	memcpy(sPtr->msg2, body, P2P_HS_MSG2_LEN);
-	if ((body[OFF_FLAGS] & ~P2P_HS_FLAG_ENCRYPT)
+	if ((body[OFF_FLAGS] & ~(P2P_HS_FLAG_ENCRYPT|P2P_HS_FLAG_AESGCM))
 		|| (sPtr->wantEncrypt
 		&& !(body[OFF_FLAGS] & P2P_HS_FLAG_ENCRYPT))) {
 	    return Fail(sPtr, "flags: the peer did not agree to the"
 		    " requested encryption");
+	}
+	if ((body[OFF_FLAGS] & P2P_HS_FLAG_AESGCM) && !sPtr->offerAes) {
+	    return Fail(sPtr, "flags: the peer chose AES-256-GCM, which"
+		    " this side did not offer");
 	}
 	TranscriptHash(sPtr, P2P_HS_MSG1_LEN, hash);
 	RoleProof(hash, P2P_HS_SERVER, proof);
@@ -331,6 +394,7 @@ P2pSecureHandle(
 	memcpy(sPtr->peerIdPk, body + OFF_IDPK, 32);
 	memcpy(sPtr->peerEphPk, body + OFF_EPHPK, 32);
 	sPtr->encrypt = (body[OFF_FLAGS] & P2P_HS_FLAG_ENCRYPT) != 0;
+	sPtr->aes = (body[OFF_FLAGS] & P2P_HS_FLAG_AESGCM) != 0;
 
 	/*
 	 * Message 3: signature and MAC over the hash of messages 1 and 2.
@@ -418,17 +482,22 @@ P2pSecureScan(
     return P2P_FRAME_OK;
 }
 
+/*
+ * Nonce: the 12 bytes of both ciphers, a frame counter as u64
+ * little-endian and four zero bytes.
+ */
+
 static void
 Nonce(
     uint64_t count,
-    unsigned char nonce[24])
+    unsigned char nonce[12])
 {
     int i;
 
-    memset(nonce, 0, 24);
     for (i = 0; i < 8; i++) {
 	nonce[i] = (unsigned char) (count >> (8 * i));
     }
+    memset(nonce + 8, 0, 4);
 }
 
 /*
@@ -438,11 +507,15 @@ Nonce(
  *
  *	Encrypts one plaintext frame (header included) of len bytes into
  *	out, which must have room for P2P_SEAL_HEADER + len + P2P_SEAL_TAG
- *	bytes. The nonce is the send counter; the length bytes are the
- *	associated data.
+ *	bytes, with the agreed cipher. The nonce is the send counter; the
+ *	length bytes are the associated data.
  *
  * Results:
  *	0, or -1 if the handshake is not done or len is too large.
+ *
+ * Side effects:
+ *	The send counter advances; the send key is replaced when it has
+ *	sealed rekeyBytes.
  *
  *----------------------------------------------------------------------
  */
@@ -454,7 +527,7 @@ P2pSecureSeal(
     size_t len,
     unsigned char *out)
 {
-    unsigned char nonce[24];
+    unsigned char nonce[12];
     unsigned long long clen;
 
     if (sPtr->state != P2P_HS_DONE || len > 0xFFFFFFFFu - P2P_SEAL_TAG) {
@@ -462,8 +535,20 @@ P2pSecureSeal(
     }
     P2pPutU32(out, (uint32_t) (len + P2P_SEAL_TAG));
     Nonce(sPtr->txCount++, nonce);
-    crypto_aead_xchacha20poly1305_ietf_encrypt(out + P2P_SEAL_HEADER, &clen,
-	    frame, len, out, P2P_SEAL_HEADER, NULL, nonce, sPtr->txKey);
+    if (sPtr->aes) {
+	crypto_aead_aes256gcm_encrypt_afternm(out + P2P_SEAL_HEADER, &clen,
+		frame, len, out, P2P_SEAL_HEADER, NULL, nonce,
+		AesState(sPtr, 0));
+    } else {
+	crypto_aead_chacha20poly1305_ietf_encrypt(out + P2P_SEAL_HEADER,
+		&clen, frame, len, out, P2P_SEAL_HEADER, NULL, nonce,
+		sPtr->txKey);
+    }
+    sPtr->txUsed += len + P2P_REKEY_FRAME;
+    if (sPtr->txUsed >= sPtr->rekeyBytes) {
+	Rekey(sPtr, 0);
+	sPtr->txUsed = 0;
+    }
     return 0;
 }
 
@@ -481,6 +566,10 @@ P2pSecureSeal(
  *	not verify (tampered, replayed or reordered); P2P_FRAME_MALFORMED
  *	when the plaintext is not one frame or the state is wrong.
  *
+ * Side effects:
+ *	On success the receive counter advances, and the receive key is
+ *	replaced when it has opened rekeyBytes.
+ *
  *----------------------------------------------------------------------
  */
 
@@ -492,8 +581,9 @@ P2pSecureOpen(
     unsigned char *out,
     size_t *plainLenPtr)
 {
-    unsigned char nonce[24];
+    unsigned char nonce[12];
     unsigned long long plen;
+    int code;
 
     if (sPtr->state != P2P_HS_DONE
 	    || recLen < P2P_SEAL_HEADER + P2P_FRAME_HEADER + P2P_SEAL_TAG
@@ -501,18 +591,61 @@ P2pSecureOpen(
 	return P2P_FRAME_MALFORMED;
     }
     Nonce(sPtr->rxCount, nonce);
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(out, &plen, NULL,
-	    rec + P2P_SEAL_HEADER, recLen - P2P_SEAL_HEADER, rec,
-	    P2P_SEAL_HEADER, nonce, sPtr->rxKey) != 0) {
+    if (sPtr->aes) {
+	code = crypto_aead_aes256gcm_decrypt_afternm(out, &plen, NULL,
+		rec + P2P_SEAL_HEADER, recLen - P2P_SEAL_HEADER, rec,
+		P2P_SEAL_HEADER, nonce, AesState(sPtr, 1));
+    } else {
+	code = crypto_aead_chacha20poly1305_ietf_decrypt(out, &plen, NULL,
+		rec + P2P_SEAL_HEADER, recLen - P2P_SEAL_HEADER, rec,
+		P2P_SEAL_HEADER, nonce, sPtr->rxKey);
+    }
+    if (code != 0) {
 	return P2P_SEAL_AUTH;
     }
     sPtr->rxCount++;
+    sPtr->rxUsed += plen + P2P_REKEY_FRAME;
+    if (sPtr->rxUsed >= sPtr->rekeyBytes) {
+	Rekey(sPtr, 1);
+	sPtr->rxUsed = 0;
+    }
     if (plen < P2P_FRAME_HEADER
 	    || P2pGetU32(out) != plen - P2P_FRAME_HEADER) {
 	return P2P_FRAME_MALFORMED;
     }
     *plainLenPtr = (size_t) plen;
     return P2P_FRAME_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pSecureCipher, P2pSecureHasAes --
+ *
+ *	The cipher of a connection's frames, for p2p::debug cipher; whether
+ *	this CPU can AES-256-GCM (AES-NI and PCLMUL), for p2p::debug aesgcm.
+ *
+ * Results:
+ *	"aes256gcm", "chacha20poly1305", or "" before the handshake is done
+ *	or when frames travel in clear.
+ *
+ *----------------------------------------------------------------------
+ */
+
+const char *
+P2pSecureCipher(
+    const P2pSecure *sPtr)
+{
+    if (sPtr->state != P2P_HS_DONE || !sPtr->encrypt) {
+	return "";
+    }
+    return sPtr->aes ? "aes256gcm" : "chacha20poly1305";
+}
+
+int
+P2pSecureHasAes(void)
+{
+    return crypto_aead_aes256gcm_is_available();
 }
 
 /*

@@ -13,12 +13,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define P2P_HS_VERSION		1
+#define P2P_HS_VERSION		2
 #define P2P_HS_MAGIC		"P2HS"	/* 0x50: not an element tag */
 #define P2P_HS_KEY		32	/* public keys, hashes, MACs */
 #define P2P_HS_SECRET		64	/* Ed25519 secret key */
 #define P2P_HS_SIG		64
 #define P2P_HS_FLAG_ENCRYPT	0x01
+#define P2P_HS_FLAG_AESGCM	0x02	/* Message 1: can; 2: will. */
+
+/*
+ * A key is replaced once the frames it sealed count this many bytes, each
+ * its plaintext length and P2P_REKEY_FRAME more (doc/protocol.md 10.6).
+ */
+
+#define P2P_REKEY_BYTES		((uint64_t) 1 << 32)
+#define P2P_REKEY_FRAME		64
 
 /*
  * Bodies of the three handshake frames (doc/protocol.md).
@@ -83,6 +92,15 @@ typedef struct P2pSecure {
     uint64_t txCount;		/* Nonces: one counter per direction. */
     uint64_t rxCount;
     const char *error;		/* Static text: why it failed. */
+    int offerAes;		/* Ours: AES-256-GCM may be used. */
+    int aes;			/* Agreed: AES-256-GCM, else
+				 * ChaCha20-Poly1305-IETF. */
+    uint64_t rekeyBytes;	/* P2P_REKEY_BYTES, or less (tests). */
+    uint64_t txUsed;		/* What the keys sealed, as counted for */
+    uint64_t rxUsed;		/* rekeyBytes. */
+    unsigned char aesStates[2 * 512 + 16];
+				/* AES: expanded tx and rx keys, at the
+				 * first 16-byte boundary (AesState). */
 } P2pSecure;
 
 int	P2pSecureLibInit(void);
@@ -99,6 +117,8 @@ int	P2pSecureSeal(P2pSecure *sPtr, const unsigned char *frame,
 	    size_t len, unsigned char *out);
 int	P2pSecureOpen(P2pSecure *sPtr, const unsigned char *rec,
 	    size_t recLen, unsigned char *out, size_t *plainLenPtr);
+const char *P2pSecureCipher(const P2pSecure *sPtr);
+int	P2pSecureHasAes(void);
 
 /*
  * Identities: Ed25519 keys, node ids, hex.

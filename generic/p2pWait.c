@@ -8,13 +8,17 @@
  *	(a pipe write), the thread selects and answers through a condition
  *	variable: a few context switches per wait, that is per message when
  *	one job runs at a time. While messages flow, p2p::vwait sleeps in
- *	poll() on libuv's descriptor instead, and runs everything else Tcl
- *	has to do (queued events, due timers, idle callbacks, the network's
- *	own event source) with Tcl_ServiceAll, which never waits.
+ *	libuv's own poll instead (P2pLoopRunOnce: one epoll_wait, bounded by
+ *	POLL_MS), and runs everything else Tcl has to do (queued events, due
+ *	timers, idle callbacks) with Tcl_ServiceAll, which never waits.
+ *	Tcl_ServiceAll's check step then leaves libuv be (it was just run);
+ *	libuv runs again when Tcl found nothing to do (waiting) or, without
+ *	waiting, every other pass while Tcl keeps finding work. So a message
+ *	costs one wake-up in epoll_wait, its read and its reply's write.
  *
  *	Tcl's own file events (its channels, Tk's display) only reach the
  *	event queue through the notifier, so they are asked for with a
- *	Tcl_DoOneEvent that does not wait: whenever poll() found nothing for
+ *	Tcl_DoOneEvent that does not wait: whenever libuv found nothing for
  *	POLL_MS, and at least every FILES_MS while messages flow. Once the
  *	network has been quiet for QUIET_MS, p2p::vwait waits in
  *	Tcl_DoOneEvent as vwait does, until the next event of any kind. So a
@@ -24,13 +28,13 @@
 
 #include "p2pjobsInt.h"
 
-#define POLL_MS		1	/* Longest sleep in poll() on the fast path. */
+#define POLL_MS		1	/* Longest sleep in libuv on the fast path. */
 #define FILES_MS	5	/* Tcl's file events are polled this often. */
 #define QUIET_MS	20	/* Quiet this long: wait as vwait does. */
 
 static char *	WaitVarProc(ClientData clientData, Tcl_Interp *interp,
 		    const char *name1, const char *name2, int flags);
-static int	ServiceAll(void);
+static int	ServiceAll(P2pLoop *loopPtr);
 static long	MsSince(const Tcl_Time *thenPtr);
 static int	FlagSet(ClientData clientData);
 
@@ -53,15 +57,20 @@ WaitVarProc(
 /*
  * Tcl_ServiceAll does nothing unless the thread's service mode is
  * TCL_SERVICE_ALL, which it is not by default, nor inside an event
- * handler (as vwait in a handler does, this runs events nested).
+ * handler (as vwait in a handler does, this runs events nested). Its
+ * check step, which comes before any handler runs, leaves libuv be.
  */
 
 static int
-ServiceAll(void)
+ServiceAll(
+    P2pLoop *loopPtr)
 {
     int oldMode = Tcl_SetServiceMode(TCL_SERVICE_ALL);
-    int found = Tcl_ServiceAll();
+    int found;
 
+    loopPtr->skipCheck = 1;
+    found = Tcl_ServiceAll();
+    loopPtr->skipCheck = 0;
     Tcl_SetServiceMode(oldMode);
     return found;
 }
@@ -106,51 +115,64 @@ P2pWaitUntil(
     const char *varName)
 {
     P2pLoop *loopPtr = P2pLoopGet();
-    int done = 0, foundEvent = 1, fast = 1, ready;
+    int done = 0, foundEvent = 1, fast = 1, busy = 1, ready;
     Tcl_Time active, files;
-    uv_loop_t *uvPtr;
-    long timeout;
 
-    uvPtr = loopPtr ? &loopPtr->uv : NULL;
+    /*
+     * busy: how many passes running Tcl_ServiceAll found work (at most
+     * 2), 0 when the last found none. It starts at 1: what the caller
+     * left to do (an idle callback, output to write) comes first.
+     */
+
     Tcl_GetTime(&active);
     files = active;
     while (!(done = doneProc(clientData)) && foundEvent) {
-	if (!fast || uvPtr == NULL) {
+	if (!fast || loopPtr == NULL) {
 	    foundEvent = Tcl_DoOneEvent(TCL_ALL_EVENTS);
 	    Tcl_GetTime(&active);
 	    files = active;
 	    fast = 1;
+	    busy = 1;
 	} else if (MsSince(&files) >= FILES_MS) {
 	    /*
 	     * The notifier's round trip, for Tcl's file events: also while
 	     * Tcl_ServiceAll finds work every time, so that they are never
-	     * starved.
+	     * starved. Its check step runs libuv.
 	     */
 	    if (Tcl_DoOneEvent(TCL_ALL_EVENTS|TCL_DONT_WAIT)) {
 		Tcl_GetTime(&active);
 	    }
 	    Tcl_GetTime(&files);
-	} else if (ServiceAll()) {
-	    Tcl_GetTime(&active);
-	} else if (MsSince(&active) >= QUIET_MS) {
+	    busy = 1;
+	} else if (busy == 0 && MsSince(&active) >= QUIET_MS) {
 	    fast = 0;
 	} else {
-	    uv_update_time(uvPtr);
-	    timeout = uv_backend_timeout(uvPtr);
-	    if (timeout < 0 || timeout > POLL_MS) {
-		timeout = POLL_MS;
-	    }
-	    ready = P2ppLoopBridgePoll(loopPtr, (int) timeout);
-	    if (ready > 0) {
-		Tcl_GetTime(&active);
-	    } else if (ready < 0) {
-		fast = 0;
-	    } else {
-		/* A quiet millisecond: Tcl's file events too. */
-		if (Tcl_DoOneEvent(TCL_ALL_EVENTS|TCL_DONT_WAIT)) {
+	    ready = 0;
+	    if (busy != 1) {
+		/*
+		 * Tcl found nothing to do: wait in libuv. Or Tcl keeps
+		 * finding work: look at the network without waiting.
+		 */
+		ready = P2pLoopRunOnce(loopPtr, busy == 0 ? POLL_MS : 0);
+		if (ready > 0) {
 		    Tcl_GetTime(&active);
+		} else if (ready < 0) {
+		    fast = 0;
+		} else if (busy != 1) {
+		    /* A quiet millisecond: Tcl's file events too. */
+		    if (Tcl_DoOneEvent(TCL_ALL_EVENTS|TCL_DONT_WAIT)) {
+			Tcl_GetTime(&active);
+		    }
+		    Tcl_GetTime(&files);
 		}
-		Tcl_GetTime(&files);
+	    }
+	    if (!fast) {
+		/* Tcl_DoOneEvent, next pass. */
+	    } else if (ServiceAll(loopPtr)) {
+		Tcl_GetTime(&active);
+		busy = busy == 1 ? 2 : 1;
+	    } else {
+		busy = 0;
 	    }
 	}
 	if (Tcl_Canceled(interp, TCL_LEAVE_ERR_MSG) == TCL_ERROR) {

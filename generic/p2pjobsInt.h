@@ -100,6 +100,11 @@ typedef struct P2pLoop {
     P2pTask *taskTail;
     void *wonksPtr;		/* Performance estimate (p2pWonks.c). */
     void *bridgePtr;		/* Platform part of the bridge. */
+    uv_timer_t boundTimer;	/* Bounds P2pLoopRunOnce's wait. */
+    unsigned long numQueued;	/* Service events asked for, ever. */
+    int skipCheck;		/* The next check step leaves libuv be. */
+    int noAesGcm;		/* p2p::debug aesgcm 0: offer none. */
+    uint64_t rekeyBytes;	/* p2p::debug rekey; 0: the default. */
 } P2pLoop;
 
 /*
@@ -266,6 +271,7 @@ MODULE_SCOPE void	P2pLoopUnlinkReady(P2pConn *connPtr);
 MODULE_SCOPE void	P2pLoopWantFlush(P2pConn *connPtr);
 MODULE_SCOPE int	P2pLoopPending(P2pLoop *loopPtr);
 MODULE_SCOPE int	P2pLoopCountHandles(P2pLoop *loopPtr);
+MODULE_SCOPE int	P2pLoopRunOnce(P2pLoop *loopPtr, int ms);
 
 /*
  * p2pConn.c
@@ -384,7 +390,7 @@ MODULE_SCOPE int	P2pError(Tcl_Interp *interp, const char *codes,
 MODULE_SCOPE int	P2ppLoopBridgeInit(P2pLoop *loopPtr);
 MODULE_SCOPE void	P2ppLoopBridgeFinalize(P2pLoop *loopPtr);
 MODULE_SCOPE void	P2ppLoopBridgeArm(P2pLoop *loopPtr, int timeoutMs);
-MODULE_SCOPE int	P2ppLoopBridgePoll(P2pLoop *loopPtr, int ms);
+MODULE_SCOPE int	P2ppLoopBridgeRun(P2pLoop *loopPtr, int wait);
 MODULE_SCOPE int	P2ppRaiseFdLimit(void);
 MODULE_SCOPE double	P2ppLoadAverage(void);
 MODULE_SCOPE long long	P2ppFreeMemory(void);

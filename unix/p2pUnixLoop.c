@@ -9,8 +9,6 @@
  */
 
 #include "p2pjobsInt.h"
-#include <errno.h>
-#include <poll.h>
 
 static void
 WakeProc(
@@ -69,35 +67,23 @@ P2ppLoopBridgeArm(
 /*
  *----------------------------------------------------------------------
  *
- * P2ppLoopBridgePoll --
+ * P2ppLoopBridgeRun --
  *
- *	Sleeps until libuv has I/O or ms milliseconds passed, in this
- *	thread (p2p::vwait's fast path, generic/p2pWait.c).
+ *	Runs libuv once in this thread (P2pLoopRunOnce, for p2p::vwait's
+ *	fast path): waiting in its poll until it has I/O or its next timer
+ *	is due if wait is true, else not waiting.
  *
  * Results:
- *	1 when libuv has I/O, 0 on timeout (or a signal), -1 when this
- *	platform cannot wait so.
+ *	0: on unix this thread may always do so.
  *
  *----------------------------------------------------------------------
  */
 
 int
-P2ppLoopBridgePoll(
+P2ppLoopBridgeRun(
     P2pLoop *loopPtr,
-    int ms)
+    int wait)
 {
-    struct pollfd pfd;
-    int n;
-
-    pfd.fd = uv_backend_fd(&loopPtr->uv);
-    pfd.events = POLLIN;
-    pfd.revents = 0;
-    if (pfd.fd < 0) {
-	return -1;
-    }
-    n = poll(&pfd, 1, ms);
-    if (n < 0) {
-	return errno == EINTR ? 0 : -1;
-    }
-    return n > 0;
+    uv_run(&loopPtr->uv, wait ? UV_RUN_ONCE : UV_RUN_NOWAIT);
+    return 0;
 }

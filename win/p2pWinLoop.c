@@ -299,7 +299,7 @@ HelperThreadProc(
 /*
  *----------------------------------------------------------------------
  *
- * P2ppLoopBridgePoll --
+ * P2ppLoopBridgeRun --
  *
  *	Not on Windows: the helper thread owns the completion port, so
  *	p2p::vwait waits as vwait does.
@@ -308,11 +308,11 @@ HelperThreadProc(
  */
 
 int
-P2ppLoopBridgePoll(
+P2ppLoopBridgeRun(
     P2pLoop *loopPtr,
-    int ms)
+    int wait)
 {
     (void) loopPtr;
-    (void) ms;
+    (void) wait;
     return -1;
 }

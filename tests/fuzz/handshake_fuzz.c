@@ -11,8 +11,12 @@
  *	handshake, and no frame made up by the fuzzer may decrypt.
  *
  *	Input layout: byte 0 selects flags (bit 0: client wants encryption,
- *	bit 1: server wants it, bit 2: the client's network secret differs),
- *	then pieces, each a u16 big-endian length and that many bytes.
+ *	bit 1: server wants it, bit 2: the client's network secret differs,
+ *	bit 3: the client offers no AES-256-GCM, bit 4: the server offers
+ *	none, bit 5: keys are replaced every 100 bytes), then pieces, each a
+ *	u16 big-endian length and that many bytes. The honest session
+ *	checks the cipher both ends chose, frames across key replacements,
+ *	and that ends replacing keys at other points fail authentication.
  *
  *	Every buffer handed to the code is an exact-size heap copy, so that
  *	AddressSanitizer reports a read even one byte past what was given.
@@ -130,7 +134,8 @@ FeedSealed(
 
 /*
  * An honest handshake between a client and a server: both end DONE
- * with each other's keys, and a frame sealed by one opens at the other.
+ * with each other's keys and the same cipher, and frames sealed by one
+ * open at the other, in both directions, across key replacements.
  */
 
 static void
@@ -143,11 +148,21 @@ Honest(
     size_t n1, n2, n3, plainLen;
     unsigned char frame[9] = {0, 0, 0, 5, 'h', 'e', 'l', 'l', 'o'};
     unsigned char rec[64], plain[64];
+    int i;
 
     P2pSecureInit(cPtr, P2P_HS_CLIENT, clientPk, clientSk,
 	    (const unsigned char *) "net", 3, flags & 1);
     P2pSecureInit(sPtr, P2P_HS_SERVER, serverPk, serverSk,
 	    (const unsigned char *) "net", 3, flags & 2);
+    if (flags & 8) {
+	cPtr->offerAes = 0;
+    }
+    if (flags & 16) {
+	sPtr->offerAes = 0;
+    }
+    if (flags & 32) {
+	cPtr->rekeyBytes = sPtr->rekeyBytes = 100;
+    }
     n1 = P2pSecureStart(cPtr, m1);
     CHECK(n1 == P2P_HS_MSG1_LEN);
     CHECK(P2pSecureHandle(sPtr, m1, n1, m2, &n2) == P2P_HS_OK);
@@ -160,10 +175,33 @@ Honest(
     CHECK(memcmp(sPtr->peerIdPk, clientPk, 32) == 0);
     CHECK(cPtr->encrypt == sPtr->encrypt
 	    && cPtr->encrypt == ((flags & 3) != 0));
+    CHECK(cPtr->aes == sPtr->aes && cPtr->aes == (P2pSecureHasAes()
+	    && !(flags & 24)));
+    for (i = 0; i < 6; i++) {
+	P2pSecure *fromPtr = (i & 1) ? sPtr : cPtr;
+	P2pSecure *toPtr = (i & 1) ? cPtr : sPtr;
+
+	frame[8] = (unsigned char) i;
+	CHECK(P2pSecureSeal(fromPtr, frame, sizeof(frame), rec) == 0);
+	CHECK(P2pSecureOpen(toPtr, rec, sizeof(frame) + 20, plain,
+		&plainLen) == P2P_FRAME_OK);
+	CHECK(plainLen == sizeof(frame) && memcmp(plain, frame, 9) == 0);
+    }
+
+    /*
+     * The server replaces its receive key after the next frame, the
+     * client its send key not: the frame after fails authentication.
+     * (The fuzzer's frames below fail whatever the keys.)
+     */
+
+    cPtr->rekeyBytes = P2P_REKEY_BYTES;
+    sPtr->rekeyBytes = 1;
     CHECK(P2pSecureSeal(cPtr, frame, sizeof(frame), rec) == 0);
     CHECK(P2pSecureOpen(sPtr, rec, sizeof(frame) + 20, plain, &plainLen)
 	    == P2P_FRAME_OK);
-    CHECK(plainLen == sizeof(frame) && memcmp(plain, frame, 9) == 0);
+    CHECK(P2pSecureSeal(cPtr, frame, sizeof(frame), rec) == 0);
+    CHECK(P2pSecureOpen(sPtr, rec, sizeof(frame) + 20, plain, &plainLen)
+	    == P2P_SEAL_AUTH);
 }
 
 int

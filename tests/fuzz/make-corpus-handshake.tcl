@@ -26,11 +26,11 @@ proc ::corpus::Key {char} {
 
 # ::corpus::Msg1 VERSION FLAGS / Msg2 / Msg3 --
 #	Handshake message bodies with stand-in keys, signatures and MACs.
-proc ::corpus::Msg1 {{version 1} {flags 0}} {
+proc ::corpus::Msg1 {{version 2} {flags 0}} {
     return [binary format a4ccca32a32 P2HS 1 $version $flags \
 	    [Key i] [Key e]]
 }
-proc ::corpus::Msg2 {{version 1} {flags 0}} {
+proc ::corpus::Msg2 {{version 2} {flags 0}} {
     return [binary format a4ccca32a32a64a32 P2HS 2 $version $flags \
 	    [Key I] [Key E] [string repeat s 64] [Key m]]
 }
@@ -70,16 +70,21 @@ proc ::corpus::Main {argv} {
     Write empty ""
     Write flags-only [binary format c 3]
     Write msg1-msg3 [Input 0 [Msg1] [Msg3]]
-    Write msg1-encrypt [Input 1 [Msg1 1 1] [Msg3]]
-    Write msg1-version2 [Input 2 [Msg1 2 0] [Msg3]]
+    Write msg1-encrypt [Input 1 [Msg1 2 1] [Msg3]]
+    Write msg1-aesgcm [Input 3 [Msg1 2 3] [Msg3]]
+    Write msg1-version1 [Input 2 [Msg1 1 0] [Msg3]]
+    Write msg1-version3 [Input 2 [Msg1 3 0] [Msg3]]
     Write msg1-short [Input 0 [string range [Msg1] 0 20] ""]
     Write msg1-plain-frame [Input 0 \
 	    [binary format caI 0 protocol 0] ""]
-    Write msg2-forged [Input 1 [Msg1] [Msg2 1 1] "" ""]
+    Write msg2-forged [Input 1 [Msg1] [Msg2 2 1] "" ""]
+    Write msg2-aesgcm-unoffered [Input 9 [Msg1 2 1] [Msg2 2 3] "" ""]
     Write msg2-tail [Input 0 [Msg1] [Msg2] [Key m] ""]
     Write msg2-netsecret [Input 4 [Msg1] [Msg2] "" ""]
     Write sealed-frames [Input 3 [Msg1] [Msg2] "" \
 	    "[Sealed 20][Sealed 40][Sealed 3]"]
+    Write sealed-chacha-rekey [Input [expr {3 | 8 | 32}] [Msg1] [Msg2] "" \
+	    "[Sealed 20][Sealed 40]"]
     Write sealed-toobig [Input 1 "" "" "" [binary format I 0x7fffffff]]
     Write sealed-partial [Input 1 "" "" "" [string range [Sealed 64] 0 30]]
 }

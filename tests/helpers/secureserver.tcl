@@ -6,14 +6,22 @@
 #	first line of stdout, then one line per connection that ends:
 #	    disconnect REASON
 #	It exits when stdin is closed, so it never outlives the test.
+#	AESGCM and REKEY, when given, are its p2p::debug aesgcm and rekey.
 #
-#	Usage: tclsh secureserver.tcl KEYFILE SECURE ?NETSECRET?
+#	Usage: tclsh secureserver.tcl KEYFILE SECURE ?NETSECRET? ?AESGCM?
+#		?REKEY?
 
 lappend auto_path [file dirname [file dirname [file dirname \
 	[file normalize [info script]]]]]
 package require p2pjobs
 
-lassign $argv keyfile secure netsecret
+lassign $argv keyfile secure netsecret aesgcm rekey
+if {$aesgcm ne ""} {
+    p2p::debug aesgcm $aesgcm
+}
+if {$rekey ne ""} {
+    p2p::debug rekey $rekey
+}
 set id [p2p::identity file $keyfile]
 proc echo {args} {list echoed {*}$args}
 proc gone {h cid reason} {puts [list disconnect $reason]}
