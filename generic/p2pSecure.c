@@ -257,6 +257,9 @@ DeriveKeys(
  * "p2pjobs rekey v2" keyed with it (both ends do so at the same frame).
  */
 
+typedef char P2pAesStatesFit[(2 * sizeof(crypto_aead_aes256gcm_state) + 15
+	<= sizeof(((P2pSecure *) 0)->aesStates)) ? 1 : -1];
+
 static crypto_aead_aes256gcm_state *
 AesState(
     P2pSecure *sPtr,
