@@ -139,7 +139,8 @@ static Tcl_Obj *RunId(Tcl_Obj *idObj, Tcl_WideInt seq);
  * simple names, with TCL_NAMESPACE_ONLY, when called from the farm's
  * namespace (its methods: no name built, no qualified name parsed);
  * else by qualified names, made when first needed and let go at the end
- * of the call (nothing is kept from one call to the next).
+ * of the call (nothing is kept from one call to the next); through the
+ * handles the farm's methods in C keep (P2pFarmResults ...), if given.
  */
 
 typedef struct FarmVars {
@@ -147,14 +148,13 @@ typedef struct FarmVars {
     Tcl_Obj *nsObj;		/* The farm's namespace, as given. */
     int flags;			/* TCL_NAMESPACE_ONLY or 0. */
     Tcl_Obj *names[NUM_FARM_KEYS - V_JOBS];
-				/* Qualified names (flags 0), or NULL; or
-				 * the elements of arrayObj. */
-    Tcl_Obj *arrayObj;		/* The global array whose elements the
-				 * variables are (given names), or NULL. */
+				/* Qualified names (flags 0), or NULL. */
+    P2pVarHandle *handles;	/* The handles of the variables (the farm's
+				 * methods in C give theirs), or NULL. */
 } FarmVars;
 
 static void	EnterFarm(Tcl_Interp *interp, Tcl_Obj *nsObj,
-		    Tcl_Obj *const *givenNames, FarmVars *fvPtr);
+		    P2pVarHandle *handles, FarmVars *fvPtr);
 static Tcl_Obj *FarmGet(Tcl_Interp *interp, FarmVars *fvPtr, int var,
 		    int flags);
 static Tcl_Obj *FarmVarName(FarmVars *fvPtr, int var);
@@ -843,10 +843,9 @@ FarmSubmitObjCmd(
  *	farmResults, farmDispatch and farmSubmit called from C (the farm's methods in
  *	C, generic/p2pFarmMethods.c), with objv as the commands take it
  *	(objv[0] the command's name) and the farm's variables Jobs, Runs,
- *	Inflight, Batch, Queue and Head as elements of a global array
- *	(library/farm.tcl links them so): varNames holds the array's name
- *	and then the P2P_FARM_VARS elements, in that order, kept by the
- *	caller.
+ *	Inflight, Batch, Queue and Head reached through handles
+ *	(p2pVarHandle.c): vars holds the P2P_FARM_VARS handles, in that
+ *	order, kept by the caller.
  *
  * Results:
  *	Those of the commands.
@@ -860,31 +859,31 @@ FarmSubmitObjCmd(
 int
 P2pFarmResults(
     Tcl_Interp *interp,
-    Tcl_Obj *const *varNames,
+    P2pVarHandle *vars,
     int objc,
     Tcl_Obj *const objv[])
 {
-    return FarmResultsObjCmd((ClientData) varNames, interp, objc, objv);
+    return FarmResultsObjCmd((ClientData) vars, interp, objc, objv);
 }
 
 int
 P2pFarmDispatch(
     Tcl_Interp *interp,
-    Tcl_Obj *const *varNames,
+    P2pVarHandle *vars,
     int objc,
     Tcl_Obj *const objv[])
 {
-    return FarmDispatchObjCmd((ClientData) varNames, interp, objc, objv);
+    return FarmDispatchObjCmd((ClientData) vars, interp, objc, objv);
 }
 
 int
 P2pFarmSubmit(
     Tcl_Interp *interp,
-    Tcl_Obj *const *varNames,
+    P2pVarHandle *vars,
     int objc,
     Tcl_Obj *const objv[])
 {
-    return FarmSubmitObjCmd((ClientData) varNames, interp, objc, objv);
+    return FarmSubmitObjCmd((ClientData) vars, interp, objc, objv);
 }
 
 /*
@@ -968,8 +967,8 @@ DictSize(
  *	Readies the names of the farm's variables for one call: see
  *	FarmVars. (The farm's methods call from its namespace, as
  *	[namespace current]; farm.test also calls from elsewhere; the
- *	farm's methods in C, generic/p2pFarmMethods.c, give the qualified
- *	names they keep.)
+ *	farm's methods in C, generic/p2pFarmMethods.c, give the handles
+ *	they keep.)
  *
  * Results:
  *	None.
@@ -984,30 +983,23 @@ static void
 EnterFarm(
     Tcl_Interp *interp,
     Tcl_Obj *nsObj,
-    Tcl_Obj *const *givenNames,	/* The global array and its
-				 * P2P_FARM_VARS elements, or NULL. */
+    P2pVarHandle *handles,	/* The P2P_FARM_VARS handles, or NULL. */
     FarmVars *fvPtr)
 {
     int i;
 
     fvPtr->keys = KeyTable();
     fvPtr->nsObj = nsObj;
-    fvPtr->arrayObj = NULL;
-    if (givenNames != NULL) {
+    fvPtr->handles = handles;
+    for (i = 0; i < NUM_FARM_KEYS - V_JOBS; i++) {
+	fvPtr->names[i] = NULL;
+    }
+    if (handles != NULL) {
 	fvPtr->flags = TCL_GLOBAL_ONLY;
-	fvPtr->arrayObj = givenNames[0];
-	Tcl_IncrRefCount(fvPtr->arrayObj);
-	for (i = 0; i < NUM_FARM_KEYS - V_JOBS; i++) {
-	    fvPtr->names[i] = givenNames[i + 1];
-	    Tcl_IncrRefCount(fvPtr->names[i]);
-	}
 	return;
     }
     fvPtr->flags = strcmp(Tcl_GetCurrentNamespace(interp)->fullName,
 	    Tcl_GetString(nsObj)) == 0 ? TCL_NAMESPACE_ONLY : 0;
-    for (i = 0; i < NUM_FARM_KEYS - V_JOBS; i++) {
-	fvPtr->names[i] = NULL;
-    }
 }
 
 /*
@@ -1055,9 +1047,8 @@ FarmGet(
     int var,
     int flags)
 {
-    if (fvPtr->arrayObj != NULL) {
-	return Tcl_ObjGetVar2(interp, fvPtr->arrayObj,
-		fvPtr->names[var - V_JOBS], fvPtr->flags | flags);
+    if (fvPtr->handles != NULL) {
+	return P2pVarHandleGet(interp, &fvPtr->handles[var - V_JOBS], flags);
     }
     return Tcl_ObjGetVar2(interp, FarmVarName(fvPtr, var), NULL,
 	    fvPtr->flags | flags);
@@ -1071,10 +1062,9 @@ FarmSet(
     Tcl_Obj *elemObj,
     Tcl_Obj *valueObj)
 {
-    if (fvPtr->arrayObj != NULL) {
-	return Tcl_ObjSetVar2(interp, fvPtr->arrayObj,
-		fvPtr->names[var - V_JOBS], valueObj,
-		fvPtr->flags | TCL_LEAVE_ERR_MSG);
+    if (fvPtr->handles != NULL) {
+	return P2pVarHandleSet(interp, &fvPtr->handles[var - V_JOBS],
+		valueObj, TCL_LEAVE_ERR_MSG);
     }
     return Tcl_ObjSetVar2(interp, FarmVarName(fvPtr, var), elemObj,
 	    valueObj, fvPtr->flags | TCL_LEAVE_ERR_MSG);
@@ -1096,9 +1086,6 @@ LeaveFarm(
 {
     int i;
 
-    if (fvPtr->arrayObj != NULL) {
-	Tcl_DecrRefCount(fvPtr->arrayObj);
-    }
     for (i = 0; i < NUM_FARM_KEYS - V_JOBS; i++) {
 	if (fvPtr->names[i] != NULL) {
 	    Tcl_DecrRefCount(fvPtr->names[i]);

@@ -49,13 +49,13 @@
  *	The farm's variables that these methods, and farmSubmit and
  *	farmResults and farmDispatch under them, read at every job (Jobs
  *	Runs Inflight Batch Queue Head Pumping PumpId JobSeq ConnOf
- *	Escrows Offers Config ConnVer Seq ConnUp Conns) are links
- *	(FarmInit makes them) to elements "$ns,$name" of the global array
- *	p2pFarm, found from C by those two names (about 0.8k instructions
- *	a read; a variable of the object's namespace by its qualified name
- *	costs 1.6k). The others (Waits, Settled, LogOpen) are read by
- *	their qualified names. Each object keeps the names (its metadata)
- *	from its first call on.
+ *	Escrows Offers Config ConnVer Seq ConnUp Conns Settled, and
+ *	::p2p::log::Open, which the farm's LogOpen links to) are reached
+ *	through handles to their Var structs (p2pVarHandle.c): no name is
+ *	looked up (some 1k instructions each) unless a variable is gone or
+ *	a link. Waits is read by its qualified name. Each object keeps the
+ *	handles (its metadata) from its first call on, and lets go of them
+ *	when it dies.
  */
 
 #include "p2pjobsInt.h"
@@ -80,42 +80,45 @@ typedef struct WatchCounts {
 static Tcl_ThreadDataKey watchKey;
 
 /*
- * A farm object's names, its metadata: made at its first call of a
- * method here, freed with the object, or after, by the last method
- * call that holds it (a wait, whose event loop may destroy the object).
+ * A farm object's names and handles, its metadata: made at its first
+ * call of a method here, freed with the object, or after, by the last
+ * method call that holds it (a wait, whose event loop may destroy the
+ * object).
  */
 
 enum {
     E_JOBS, E_RUNS, E_INFLIGHT, E_BATCH, E_QUEUE, E_HEAD,
 				/* P2P_FARM_VARS, in p2pFarm.c's order. */
     E_PUMPING, E_PUMPID, E_JOBSEQ, E_CONNOF, E_ESCROWS, E_OFFERS,
-    E_CONFIG, E_CONNVER, E_SEQ, E_CONNUP, E_CONNS,
-    NUM_ELEMS
+    E_CONFIG, E_CONNVER, E_SEQ, E_CONNUP, E_CONNS, E_SETTLED,
+    E_LOGOPEN,
+    NUM_VARS
 };
 
-static const char *const elemNames[NUM_ELEMS] = {
+static const char *const varNames[NUM_VARS] = {
     "Jobs", "Runs", "Inflight", "Batch", "Queue", "Head", "Pumping",
     "PumpId", "JobSeq", "ConnOf", "Escrows", "Offers", "Config",
-    "ConnVer", "Seq", "ConnUp", "Conns"
+    "ConnVer", "Seq", "ConnUp", "Conns", "Settled",
+    NULL			/* The farm's LogOpen is a link to this: */
 };
+#define LOG_OPEN "::p2p::log::Open"
 
 enum {
-    N_WAITS, N_SETTLED, N_LOGOPEN, N_MY, N_NS,
+    N_WAITS, N_SETTLED, N_MY, N_NS,
     NUM_NAMES
 };
 
 static const char *const nameFormats[NUM_NAMES] = {
-    "%s::Waits", "%s::Settled", "%s::LogOpen", "%s::my", "%s"
+    "%s::Waits", "%s::Settled", "%s::my", "%s"
 };
 
 typedef struct FarmNames {
     int refCount;		/* The object's, and each call's that
 				 * holds it. */
-    Tcl_Obj *linked[1 + NUM_ELEMS];
-				/* The global array p2pFarm, then the
-				 * elements "$ns,Jobs" ... that the
-				 * variables Jobs ... of the object are
-				 * linked to (FarmInit). */
+    P2pVarHandle vars[NUM_VARS];
+				/* The object's variables Jobs ... Settled
+				 * ($ns::Jobs ...) and ::p2p::log::Open,
+				 * reached through handles. */
     Tcl_Obj *objs[NUM_NAMES];	/* The qualified names $ns::Waits ...,
 				 * $ns::my, and $ns. */
     Tcl_Obj *pumpNowObj;	/* The list {$ns::my PumpNow}. */
@@ -200,6 +203,7 @@ P2pFarmMethodsInit(
 		NULL) == NULL) {
 	return TCL_ERROR;
     }
+    P2pVarHandleSetup(interp);
     Tcl_CreateObjCommand(interp, "::p2p::Internal::farmMethods",
 	    P2pClassMethodsObjCmd, (ClientData) farmMethods, NULL);
     Tcl_CreateObjCommand(interp, "::p2p::Internal::farmWatch",
@@ -560,7 +564,7 @@ SubmitMethod(
     callObjv[2] = Tcl_NewStringObj(id, -1);
     callObjv[3] = optionsObj;
     Tcl_IncrRefCount(callObjv[2]);
-    code = P2pFarmSubmit(interp, fnPtr->linked, 4, callObjv);
+    code = P2pFarmSubmit(interp, fnPtr->vars, 4, callObjv);
     Tcl_DecrRefCount(callObjv[2]);
     if (code != TCL_OK) {
 	goto done;
@@ -706,8 +710,7 @@ OnePass(
 	    || Tcl_ListObjLength(NULL, qObj, &n) != TCL_OK || n != head + 1) {
 	return TCL_CONTINUE;
     }
-    valueObj = Tcl_ObjGetVar2(interp, fnPtr->objs[N_LOGOPEN], NULL,
-	    TCL_GLOBAL_ONLY);
+    valueObj = GetVar(interp, fnPtr, E_LOGOPEN, 0);
     if (valueObj == NULL
 	    || Tcl_GetBooleanFromObj(NULL, valueObj, &flag) != TCL_OK
 	    || flag) {
@@ -756,7 +759,7 @@ OnePass(
 	code = TCL_CONTINUE;
     }
     if (code == TCL_OK) {
-	code = P2pFarmDispatch(interp, fnPtr->linked, 11, callObjv);
+	code = P2pFarmDispatch(interp, fnPtr->vars, 11, callObjv);
     }
     if (code == TCL_OK
 	    && (Tcl_ListObjGetElements(interp, Tcl_GetObjResult(interp), &n,
@@ -858,7 +861,7 @@ OnePass(
  *
  * OwnValue --
  *
- *	The value of the farm's variable elemNames[name], made its own
+ *	The value of the farm's variable varNames[name], made its own
  *	(copied and set again if shared) to be changed in place.
  *
  * Results:
@@ -933,8 +936,8 @@ OnResultsMethod(
     callObjv[2] = addrObj ? addrObj : Tcl_NewObj();
     callObjv[3] = objv[skip + 2];
     callObjv[4] = Tcl_NewIntObj(0);
-    if ((callObjv[5] = Tcl_ObjGetVar2(interp, fnPtr->objs[N_LOGOPEN], NULL,
-	    TCL_GLOBAL_ONLY|TCL_LEAVE_ERR_MSG)) == NULL
+    if ((callObjv[5] = GetVar(interp, fnPtr, E_LOGOPEN,
+	    TCL_LEAVE_ERR_MSG)) == NULL
 	    || (callObjv[6] = GetVar(interp, fnPtr, E_ESCROWS,
 		TCL_LEAVE_ERR_MSG)) == NULL) {
 	Tcl_IncrRefCount(callObjv[2]);
@@ -946,7 +949,7 @@ OnResultsMethod(
     for (n = 2; n < 7; n++) {
 	Tcl_IncrRefCount(callObjv[n]);
     }
-    code = P2pFarmResults(interp, fnPtr->linked, 7, callObjv);
+    code = P2pFarmResults(interp, fnPtr->vars, 7, callObjv);
     for (n = 2; n < 7; n++) {
 	Tcl_DecrRefCount(callObjv[n]);
     }
@@ -972,8 +975,7 @@ OnResultsMethod(
 	return code;
     }
     if (Tcl_ListObjLength(NULL, elems[1], &n) == TCL_OK && n > 0) {
-	if (Tcl_ObjSetVar2(interp, fnPtr->objs[N_SETTLED], NULL, elems[1],
-		TCL_GLOBAL_ONLY|TCL_LEAVE_ERR_MSG) == NULL) {
+	if (SetVar(interp, fnPtr, E_SETTLED, elems[1]) == NULL) {
 	    Tcl_DecrRefCount(rObj);
 	    return TCL_ERROR;
 	}
@@ -1004,9 +1006,8 @@ OnResultsMethod(
  *
  * GetVar, SetVar --
  *
- *	The value of the farm's variable elemNames[name], found as the
- *	element of p2pFarm it is linked to (flags: 0 or
- *	TCL_LEAVE_ERR_MSG); SetVar sets it.
+ *	The value of the farm's variable varNames[name] (flags: 0 or
+ *	TCL_LEAVE_ERR_MSG), through its handle; SetVar sets it.
  *
  * Results:
  *	The value (no reference for the caller), or NULL.
@@ -1021,8 +1022,7 @@ GetVar(
     int name,
     int flags)
 {
-    return Tcl_ObjGetVar2(interp, fnPtr->linked[0], fnPtr->linked[name + 1],
-	    TCL_GLOBAL_ONLY|flags);
+    return P2pVarHandleGet(interp, &fnPtr->vars[name], flags);
 }
 
 static Tcl_Obj *
@@ -1032,8 +1032,8 @@ SetVar(
     int name,
     Tcl_Obj *valueObj)
 {
-    return Tcl_ObjSetVar2(interp, fnPtr->linked[0], fnPtr->linked[name + 1],
-	    valueObj, TCL_GLOBAL_ONLY|TCL_LEAVE_ERR_MSG);
+    return P2pVarHandleSet(interp, &fnPtr->vars[name], valueObj,
+	    TCL_LEAVE_ERR_MSG);
 }
 
 /*
@@ -1193,11 +1193,10 @@ Names(
 	    fnPtr->objs[i] = Tcl_ObjPrintf(nameFormats[i], ns);
 	    Tcl_IncrRefCount(fnPtr->objs[i]);
 	}
-	fnPtr->linked[0] = Tcl_NewStringObj("p2pFarm", -1);
-	Tcl_IncrRefCount(fnPtr->linked[0]);
-	for (i = 0; i < NUM_ELEMS; i++) {
-	    fnPtr->linked[i + 1] = Tcl_ObjPrintf("%s,%s", ns, elemNames[i]);
-	    Tcl_IncrRefCount(fnPtr->linked[i + 1]);
+	for (i = 0; i < NUM_VARS; i++) {
+	    P2pVarHandleInit(&fnPtr->vars[i], varNames[i] != NULL
+		    ? Tcl_ObjPrintf("%s::%s", ns, varNames[i])
+		    : Tcl_NewStringObj(LOG_OPEN, -1));
 	}
 	elems[0] = fnPtr->objs[N_MY];
 	elems[1] = Tcl_NewStringObj("PumpNow", -1);
@@ -1244,8 +1243,8 @@ ReleaseNames(
     for (i = 0; i < NUM_NAMES; i++) {
 	Tcl_DecrRefCount(fnPtr->objs[i]);
     }
-    for (i = 0; i < NUM_ELEMS + 1; i++) {
-	Tcl_DecrRefCount(fnPtr->linked[i]);
+    for (i = 0; i < NUM_VARS; i++) {
+	P2pVarHandleFree(&fnPtr->vars[i]);
     }
     Tcl_DecrRefCount(fnPtr->pumpNowObj);
     Tcl_DecrRefCount(fnPtr->pumpObj);
