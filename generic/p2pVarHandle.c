@@ -9,8 +9,9 @@
  *	namespaces searched); a read through the handle a few.
  *
  *	The Var struct is Tcl's own (tclInt.h, from the private headers;
- *	TclPtrGetVar and TclPtrSetVar are in Tcl's internal stubs since
- *	8.6.6). The handle reads and writes the value directly only when
+ *	TclPtrGetVar and TclPtrSetVar are in the internal stubs of later
+ *	8.6 releases: configure checks the headers, and a Tcl older than
+ *	those headers gets no handles, only names). The handle reads and writes the value directly only when
  *	Tcl's bytecode would (TclIsVarDirectReadable, ...Writable: a scalar,
  *	no trace of that access); a traced variable goes through
  *	TclPtrGetVar and TclPtrSetVar, which run its traces; a variable that
@@ -31,14 +32,17 @@
 #include "p2pjobsInt.h"
 
 /*
- * Whether this Tcl has TclPtrGetVar and TclPtrSetVar in its internal
- * stubs table (8.6.6 and later): else every access is by name. Set by
- * P2pVarHandleSetup, per process (a Tcl loaded once).
+ * Whether the Tcl loaded has TclPtrGetVar and TclPtrSetVar in its
+ * internal stubs table: it does if it is at least the version of the
+ * headers this file was compiled with (which declare them). Else every
+ * access is by name. Set by P2pVarHandleSetup, per process (a Tcl is
+ * loaded once).
  */
 
 static int haveVarPtrStubs = -1;
 
 static Var *	Held(Tcl_Interp *interp, P2pVarHandle *vhPtr);
+static void	Release(P2pVarHandle *vhPtr);
 
 /*
  *----------------------------------------------------------------------
@@ -62,7 +66,8 @@ P2pVarHandleSetup(
     Tcl_Interp *interp)
 {
     if (haveVarPtrStubs < 0) {
-	haveVarPtrStubs = Tcl_PkgPresent(interp, "Tcl", "8.6.6", 0) != NULL;
+	haveVarPtrStubs = Tcl_PkgPresent(interp, "Tcl", TCL_PATCH_LEVEL,
+		0) != NULL;
 	Tcl_ResetResult(interp);
     }
 }
@@ -80,8 +85,7 @@ P2pVarHandleSetup(
  *
  * Side effects:
  *	Init holds a reference to nameObj; Free lets go of it and of the
- *	Var (TclCleanupVar frees it if it is undefined and out of its
- *	table, as the end of an upvar does).
+ *	Var (Release).
  *
  *----------------------------------------------------------------------
  */
@@ -100,6 +104,34 @@ void
 P2pVarHandleFree(
     P2pVarHandle *vhPtr)
 {
+    Release(vhPtr);
+    if (vhPtr->nameObj != NULL) {
+	Tcl_DecrRefCount(vhPtr->nameObj);
+	vhPtr->nameObj = NULL;
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Release --
+ *
+ *	Lets go of the handle's Var, if it holds one.
+ *
+ * Results:
+ *	None.
+ *
+ * Side effects:
+ *	The Var is freed (or its entry deleted) if it is undefined and
+ *	nothing else holds it (TclCleanupVar, as the end of an upvar does).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+Release(
+    P2pVarHandle *vhPtr)
+{
     Var *varPtr = (Var *) vhPtr->var;
 
     if (varPtr != NULL) {
@@ -108,10 +140,6 @@ P2pVarHandleFree(
 	if (TclIsVarUndefined(varPtr)) {
 	    TclCleanupVar(varPtr, NULL);
 	}
-    }
-    if (vhPtr->nameObj != NULL) {
-	Tcl_DecrRefCount(vhPtr->nameObj);
-	vhPtr->nameObj = NULL;
     }
 }
 
@@ -143,13 +171,7 @@ Held(
     if (varPtr != NULL && !TclIsVarDeadHash(varPtr)) {
 	return TclIsVarLink(varPtr) ? NULL : varPtr;
     }
-    if (varPtr != NULL) {
-	vhPtr->var = NULL;
-	VarHashRefCount(varPtr)--;
-	if (TclIsVarUndefined(varPtr)) {
-	    TclCleanupVar(varPtr, NULL);
-	}
-    }
+    Release(vhPtr);
     if (haveVarPtrStubs <= 0) {
 	return NULL;
     }
