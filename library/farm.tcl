@@ -84,6 +84,14 @@ oo::class create ::p2p::farming {
     method FarmDestroy {} {
 	catch {after cancel $PumpId}
 	catch {after cancel $SweepId}
+	# The retries of a pass after no bids (`after 500 ... Pump`, one
+	# per failure, not kept) would find no object.
+	set pump [list [namespace which my] Pump]
+	foreach id [after info] {
+	    if {![catch {after info $id} i] && [lindex $i 0] eq $pump} {
+		after cancel $id
+	    }
+	}
     }
 
     # Sweep --
