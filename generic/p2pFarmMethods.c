@@ -919,7 +919,7 @@ OnResultsMethod(
     int skip = Tcl_ObjectContextSkippedArgs(context), code, n, next;
     FarmNames *fnPtr = Names(Tcl_ObjectContextObject(context));
     Tcl_Obj *valueObj, *addrObj = NULL, *rObj, **elems, *callObjv[7];
-    Tcl_Obj *restObjv[4];
+    Tcl_Obj *restObjv[4], *resultsObj;
 
     (void) clientData;
     if (objc != skip + 3) {
@@ -931,10 +931,22 @@ OnResultsMethod(
 	    &addrObj) != TCL_OK) {
 	return TCL_ERROR;
     }
+
+    /*
+     * The results, the message's word as it came (a string), read as
+     * a list of plain words when it is one (P2pFarmPlainList), else by
+     * Tcl; either goes on as the results.
+     */
+
+    resultsObj = P2pFarmPlainList(objv[skip + 2]);
+    if (resultsObj == NULL) {
+	resultsObj = objv[skip + 2];
+    }
+    Tcl_IncrRefCount(resultsObj);
     callObjv[0] = objv[skip - 1];
     callObjv[1] = fnPtr->objs[N_NS];
     callObjv[2] = addrObj ? addrObj : Tcl_NewObj();
-    callObjv[3] = objv[skip + 2];
+    callObjv[3] = resultsObj;
     callObjv[4] = Tcl_NewIntObj(0);
     if ((callObjv[5] = GetVar(interp, fnPtr, E_LOGOPEN,
 	    TCL_LEAVE_ERR_MSG)) == NULL
@@ -944,6 +956,7 @@ OnResultsMethod(
 	Tcl_IncrRefCount(callObjv[4]);
 	Tcl_DecrRefCount(callObjv[2]);
 	Tcl_DecrRefCount(callObjv[4]);
+	Tcl_DecrRefCount(resultsObj);
 	return TCL_ERROR;
     }
     for (n = 2; n < 7; n++) {
@@ -954,26 +967,30 @@ OnResultsMethod(
 	Tcl_DecrRefCount(callObjv[n]);
     }
     if (code != TCL_OK) {
+	Tcl_DecrRefCount(resultsObj);
 	return code;
     }
     rObj = Tcl_GetObjResult(interp);
     Tcl_IncrRefCount(rObj);
     if (Tcl_ListObjGetElements(interp, rObj, &n, &elems) != TCL_OK
 	    || n != 2 || Tcl_GetIntFromObj(interp, elems[0], &next) != TCL_OK
-	    || Tcl_ListObjLength(interp, objv[skip + 2], &n) != TCL_OK) {
+	    || Tcl_ListObjLength(interp, resultsObj, &n) != TCL_OK) {
 	Tcl_DecrRefCount(rObj);
+	Tcl_DecrRefCount(resultsObj);
 	return TCL_ERROR;
     }
     if (next < n) {
 	/* tailcall my ResultsRest $h $results {*}$r */
 	restObjv[0] = objv[skip];
-	restObjv[1] = objv[skip + 2];
+	restObjv[1] = resultsObj;
 	restObjv[2] = elems[0];
 	restObjv[3] = elems[1];
 	code = CallFarm(interp, fnPtr, "ResultsRest", 4, restObjv);
 	Tcl_DecrRefCount(rObj);
+	Tcl_DecrRefCount(resultsObj);
 	return code;
     }
+    Tcl_DecrRefCount(resultsObj);
     if (Tcl_ListObjLength(NULL, elems[1], &n) == TCL_OK && n > 0) {
 	if (SetVar(interp, fnPtr, E_SETTLED, elems[1]) == NULL) {
 	    Tcl_DecrRefCount(rObj);

@@ -472,6 +472,7 @@ MODULE_SCOPE int	P2pFarmDispatch(Tcl_Interp *interp,
 MODULE_SCOPE int	P2pFarmSubmit(Tcl_Interp *interp,
 			    P2pVarHandle *vars, int objc,
 			    Tcl_Obj *const objv[]);
+MODULE_SCOPE Tcl_Obj *	P2pFarmPlainList(Tcl_Obj *stringObj);
 
 /*
  * p2pFarmMethods.c: the farm's methods submit, wait, forget and
