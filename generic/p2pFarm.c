@@ -140,11 +140,23 @@ static Tcl_Obj *JobClass(Tcl_Obj *kindObj, Tcl_Obj *priceObj);
 static void	FarmKeysExitProc(ClientData clientData);
 static Tcl_Obj *DictAt(Tcl_Obj *const *keys, Tcl_Obj *dictObj, int key);
 static int	IsFinal(Tcl_Obj *stateObj);
-static Tcl_Obj *RunId(Tcl_Obj *idObj, Tcl_WideInt seq);
 static Tcl_Obj *PlainDict(Tcl_Obj *stringObj);
 static int	PlainWord(const char **pPtr, const char *end,
 		    const char **startPtr, int *lengthPtr);
-static int	IsListSpace(char c);
+
+/*
+ * What each character is to PlainWord: a separator of list words (Tcl's
+ * list syntax: space, tab, newline, vertical tab, form feed, carriage
+ * return), one of {}"\ , or any other.
+ */
+
+enum { C_WORD, C_SPACE, C_SPECIAL };
+static const unsigned char charKind[256] = {
+    ['\t'] = C_SPACE, ['\n'] = C_SPACE, ['\v'] = C_SPACE,
+    ['\f'] = C_SPACE, ['\r'] = C_SPACE, [' '] = C_SPACE,
+    ['{'] = C_SPECIAL, ['}'] = C_SPECIAL, ['"'] = C_SPECIAL,
+    ['\\'] = C_SPECIAL
+};
 /*
  * How a command names the farm's variables during one call: by their
  * simple names, with TCL_NAMESPACE_ONLY, when called from the farm's
@@ -563,7 +575,8 @@ FarmDispatchObjCmd(
 	Tcl_Obj *idObj = ids[i], *jobObj, *valueObj, *pickObj = NULL;
 	Tcl_Obj *addrObj = NULL, *ridObj, *runObj, *elems[3], *listObj;
 	Tcl_Obj *activeObj;
-	int k, free, queue, busy, ver;
+	const char *id;
+	int k, free, queue, busy, ver, idLength;
 	double load, bestLoad = 0.0;
 	Tcl_WideInt timeout;
 
@@ -653,7 +666,8 @@ FarmDispatchObjCmd(
 	 * its worker.
 	 */
 
-	ridObj = RunId(idObj, ++seq);
+	id = Tcl_GetStringFromObj(idObj, &idLength);
+	ridObj = P2pFarmNumbered(id, idLength, '.', ++seq);
 	Tcl_IncrRefCount(ridObj);
 	jobObj = Unshared(jobsObj, idObj, jobObj);
 	Tcl_DictObjPut(NULL, jobObj, keys[F_STATE], keys[F_RUNNING]);
@@ -1206,10 +1220,12 @@ DictAt(
 /*
  *----------------------------------------------------------------------
  *
- * RunId --
+ * P2pFarmNumbered --
  *
- *	The id of a run, "$id.$seq", made without a format string (which
- *	cost more than the rest of recording the run).
+ *	A string of prefix, then the character separator (unless 0), then
+ *	the number n in decimal: the id of a run, "$id.$seq", or of a job,
+ *	"job$n", made without a format string (which cost more than the
+ *	rest of recording the run).
  *
  * Results:
  *	A new Tcl_Obj (no reference).
@@ -1217,32 +1233,34 @@ DictAt(
  *----------------------------------------------------------------------
  */
 
-static Tcl_Obj *
-RunId(
-    Tcl_Obj *idObj,
-    Tcl_WideInt seq)
+Tcl_Obj *
+P2pFarmNumbered(
+    const char *prefix,
+    int prefixLength,
+    int separator,
+    Tcl_WideInt n)
 {
     char digits[TCL_INTEGER_SPACE + 2], *p = digits + sizeof(digits);
-    Tcl_WideUInt u = seq < 0 ? -(Tcl_WideUInt) seq : (Tcl_WideUInt) seq;
-    const char *id;
-    int idLen, n;
-    Tcl_Obj *ridObj;
+    Tcl_WideUInt u = n < 0 ? -(Tcl_WideUInt) n : (Tcl_WideUInt) n;
+    int length;
+    Tcl_Obj *obj;
 
     do {
 	*--p = (char) ('0' + u % 10);
 	u /= 10;
     } while (u != 0);
-    if (seq < 0) {
+    if (n < 0) {
 	*--p = '-';
     }
-    *--p = '.';
-    n = (int) (digits + sizeof(digits) - p);
-    id = Tcl_GetStringFromObj(idObj, &idLen);
-    ridObj = Tcl_NewObj();
-    Tcl_SetObjLength(ridObj, idLen + n);
-    memcpy(Tcl_GetString(ridObj), id, idLen);
-    memcpy(Tcl_GetString(ridObj) + idLen, p, n);
-    return ridObj;
+    if (separator) {
+	*--p = (char) separator;
+    }
+    length = (int) (digits + sizeof(digits) - p);
+    obj = Tcl_NewObj();
+    Tcl_SetObjLength(obj, prefixLength + length);
+    memcpy(Tcl_GetString(obj), prefix, prefixLength);
+    memcpy(Tcl_GetString(obj) + prefixLength, p, length);
+    return obj;
 }
 
 /*
@@ -1275,41 +1293,48 @@ PlainWord(
     const char **startPtr,
     int *lengthPtr)
 {
-    const char *p = *pPtr;
+    const unsigned char *p = (const unsigned char *) *pPtr;
+    const unsigned char *stop = (const unsigned char *) end;
     int depth;
 
-    while (p < end && IsListSpace(*p)) {
+    while (p < stop && charKind[*p] == C_SPACE) {
 	p++;
     }
-    if (p == end) {
-	*pPtr = p;
+    if (p == stop) {
+	*pPtr = end;
 	return 0;
     }
     if (*p == '{') {
-	*startPtr = ++p;
-	for (depth = 1; p < end; p++) {
-	    if (*p == '\\') {
-		return -1;
+	*startPtr = (const char *) ++p;
+	for (depth = 1; p < stop; p++) {
+	    if (charKind[*p] != C_SPECIAL) {
+		continue;
 	    } else if (*p == '{') {
 		depth++;
-	    } else if (*p == '}' && --depth == 0) {
-		break;
+	    } else if (*p == '}') {
+		if (--depth == 0) {
+		    break;
+		}
+	    } else if (*p == '\\') {
+		return -1;
 	    }
 	}
-	if (p == end || (p + 1 < end && !IsListSpace(p[1]))) {
+	if (p == stop || (p + 1 < stop && charKind[p[1]] != C_SPACE)) {
 	    return -1;
 	}
-	*lengthPtr = (int) (p - *startPtr);
-	*pPtr = p + 1;
+	*lengthPtr = (int) ((const char *) p - *startPtr);
+	*pPtr = (const char *) p + 1;
 	return 1;
     }
-    for (*startPtr = p; p < end && !IsListSpace(*p); p++) {
-	if (*p == '{' || *p == '}' || *p == '"' || *p == '\\') {
-	    return -1;
-	}
+    for (*startPtr = (const char *) p; p < stop && charKind[*p] == C_WORD;
+	    p++) {
+	/* (A word's characters.) */
     }
-    *lengthPtr = (int) (p - *startPtr);
-    *pPtr = p;
+    if (p < stop && charKind[*p] == C_SPECIAL) {
+	return -1;
+    }
+    *lengthPtr = (int) ((const char *) p - *startPtr);
+    *pPtr = (const char *) p;
     return 1;
 }
 
@@ -1424,21 +1449,6 @@ P2pFarmPlainList(
 	return NULL;
     }
     return listObj;
-}
-
-/*
- * IsListSpace --
- *
- *	Whether c separates the words of a list (Tcl's list syntax:
- *	space, tab, newline, vertical tab, form feed, carriage return).
- */
-
-static int
-IsListSpace(
-    char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f'
-	    || c == '\r';
 }
 
 /*

@@ -65,6 +65,11 @@
  * wait of the thread, which then looks at its own job).
  */
 
+enum { W_STATE, W_RESULT, W_OFFERTTL, W_RUN, W_RUNS, W_SEND, NUM_WORDS };
+static const char *const wordNames[NUM_WORDS] = {
+    "state", "result", "-offerttl", "run", "runs", "send"
+};
+
 typedef struct WatchCounts {
     unsigned long settled;	/* Writes (and unsets) of any Settled. */
     long timeouts;		/* Elements written into any Waits, less
@@ -73,8 +78,7 @@ typedef struct WatchCounts {
 				 * looked at. (Never below the number of
 				 * elements that exist.) */
     int made;			/* The words below are made. */
-    Tcl_Obj *stateObj;		/* "state" */
-    Tcl_Obj *resultObj;		/* "result" */
+    Tcl_Obj *words[NUM_WORDS];	/* wordNames, by W_*. */
 } WatchCounts;
 
 static Tcl_ThreadDataKey watchKey;
@@ -381,7 +385,7 @@ WaitMethod(
     sw.wcPtr = wcPtr;
     sw.start = wcPtr->settled;
     jobObj = JobOf(interp, fnPtr, idObj);
-    if (jobObj == NULL || Tcl_DictObjGet(NULL, jobObj, wcPtr->stateObj,
+    if (jobObj == NULL || Tcl_DictObjGet(NULL, jobObj, wcPtr->words[W_STATE],
 	    &stateObj) != TCL_OK || stateObj == NULL) {
 	return CallFarm(interp, fnPtr, "WaitFor", 1, &idObj);
     }
@@ -402,7 +406,7 @@ WaitMethod(
 	    sw.start = wcPtr->settled;
 	    jobObj = JobOf(interp, fnPtr, idObj);
 	    if (jobObj == NULL || Tcl_DictObjGet(NULL, jobObj,
-		    wcPtr->stateObj, &stateObj) != TCL_OK
+		    wcPtr->words[W_STATE], &stateObj) != TCL_OK
 		    || stateObj == NULL) {
 		/* (The farm's error.) */
 		code = CallFarm(interp, fnPtr, "WaitFor", 1, &idObj);
@@ -423,7 +427,7 @@ WaitMethod(
 	    }
 	}
 	if (code == TCL_OK && (jobObj == NULL
-		|| Tcl_DictObjGet(NULL, jobObj, wcPtr->resultObj,
+		|| Tcl_DictObjGet(NULL, jobObj, wcPtr->words[W_RESULT],
 		    &resultObj) != TCL_OK || resultObj == NULL)) {
 	    code = CallFarm(interp, fnPtr, "WaitFor", 1, &idObj);
 	} else if (code == TCL_OK) {
@@ -433,7 +437,7 @@ WaitMethod(
 	ReleaseNames(fnPtr);
 	return code;
     }
-    if (jobObj == NULL || Tcl_DictObjGet(NULL, jobObj, wcPtr->resultObj,
+    if (jobObj == NULL || Tcl_DictObjGet(NULL, jobObj, wcPtr->words[W_RESULT],
 	    &resultObj) != TCL_OK || resultObj == NULL) {
 	return CallFarm(interp, fnPtr, "WaitFor", 1, &idObj);
     }
@@ -488,7 +492,7 @@ ForgetMethod(
 		Tcl_GetString(idObj), NULL);
 	return TCL_ERROR;
     }
-    if (Tcl_DictObjGet(interp, jobObj, wcPtr->stateObj,
+    if (Tcl_DictObjGet(interp, jobObj, wcPtr->words[W_STATE],
 	    &stateObj) != TCL_OK) {
 	return TCL_ERROR;
     }
@@ -547,7 +551,6 @@ SubmitMethod(
     FarmNames *fnPtr = Names(Tcl_ObjectContextObject(context));
     Tcl_Obj *optionsObj, *valueObj, *rObj = NULL, **elems, *callObjv[4];
     Tcl_WideInt seq;
-    char id[TCL_INTEGER_SPACE + 4];
 
     (void) clientData;
     optionsObj = Tcl_NewListObj(objc - skip, objv + skip);
@@ -558,10 +561,9 @@ SubmitMethod(
 	code = TCL_ERROR;
 	goto done;
     }
-    sprintf(id, "job%" TCL_LL_MODIFIER "d", (long long) (seq + 1));
     callObjv[0] = objv[skip - 1];
     callObjv[1] = fnPtr->objs[N_NS];
-    callObjv[2] = Tcl_NewStringObj(id, -1);
+    callObjv[2] = P2pFarmNumbered("job", 3, 0, seq + 1);
     callObjv[3] = optionsObj;
     Tcl_IncrRefCount(callObjv[2]);
     code = P2pFarmSubmit(interp, fnPtr->vars, 4, callObjv);
@@ -689,8 +691,9 @@ OnePass(
     FarmNames *fnPtr)
 {
     Tcl_Obj *queueObj, *headObj, *classObj, *qObj, *valueObj, *batchObj;
-    Tcl_Obj *callObjv[11], *ttlObj, **elems, *addrObj, *runsObj;
-    Tcl_Obj *messageObj, *wordObjv[3];
+    Tcl_Obj *callObjv[11], **elems, *addrObj, *runsObj;
+    Tcl_Obj *messageObj, *wordObjv[3], *runObjv[4];
+    WatchCounts *wcPtr = Counts();
     Tcl_DictSearch search;
     Tcl_Time time;
     int done, n, head, flag, next, code = TCL_OK, i;
@@ -724,14 +727,10 @@ OnePass(
 	    || callObjv[10] == NULL) {
 	return TCL_CONTINUE;
     }
-    ttlObj = Tcl_NewStringObj("-offerttl", -1);
-    Tcl_IncrRefCount(ttlObj);
-    if (Tcl_DictObjGet(NULL, valueObj, ttlObj, &callObjv[8]) != TCL_OK
-	    || callObjv[8] == NULL) {
-	Tcl_DecrRefCount(ttlObj);
+    if (Tcl_DictObjGet(NULL, valueObj, wcPtr->words[W_OFFERTTL],
+	    &callObjv[8]) != TCL_OK || callObjv[8] == NULL) {
 	return TCL_CONTINUE;
     }
-    Tcl_DecrRefCount(ttlObj);
 
     /*
      * Paying last: a method (a tree foreman's asks its worker). The
@@ -815,10 +814,11 @@ OnePass(
 	    break;
 	}
 	if (n == 3) {
-	    messageObj = Tcl_NewStringObj("run", -1);
-	    Tcl_ListObjReplace(NULL, messageObj, 1, 0, n, elems);
+	    runObjv[0] = wcPtr->words[W_RUN];
+	    memcpy(runObjv + 1, elems, 3 * sizeof(Tcl_Obj *));
+	    messageObj = Tcl_NewListObj(4, runObjv);
 	} else {
-	    wordObjv[0] = Tcl_NewStringObj("runs", -1);
+	    wordObjv[0] = wcPtr->words[W_RUNS];
 	    wordObjv[1] = runsObj;
 	    messageObj = Tcl_NewListObj(2, wordObjv);
 	}
@@ -834,7 +834,7 @@ OnePass(
 		&valueObj) == TCL_OK && valueObj != NULL) {
 	    /* [dict get $Conns $addr] send $message */
 	    wordObjv[0] = valueObj;
-	    wordObjv[1] = Tcl_NewStringObj("send", -1);
+	    wordObjv[1] = wcPtr->words[W_SEND];
 	    wordObjv[2] = messageObj;
 	    Tcl_IncrRefCount(wordObjv[0]);
 	    Tcl_IncrRefCount(wordObjv[1]);
@@ -1283,13 +1283,14 @@ static WatchCounts *
 Counts(void)
 {
     WatchCounts *wcPtr = Tcl_GetThreadData(&watchKey, sizeof(WatchCounts));
+    int i;
 
     if (!wcPtr->made) {
 	wcPtr->made = 1;
-	wcPtr->stateObj = Tcl_NewStringObj("state", -1);
-	Tcl_IncrRefCount(wcPtr->stateObj);
-	wcPtr->resultObj = Tcl_NewStringObj("result", -1);
-	Tcl_IncrRefCount(wcPtr->resultObj);
+	for (i = 0; i < NUM_WORDS; i++) {
+	    wcPtr->words[i] = Tcl_NewStringObj(wordNames[i], -1);
+	    Tcl_IncrRefCount(wcPtr->words[i]);
+	}
 	Tcl_CreateThreadExitHandler(CountsExitProc, NULL);
     }
     return wcPtr;
@@ -1300,11 +1301,13 @@ CountsExitProc(
     ClientData clientData)
 {
     WatchCounts *wcPtr = Tcl_GetThreadData(&watchKey, sizeof(WatchCounts));
+    int i;
 
     (void) clientData;
     if (wcPtr->made) {
-	Tcl_DecrRefCount(wcPtr->stateObj);
-	Tcl_DecrRefCount(wcPtr->resultObj);
+	for (i = 0; i < NUM_WORDS; i++) {
+	    Tcl_DecrRefCount(wcPtr->words[i]);
+	}
 	wcPtr->made = 0;
     }
 }

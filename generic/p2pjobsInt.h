@@ -473,6 +473,8 @@ MODULE_SCOPE int	P2pFarmSubmit(Tcl_Interp *interp,
 			    P2pVarHandle *vars, int objc,
 			    Tcl_Obj *const objv[]);
 MODULE_SCOPE Tcl_Obj *	P2pFarmPlainList(Tcl_Obj *stringObj);
+MODULE_SCOPE Tcl_Obj *	P2pFarmNumbered(const char *prefix, int prefixLength,
+			    int separator, Tcl_WideInt n);
 
 /*
  * p2pFarmMethods.c: the farm's methods submit, wait, forget and
