@@ -110,6 +110,8 @@ static const char *const farmKeyNames[NUM_FARM_KEYS] = {
     "Jobs", "Runs", "Inflight", "Batch", "Queue", "Head"
 };
 
+#define PLAIN_KEYS 24
+
 typedef struct FarmKeys {
     int made;			/* The exit handler is registered. */
     Tcl_Obj *objs[NUM_FARM_KEYS];
@@ -117,6 +119,11 @@ typedef struct FarmKeys {
 				 * price}, or NULL: the next job of that
 				 * class gets the same (its string, the key
 				 * of Queue and Head, is not made again). */
+    Tcl_Obj *plainKeys[PLAIN_KEYS];
+				/* The keys of the dict PlainDict made last,
+				 * in order, or NULL: the next result of a
+				 * worker has the same keys, which it takes
+				 * rather than make them again. */
 } FarmKeys;
 
 static Tcl_ThreadDataKey farmKeysKey;
@@ -133,13 +140,30 @@ static Tcl_Obj *JobClass(Tcl_Obj *kindObj, Tcl_Obj *priceObj);
 static void	FarmKeysExitProc(ClientData clientData);
 static Tcl_Obj *DictAt(Tcl_Obj *const *keys, Tcl_Obj *dictObj, int key);
 static int	IsFinal(Tcl_Obj *stateObj);
-static Tcl_Obj *RunId(Tcl_Obj *idObj, Tcl_WideInt seq);
+static Tcl_Obj *PlainDict(Tcl_Obj *stringObj);
+static int	PlainWord(const char **pPtr, const char *end,
+		    const char **startPtr, int *lengthPtr);
+
+/*
+ * What each character is to PlainWord: a separator of list words (Tcl's
+ * list syntax: space, tab, newline, vertical tab, form feed, carriage
+ * return), one of {}"\ , or any other.
+ */
+
+enum { C_WORD, C_SPACE, C_SPECIAL };
+static const unsigned char charKind[256] = {
+    ['\t'] = C_SPACE, ['\n'] = C_SPACE, ['\v'] = C_SPACE,
+    ['\f'] = C_SPACE, ['\r'] = C_SPACE, [' '] = C_SPACE,
+    ['{'] = C_SPECIAL, ['}'] = C_SPECIAL, ['"'] = C_SPECIAL,
+    ['\\'] = C_SPECIAL
+};
 /*
  * How a command names the farm's variables during one call: by their
  * simple names, with TCL_NAMESPACE_ONLY, when called from the farm's
  * namespace (its methods: no name built, no qualified name parsed);
  * else by qualified names, made when first needed and let go at the end
- * of the call (nothing is kept from one call to the next).
+ * of the call (nothing is kept from one call to the next); through the
+ * handles the farm's methods in C keep (P2pFarmResults ...), if given.
  */
 
 typedef struct FarmVars {
@@ -147,14 +171,13 @@ typedef struct FarmVars {
     Tcl_Obj *nsObj;		/* The farm's namespace, as given. */
     int flags;			/* TCL_NAMESPACE_ONLY or 0. */
     Tcl_Obj *names[NUM_FARM_KEYS - V_JOBS];
-				/* Qualified names (flags 0), or NULL; or
-				 * the elements of arrayObj. */
-    Tcl_Obj *arrayObj;		/* The global array whose elements the
-				 * variables are (given names), or NULL. */
+				/* Qualified names (flags 0), or NULL. */
+    P2pVarHandle *handles;	/* The handles of the variables (the farm's
+				 * methods in C give theirs), or NULL. */
 } FarmVars;
 
 static void	EnterFarm(Tcl_Interp *interp, Tcl_Obj *nsObj,
-		    Tcl_Obj *const *givenNames, FarmVars *fvPtr);
+		    P2pVarHandle *handles, FarmVars *fvPtr);
 static Tcl_Obj *FarmGet(Tcl_Interp *interp, FarmVars *fvPtr, int var,
 		    int flags);
 static Tcl_Obj *FarmVarName(FarmVars *fvPtr, int var);
@@ -346,13 +369,16 @@ FarmResultsObjCmd(
 	    /*
 	     * The result that becomes the job's gets keys of its own: a
 	     * result as it came in a message, a string not parsed yet, is
-	     * copied as a string and the copy parsed, rather than parsed
-	     * and then copied as a dict (which cost some 3,900
-	     * instructions).
+	     * made a dict of its own from its words (PlainDict), or copied
+	     * as a string and the copy parsed, rather than parsed and then
+	     * copied as a dict (which cost some 3,900 instructions).
 	     */
 
 	    if (resultObj->typePtr == NULL && resultObj->bytes != NULL) {
-		ownObj = Tcl_DuplicateObj(resultObj);
+		ownObj = PlainDict(resultObj);
+		if (ownObj == NULL) {
+		    ownObj = Tcl_DuplicateObj(resultObj);
+		}
 		Tcl_IncrRefCount(ownObj);
 		resultObj = ownObj;
 	    }
@@ -549,7 +575,8 @@ FarmDispatchObjCmd(
 	Tcl_Obj *idObj = ids[i], *jobObj, *valueObj, *pickObj = NULL;
 	Tcl_Obj *addrObj = NULL, *ridObj, *runObj, *elems[3], *listObj;
 	Tcl_Obj *activeObj;
-	int k, free, queue, busy, ver;
+	const char *id;
+	int k, free, queue, busy, ver, idLength;
 	double load, bestLoad = 0.0;
 	Tcl_WideInt timeout;
 
@@ -639,7 +666,8 @@ FarmDispatchObjCmd(
 	 * its worker.
 	 */
 
-	ridObj = RunId(idObj, ++seq);
+	id = Tcl_GetStringFromObj(idObj, &idLength);
+	ridObj = P2pFarmNumbered(id, idLength, '.', ++seq);
 	Tcl_IncrRefCount(ridObj);
 	jobObj = Unshared(jobsObj, idObj, jobObj);
 	Tcl_DictObjPut(NULL, jobObj, keys[F_STATE], keys[F_RUNNING]);
@@ -843,10 +871,9 @@ FarmSubmitObjCmd(
  *	farmResults, farmDispatch and farmSubmit called from C (the farm's methods in
  *	C, generic/p2pFarmMethods.c), with objv as the commands take it
  *	(objv[0] the command's name) and the farm's variables Jobs, Runs,
- *	Inflight, Batch, Queue and Head as elements of a global array
- *	(library/farm.tcl links them so): varNames holds the array's name
- *	and then the P2P_FARM_VARS elements, in that order, kept by the
- *	caller.
+ *	Inflight, Batch, Queue and Head reached through handles
+ *	(p2pVarHandle.c): vars holds the P2P_FARM_VARS handles, in that
+ *	order, kept by the caller.
  *
  * Results:
  *	Those of the commands.
@@ -860,31 +887,31 @@ FarmSubmitObjCmd(
 int
 P2pFarmResults(
     Tcl_Interp *interp,
-    Tcl_Obj *const *varNames,
+    P2pVarHandle *vars,
     int objc,
     Tcl_Obj *const objv[])
 {
-    return FarmResultsObjCmd((ClientData) varNames, interp, objc, objv);
+    return FarmResultsObjCmd((ClientData) vars, interp, objc, objv);
 }
 
 int
 P2pFarmDispatch(
     Tcl_Interp *interp,
-    Tcl_Obj *const *varNames,
+    P2pVarHandle *vars,
     int objc,
     Tcl_Obj *const objv[])
 {
-    return FarmDispatchObjCmd((ClientData) varNames, interp, objc, objv);
+    return FarmDispatchObjCmd((ClientData) vars, interp, objc, objv);
 }
 
 int
 P2pFarmSubmit(
     Tcl_Interp *interp,
-    Tcl_Obj *const *varNames,
+    P2pVarHandle *vars,
     int objc,
     Tcl_Obj *const objv[])
 {
-    return FarmSubmitObjCmd((ClientData) varNames, interp, objc, objv);
+    return FarmSubmitObjCmd((ClientData) vars, interp, objc, objv);
 }
 
 /*
@@ -968,8 +995,8 @@ DictSize(
  *	Readies the names of the farm's variables for one call: see
  *	FarmVars. (The farm's methods call from its namespace, as
  *	[namespace current]; farm.test also calls from elsewhere; the
- *	farm's methods in C, generic/p2pFarmMethods.c, give the qualified
- *	names they keep.)
+ *	farm's methods in C, generic/p2pFarmMethods.c, give the handles
+ *	they keep.)
  *
  * Results:
  *	None.
@@ -984,30 +1011,23 @@ static void
 EnterFarm(
     Tcl_Interp *interp,
     Tcl_Obj *nsObj,
-    Tcl_Obj *const *givenNames,	/* The global array and its
-				 * P2P_FARM_VARS elements, or NULL. */
+    P2pVarHandle *handles,	/* The P2P_FARM_VARS handles, or NULL. */
     FarmVars *fvPtr)
 {
     int i;
 
     fvPtr->keys = KeyTable();
     fvPtr->nsObj = nsObj;
-    fvPtr->arrayObj = NULL;
-    if (givenNames != NULL) {
+    fvPtr->handles = handles;
+    for (i = 0; i < NUM_FARM_KEYS - V_JOBS; i++) {
+	fvPtr->names[i] = NULL;
+    }
+    if (handles != NULL) {
 	fvPtr->flags = TCL_GLOBAL_ONLY;
-	fvPtr->arrayObj = givenNames[0];
-	Tcl_IncrRefCount(fvPtr->arrayObj);
-	for (i = 0; i < NUM_FARM_KEYS - V_JOBS; i++) {
-	    fvPtr->names[i] = givenNames[i + 1];
-	    Tcl_IncrRefCount(fvPtr->names[i]);
-	}
 	return;
     }
     fvPtr->flags = strcmp(Tcl_GetCurrentNamespace(interp)->fullName,
 	    Tcl_GetString(nsObj)) == 0 ? TCL_NAMESPACE_ONLY : 0;
-    for (i = 0; i < NUM_FARM_KEYS - V_JOBS; i++) {
-	fvPtr->names[i] = NULL;
-    }
 }
 
 /*
@@ -1055,9 +1075,8 @@ FarmGet(
     int var,
     int flags)
 {
-    if (fvPtr->arrayObj != NULL) {
-	return Tcl_ObjGetVar2(interp, fvPtr->arrayObj,
-		fvPtr->names[var - V_JOBS], fvPtr->flags | flags);
+    if (fvPtr->handles != NULL) {
+	return P2pVarHandleGet(interp, &fvPtr->handles[var - V_JOBS], flags);
     }
     return Tcl_ObjGetVar2(interp, FarmVarName(fvPtr, var), NULL,
 	    fvPtr->flags | flags);
@@ -1071,10 +1090,9 @@ FarmSet(
     Tcl_Obj *elemObj,
     Tcl_Obj *valueObj)
 {
-    if (fvPtr->arrayObj != NULL) {
-	return Tcl_ObjSetVar2(interp, fvPtr->arrayObj,
-		fvPtr->names[var - V_JOBS], valueObj,
-		fvPtr->flags | TCL_LEAVE_ERR_MSG);
+    if (fvPtr->handles != NULL) {
+	return P2pVarHandleSet(interp, &fvPtr->handles[var - V_JOBS],
+		valueObj, TCL_LEAVE_ERR_MSG);
     }
     return Tcl_ObjSetVar2(interp, FarmVarName(fvPtr, var), elemObj,
 	    valueObj, fvPtr->flags | TCL_LEAVE_ERR_MSG);
@@ -1096,9 +1114,6 @@ LeaveFarm(
 {
     int i;
 
-    if (fvPtr->arrayObj != NULL) {
-	Tcl_DecrRefCount(fvPtr->arrayObj);
-    }
     for (i = 0; i < NUM_FARM_KEYS - V_JOBS; i++) {
 	if (fvPtr->names[i] != NULL) {
 	    Tcl_DecrRefCount(fvPtr->names[i]);
@@ -1205,10 +1220,12 @@ DictAt(
 /*
  *----------------------------------------------------------------------
  *
- * RunId --
+ * P2pFarmNumbered --
  *
- *	The id of a run, "$id.$seq", made without a format string (which
- *	cost more than the rest of recording the run).
+ *	A string of prefix, then the character separator (unless 0), then
+ *	the number n in decimal: the id of a run, "$id.$seq", or of a job,
+ *	"job$n", made without a format string (which cost more than the
+ *	rest of recording the run).
  *
  * Results:
  *	A new Tcl_Obj (no reference).
@@ -1216,32 +1233,222 @@ DictAt(
  *----------------------------------------------------------------------
  */
 
-static Tcl_Obj *
-RunId(
-    Tcl_Obj *idObj,
-    Tcl_WideInt seq)
+Tcl_Obj *
+P2pFarmNumbered(
+    const char *prefix,
+    int prefixLength,
+    int separator,
+    Tcl_WideInt n)
 {
     char digits[TCL_INTEGER_SPACE + 2], *p = digits + sizeof(digits);
-    Tcl_WideUInt u = seq < 0 ? -(Tcl_WideUInt) seq : (Tcl_WideUInt) seq;
-    const char *id;
-    int idLen, n;
-    Tcl_Obj *ridObj;
+    Tcl_WideUInt u = n < 0 ? -(Tcl_WideUInt) n : (Tcl_WideUInt) n;
+    int length;
+    Tcl_Obj *obj;
 
     do {
 	*--p = (char) ('0' + u % 10);
 	u /= 10;
     } while (u != 0);
-    if (seq < 0) {
+    if (n < 0) {
 	*--p = '-';
     }
-    *--p = '.';
-    n = (int) (digits + sizeof(digits) - p);
-    id = Tcl_GetStringFromObj(idObj, &idLen);
-    ridObj = Tcl_NewObj();
-    Tcl_SetObjLength(ridObj, idLen + n);
-    memcpy(Tcl_GetString(ridObj), id, idLen);
-    memcpy(Tcl_GetString(ridObj) + idLen, p, n);
-    return ridObj;
+    if (separator) {
+	*--p = (char) separator;
+    }
+    length = (int) (digits + sizeof(digits) - p);
+    obj = Tcl_NewObj();
+    Tcl_SetObjLength(obj, prefixLength + length);
+    memcpy(Tcl_GetString(obj), prefix, prefixLength);
+    memcpy(Tcl_GetString(obj) + prefixLength, p, length);
+    return obj;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * PlainWord --
+ *
+ *	The next word of a list's string from *pPtr, if it is a plain
+ *	word: either bare (none of the characters {}"\ in it) or in braces
+ *	(balanced, no backslash in them, followed by a space or the end).
+ *	Tcl reads such a word as its characters (bare) or those between
+ *	the braces, which this takes as they are, in one pass, rather than
+ *	by Tcl's general scan (TclFindElement, some 20 instructions a
+ *	character). A worker's result (its dict's string) and its
+ *	`results` (jobReply: each result in braces) are made of such words.
+ *
+ * Results:
+ *	1 with the word's characters (*startPtr, *lengthPtr) and *pPtr past
+ *	it; 0 at the end of the string; -1 if the next word is not plain
+ *	(the caller then lets Tcl parse the string: the same words, or its
+ *	error).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+PlainWord(
+    const char **pPtr,
+    const char *end,
+    const char **startPtr,
+    int *lengthPtr)
+{
+    const unsigned char *p = (const unsigned char *) *pPtr;
+    const unsigned char *stop = (const unsigned char *) end;
+    int depth;
+
+    while (p < stop && charKind[*p] == C_SPACE) {
+	p++;
+    }
+    if (p == stop) {
+	*pPtr = end;
+	return 0;
+    }
+    if (*p == '{') {
+	*startPtr = (const char *) ++p;
+	for (depth = 1; p < stop; p++) {
+	    if (charKind[*p] != C_SPECIAL) {
+		continue;
+	    } else if (*p == '{') {
+		depth++;
+	    } else if (*p == '}') {
+		if (--depth == 0) {
+		    break;
+		}
+	    } else if (*p == '\\') {
+		return -1;
+	    }
+	}
+	if (p == stop || (p + 1 < stop && charKind[p[1]] != C_SPACE)) {
+	    return -1;
+	}
+	*lengthPtr = (int) ((const char *) p - *startPtr);
+	*pPtr = (const char *) p + 1;
+	return 1;
+    }
+    for (*startPtr = (const char *) p; p < stop && charKind[*p] == C_WORD;
+	    p++) {
+	/* (A word's characters.) */
+    }
+    if (p < stop && charKind[*p] == C_SPECIAL) {
+	return -1;
+    }
+    *lengthPtr = (int) ((const char *) p - *startPtr);
+    *pPtr = (const char *) p;
+    return 1;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * PlainDict --
+ *
+ *	The dict that the string of stringObj is, when it is a list of an
+ *	even number of plain words (PlainWord). A key given twice keeps its
+ *	first place and its last value, as in Tcl's own dict. The keys are
+ *	those of the dict made last where they are the same, in the same
+ *	place (a worker's results all have the same keys).
+ *
+ * Results:
+ *	A new dict (no reference), or NULL if the string is not so.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static Tcl_Obj *
+PlainDict(
+    Tcl_Obj *stringObj)
+{
+    FarmKeys *fkPtr = Tcl_GetThreadData(&farmKeysKey, sizeof(FarmKeys));
+    int length, n, i = 0, keyLength, found;
+    const char *p = Tcl_GetStringFromObj(stringObj, &length);
+    const char *end = p + length, *start, *key;
+    Tcl_Obj *dictObj = Tcl_NewDictObj(), *keyObj = NULL, *wordObj;
+    Tcl_Obj **lastPtr;
+
+    while ((found = PlainWord(&p, end, &start, &n)) == 1) {
+	if (keyObj != NULL) {
+	    wordObj = n ? Tcl_NewStringObj(start, n) : Tcl_NewObj();
+	    Tcl_DictObjPut(NULL, dictObj, keyObj, wordObj);
+	    Tcl_DecrRefCount(keyObj);
+	    keyObj = NULL;
+	    continue;
+	}
+	if (i < PLAIN_KEYS) {
+	    /*
+	     * A key: the one in that place last time, if the same.
+	     */
+
+	    lastPtr = &fkPtr->plainKeys[i++];
+	    if (*lastPtr != NULL) {
+		key = Tcl_GetStringFromObj(*lastPtr, &keyLength);
+		if (keyLength != n || memcmp(key, start, n) != 0) {
+		    Tcl_DecrRefCount(*lastPtr);
+		    *lastPtr = NULL;
+		}
+	    }
+	    if (*lastPtr == NULL) {
+		*lastPtr = Tcl_NewStringObj(start, n);
+		Tcl_IncrRefCount(*lastPtr);
+	    }
+	    keyObj = *lastPtr;
+	} else {
+	    keyObj = Tcl_NewStringObj(start, n);
+	}
+	Tcl_IncrRefCount(keyObj);
+    }
+    if (keyObj != NULL) {
+	Tcl_DecrRefCount(keyObj);
+    }
+    if (found < 0 || keyObj != NULL) {
+	Tcl_IncrRefCount(dictObj);
+	Tcl_DecrRefCount(dictObj);
+	return NULL;
+    }
+    return dictObj;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pFarmPlainList --
+ *
+ *	The list that the string of stringObj (a string not parsed yet,
+ *	such as the results of a `results` message) is, when it is made of
+ *	plain words (PlainWord): the farm's OnResults hands it to
+ *	farmResults and ResultsRest in place of the message's word, the
+ *	same value, not scanned again.
+ *
+ * Results:
+ *	A new list (no reference), or NULL if stringObj is not a pure
+ *	string or not so (Tcl parses it then).
+ *
+ *----------------------------------------------------------------------
+ */
+
+Tcl_Obj *
+P2pFarmPlainList(
+    Tcl_Obj *stringObj)
+{
+    int length, n, found;
+    const char *p, *end, *start;
+    Tcl_Obj *listObj;
+
+    if (stringObj->typePtr != NULL || stringObj->bytes == NULL) {
+	return NULL;
+    }
+    p = Tcl_GetStringFromObj(stringObj, &length);
+    end = p + length;
+    listObj = Tcl_NewListObj(0, NULL);
+    while ((found = PlainWord(&p, end, &start, &n)) == 1) {
+	Tcl_ListObjAppendElement(NULL, listObj, Tcl_NewStringObj(start, n));
+    }
+    if (found < 0) {
+	Tcl_IncrRefCount(listObj);
+	Tcl_DecrRefCount(listObj);
+	return NULL;
+    }
+    return listObj;
 }
 
 /*
@@ -1320,6 +1527,12 @@ FarmKeysExitProc(
     if (fkPtr->classObj != NULL) {
 	Tcl_DecrRefCount(fkPtr->classObj);
 	fkPtr->classObj = NULL;
+    }
+    for (i = 0; i < PLAIN_KEYS; i++) {
+	if (fkPtr->plainKeys[i] != NULL) {
+	    Tcl_DecrRefCount(fkPtr->plainKeys[i]);
+	    fkPtr->plainKeys[i] = NULL;
+	}
     }
     fkPtr->made = 0;
 }

@@ -49,13 +49,13 @@
  *	The farm's variables that these methods, and farmSubmit and
  *	farmResults and farmDispatch under them, read at every job (Jobs
  *	Runs Inflight Batch Queue Head Pumping PumpId JobSeq ConnOf
- *	Escrows Offers Config ConnVer Seq ConnUp Conns) are links
- *	(FarmInit makes them) to elements "$ns,$name" of the global array
- *	p2pFarm, found from C by those two names (about 0.8k instructions
- *	a read; a variable of the object's namespace by its qualified name
- *	costs 1.6k). The others (Waits, Settled, LogOpen) are read by
- *	their qualified names. Each object keeps the names (its metadata)
- *	from its first call on.
+ *	Escrows Offers Config ConnVer Seq ConnUp Conns Settled, and
+ *	::p2p::log::Open, which the farm's LogOpen links to) are reached
+ *	through handles to their Var structs (p2pVarHandle.c): no name is
+ *	looked up (some 1k instructions each) unless a variable is gone or
+ *	a link. Waits is read by its qualified name. Each object keeps the
+ *	handles (its metadata) from its first call on, and lets go of them
+ *	when it dies.
  */
 
 #include "p2pjobsInt.h"
@@ -65,6 +65,11 @@
  * wait of the thread, which then looks at its own job).
  */
 
+enum { W_STATE, W_RESULT, W_OFFERTTL, W_RUN, W_RUNS, W_SEND, NUM_WORDS };
+static const char *const wordNames[NUM_WORDS] = {
+    "state", "result", "-offerttl", "run", "runs", "send"
+};
+
 typedef struct WatchCounts {
     unsigned long settled;	/* Writes (and unsets) of any Settled. */
     long timeouts;		/* Elements written into any Waits, less
@@ -73,49 +78,51 @@ typedef struct WatchCounts {
 				 * looked at. (Never below the number of
 				 * elements that exist.) */
     int made;			/* The words below are made. */
-    Tcl_Obj *stateObj;		/* "state" */
-    Tcl_Obj *resultObj;		/* "result" */
+    Tcl_Obj *words[NUM_WORDS];	/* wordNames, by W_*. */
 } WatchCounts;
 
 static Tcl_ThreadDataKey watchKey;
 
 /*
- * A farm object's names, its metadata: made at its first call of a
- * method here, freed with the object, or after, by the last method
- * call that holds it (a wait, whose event loop may destroy the object).
+ * A farm object's names and handles, its metadata: made at its first
+ * call of a method here, freed with the object, or after, by the last
+ * method call that holds it (a wait, whose event loop may destroy the
+ * object).
  */
 
 enum {
     E_JOBS, E_RUNS, E_INFLIGHT, E_BATCH, E_QUEUE, E_HEAD,
 				/* P2P_FARM_VARS, in p2pFarm.c's order. */
     E_PUMPING, E_PUMPID, E_JOBSEQ, E_CONNOF, E_ESCROWS, E_OFFERS,
-    E_CONFIG, E_CONNVER, E_SEQ, E_CONNUP, E_CONNS,
-    NUM_ELEMS
+    E_CONFIG, E_CONNVER, E_SEQ, E_CONNUP, E_CONNS, E_SETTLED,
+    E_LOGOPEN,
+    NUM_VARS
 };
 
-static const char *const elemNames[NUM_ELEMS] = {
+static const char *const varNames[NUM_VARS] = {
     "Jobs", "Runs", "Inflight", "Batch", "Queue", "Head", "Pumping",
     "PumpId", "JobSeq", "ConnOf", "Escrows", "Offers", "Config",
-    "ConnVer", "Seq", "ConnUp", "Conns"
+    "ConnVer", "Seq", "ConnUp", "Conns", "Settled",
+    NULL			/* The farm's LogOpen is a link to this: */
 };
+#define LOG_OPEN "::p2p::log::Open"
 
 enum {
-    N_WAITS, N_SETTLED, N_LOGOPEN, N_MY, N_NS,
+    N_WAITS, N_SETTLED, N_MY, N_NS,
     NUM_NAMES
 };
 
 static const char *const nameFormats[NUM_NAMES] = {
-    "%s::Waits", "%s::Settled", "%s::LogOpen", "%s::my", "%s"
+    "%s::Waits", "%s::Settled", "%s::my", "%s"
 };
 
 typedef struct FarmNames {
     int refCount;		/* The object's, and each call's that
 				 * holds it. */
-    Tcl_Obj *linked[1 + NUM_ELEMS];
-				/* The global array p2pFarm, then the
-				 * elements "$ns,Jobs" ... that the
-				 * variables Jobs ... of the object are
-				 * linked to (FarmInit). */
+    P2pVarHandle vars[NUM_VARS];
+				/* The object's variables Jobs ... Settled
+				 * ($ns::Jobs ...) and ::p2p::log::Open,
+				 * reached through handles. */
     Tcl_Obj *objs[NUM_NAMES];	/* The qualified names $ns::Waits ...,
 				 * $ns::my, and $ns. */
     Tcl_Obj *pumpNowObj;	/* The list {$ns::my PumpNow}. */
@@ -200,6 +207,7 @@ P2pFarmMethodsInit(
 		NULL) == NULL) {
 	return TCL_ERROR;
     }
+    P2pVarHandleSetup(interp);
     Tcl_CreateObjCommand(interp, "::p2p::Internal::farmMethods",
 	    P2pClassMethodsObjCmd, (ClientData) farmMethods, NULL);
     Tcl_CreateObjCommand(interp, "::p2p::Internal::farmWatch",
@@ -377,7 +385,7 @@ WaitMethod(
     sw.wcPtr = wcPtr;
     sw.start = wcPtr->settled;
     jobObj = JobOf(interp, fnPtr, idObj);
-    if (jobObj == NULL || Tcl_DictObjGet(NULL, jobObj, wcPtr->stateObj,
+    if (jobObj == NULL || Tcl_DictObjGet(NULL, jobObj, wcPtr->words[W_STATE],
 	    &stateObj) != TCL_OK || stateObj == NULL) {
 	return CallFarm(interp, fnPtr, "WaitFor", 1, &idObj);
     }
@@ -398,7 +406,7 @@ WaitMethod(
 	    sw.start = wcPtr->settled;
 	    jobObj = JobOf(interp, fnPtr, idObj);
 	    if (jobObj == NULL || Tcl_DictObjGet(NULL, jobObj,
-		    wcPtr->stateObj, &stateObj) != TCL_OK
+		    wcPtr->words[W_STATE], &stateObj) != TCL_OK
 		    || stateObj == NULL) {
 		/* (The farm's error.) */
 		code = CallFarm(interp, fnPtr, "WaitFor", 1, &idObj);
@@ -419,7 +427,7 @@ WaitMethod(
 	    }
 	}
 	if (code == TCL_OK && (jobObj == NULL
-		|| Tcl_DictObjGet(NULL, jobObj, wcPtr->resultObj,
+		|| Tcl_DictObjGet(NULL, jobObj, wcPtr->words[W_RESULT],
 		    &resultObj) != TCL_OK || resultObj == NULL)) {
 	    code = CallFarm(interp, fnPtr, "WaitFor", 1, &idObj);
 	} else if (code == TCL_OK) {
@@ -429,7 +437,7 @@ WaitMethod(
 	ReleaseNames(fnPtr);
 	return code;
     }
-    if (jobObj == NULL || Tcl_DictObjGet(NULL, jobObj, wcPtr->resultObj,
+    if (jobObj == NULL || Tcl_DictObjGet(NULL, jobObj, wcPtr->words[W_RESULT],
 	    &resultObj) != TCL_OK || resultObj == NULL) {
 	return CallFarm(interp, fnPtr, "WaitFor", 1, &idObj);
     }
@@ -484,7 +492,7 @@ ForgetMethod(
 		Tcl_GetString(idObj), NULL);
 	return TCL_ERROR;
     }
-    if (Tcl_DictObjGet(interp, jobObj, wcPtr->stateObj,
+    if (Tcl_DictObjGet(interp, jobObj, wcPtr->words[W_STATE],
 	    &stateObj) != TCL_OK) {
 	return TCL_ERROR;
     }
@@ -543,7 +551,6 @@ SubmitMethod(
     FarmNames *fnPtr = Names(Tcl_ObjectContextObject(context));
     Tcl_Obj *optionsObj, *valueObj, *rObj = NULL, **elems, *callObjv[4];
     Tcl_WideInt seq;
-    char id[TCL_INTEGER_SPACE + 4];
 
     (void) clientData;
     optionsObj = Tcl_NewListObj(objc - skip, objv + skip);
@@ -554,13 +561,12 @@ SubmitMethod(
 	code = TCL_ERROR;
 	goto done;
     }
-    sprintf(id, "job%" TCL_LL_MODIFIER "d", (long long) (seq + 1));
     callObjv[0] = objv[skip - 1];
     callObjv[1] = fnPtr->objs[N_NS];
-    callObjv[2] = Tcl_NewStringObj(id, -1);
+    callObjv[2] = P2pFarmNumbered("job", 3, 0, seq + 1);
     callObjv[3] = optionsObj;
     Tcl_IncrRefCount(callObjv[2]);
-    code = P2pFarmSubmit(interp, fnPtr->linked, 4, callObjv);
+    code = P2pFarmSubmit(interp, fnPtr->vars, 4, callObjv);
     Tcl_DecrRefCount(callObjv[2]);
     if (code != TCL_OK) {
 	goto done;
@@ -685,8 +691,9 @@ OnePass(
     FarmNames *fnPtr)
 {
     Tcl_Obj *queueObj, *headObj, *classObj, *qObj, *valueObj, *batchObj;
-    Tcl_Obj *callObjv[11], *ttlObj, **elems, *addrObj, *runsObj;
-    Tcl_Obj *messageObj, *wordObjv[3];
+    Tcl_Obj *callObjv[11], **elems, *addrObj, *runsObj;
+    Tcl_Obj *messageObj, *wordObjv[3], *runObjv[4];
+    WatchCounts *wcPtr = Counts();
     Tcl_DictSearch search;
     Tcl_Time time;
     int done, n, head, flag, next, code = TCL_OK, i;
@@ -706,8 +713,7 @@ OnePass(
 	    || Tcl_ListObjLength(NULL, qObj, &n) != TCL_OK || n != head + 1) {
 	return TCL_CONTINUE;
     }
-    valueObj = Tcl_ObjGetVar2(interp, fnPtr->objs[N_LOGOPEN], NULL,
-	    TCL_GLOBAL_ONLY);
+    valueObj = GetVar(interp, fnPtr, E_LOGOPEN, 0);
     if (valueObj == NULL
 	    || Tcl_GetBooleanFromObj(NULL, valueObj, &flag) != TCL_OK
 	    || flag) {
@@ -721,14 +727,10 @@ OnePass(
 	    || callObjv[10] == NULL) {
 	return TCL_CONTINUE;
     }
-    ttlObj = Tcl_NewStringObj("-offerttl", -1);
-    Tcl_IncrRefCount(ttlObj);
-    if (Tcl_DictObjGet(NULL, valueObj, ttlObj, &callObjv[8]) != TCL_OK
-	    || callObjv[8] == NULL) {
-	Tcl_DecrRefCount(ttlObj);
+    if (Tcl_DictObjGet(NULL, valueObj, wcPtr->words[W_OFFERTTL],
+	    &callObjv[8]) != TCL_OK || callObjv[8] == NULL) {
 	return TCL_CONTINUE;
     }
-    Tcl_DecrRefCount(ttlObj);
 
     /*
      * Paying last: a method (a tree foreman's asks its worker). The
@@ -756,7 +758,7 @@ OnePass(
 	code = TCL_CONTINUE;
     }
     if (code == TCL_OK) {
-	code = P2pFarmDispatch(interp, fnPtr->linked, 11, callObjv);
+	code = P2pFarmDispatch(interp, fnPtr->vars, 11, callObjv);
     }
     if (code == TCL_OK
 	    && (Tcl_ListObjGetElements(interp, Tcl_GetObjResult(interp), &n,
@@ -812,10 +814,11 @@ OnePass(
 	    break;
 	}
 	if (n == 3) {
-	    messageObj = Tcl_NewStringObj("run", -1);
-	    Tcl_ListObjReplace(NULL, messageObj, 1, 0, n, elems);
+	    runObjv[0] = wcPtr->words[W_RUN];
+	    memcpy(runObjv + 1, elems, 3 * sizeof(Tcl_Obj *));
+	    messageObj = Tcl_NewListObj(4, runObjv);
 	} else {
-	    wordObjv[0] = Tcl_NewStringObj("runs", -1);
+	    wordObjv[0] = wcPtr->words[W_RUNS];
 	    wordObjv[1] = runsObj;
 	    messageObj = Tcl_NewListObj(2, wordObjv);
 	}
@@ -831,7 +834,7 @@ OnePass(
 		&valueObj) == TCL_OK && valueObj != NULL) {
 	    /* [dict get $Conns $addr] send $message */
 	    wordObjv[0] = valueObj;
-	    wordObjv[1] = Tcl_NewStringObj("send", -1);
+	    wordObjv[1] = wcPtr->words[W_SEND];
 	    wordObjv[2] = messageObj;
 	    Tcl_IncrRefCount(wordObjv[0]);
 	    Tcl_IncrRefCount(wordObjv[1]);
@@ -858,7 +861,7 @@ OnePass(
  *
  * OwnValue --
  *
- *	The value of the farm's variable elemNames[name], made its own
+ *	The value of the farm's variable varNames[name], made its own
  *	(copied and set again if shared) to be changed in place.
  *
  * Results:
@@ -916,7 +919,7 @@ OnResultsMethod(
     int skip = Tcl_ObjectContextSkippedArgs(context), code, n, next;
     FarmNames *fnPtr = Names(Tcl_ObjectContextObject(context));
     Tcl_Obj *valueObj, *addrObj = NULL, *rObj, **elems, *callObjv[7];
-    Tcl_Obj *restObjv[4];
+    Tcl_Obj *restObjv[4], *resultsObj;
 
     (void) clientData;
     if (objc != skip + 3) {
@@ -928,52 +931,68 @@ OnResultsMethod(
 	    &addrObj) != TCL_OK) {
 	return TCL_ERROR;
     }
+
+    /*
+     * The results, the message's word as it came (a string), read as
+     * a list of plain words when it is one (P2pFarmPlainList), else by
+     * Tcl; either goes on as the results.
+     */
+
+    resultsObj = P2pFarmPlainList(objv[skip + 2]);
+    if (resultsObj == NULL) {
+	resultsObj = objv[skip + 2];
+    }
+    Tcl_IncrRefCount(resultsObj);
     callObjv[0] = objv[skip - 1];
     callObjv[1] = fnPtr->objs[N_NS];
     callObjv[2] = addrObj ? addrObj : Tcl_NewObj();
-    callObjv[3] = objv[skip + 2];
+    callObjv[3] = resultsObj;
     callObjv[4] = Tcl_NewIntObj(0);
-    if ((callObjv[5] = Tcl_ObjGetVar2(interp, fnPtr->objs[N_LOGOPEN], NULL,
-	    TCL_GLOBAL_ONLY|TCL_LEAVE_ERR_MSG)) == NULL
+    if ((callObjv[5] = GetVar(interp, fnPtr, E_LOGOPEN,
+	    TCL_LEAVE_ERR_MSG)) == NULL
 	    || (callObjv[6] = GetVar(interp, fnPtr, E_ESCROWS,
 		TCL_LEAVE_ERR_MSG)) == NULL) {
 	Tcl_IncrRefCount(callObjv[2]);
 	Tcl_IncrRefCount(callObjv[4]);
 	Tcl_DecrRefCount(callObjv[2]);
 	Tcl_DecrRefCount(callObjv[4]);
+	Tcl_DecrRefCount(resultsObj);
 	return TCL_ERROR;
     }
     for (n = 2; n < 7; n++) {
 	Tcl_IncrRefCount(callObjv[n]);
     }
-    code = P2pFarmResults(interp, fnPtr->linked, 7, callObjv);
+    code = P2pFarmResults(interp, fnPtr->vars, 7, callObjv);
     for (n = 2; n < 7; n++) {
 	Tcl_DecrRefCount(callObjv[n]);
     }
     if (code != TCL_OK) {
+	Tcl_DecrRefCount(resultsObj);
 	return code;
     }
     rObj = Tcl_GetObjResult(interp);
     Tcl_IncrRefCount(rObj);
     if (Tcl_ListObjGetElements(interp, rObj, &n, &elems) != TCL_OK
 	    || n != 2 || Tcl_GetIntFromObj(interp, elems[0], &next) != TCL_OK
-	    || Tcl_ListObjLength(interp, objv[skip + 2], &n) != TCL_OK) {
+	    || Tcl_ListObjLength(interp, resultsObj, &n) != TCL_OK) {
 	Tcl_DecrRefCount(rObj);
+	Tcl_DecrRefCount(resultsObj);
 	return TCL_ERROR;
     }
     if (next < n) {
 	/* tailcall my ResultsRest $h $results {*}$r */
 	restObjv[0] = objv[skip];
-	restObjv[1] = objv[skip + 2];
+	restObjv[1] = resultsObj;
 	restObjv[2] = elems[0];
 	restObjv[3] = elems[1];
 	code = CallFarm(interp, fnPtr, "ResultsRest", 4, restObjv);
 	Tcl_DecrRefCount(rObj);
+	Tcl_DecrRefCount(resultsObj);
 	return code;
     }
+    Tcl_DecrRefCount(resultsObj);
     if (Tcl_ListObjLength(NULL, elems[1], &n) == TCL_OK && n > 0) {
-	if (Tcl_ObjSetVar2(interp, fnPtr->objs[N_SETTLED], NULL, elems[1],
-		TCL_GLOBAL_ONLY|TCL_LEAVE_ERR_MSG) == NULL) {
+	if (SetVar(interp, fnPtr, E_SETTLED, elems[1]) == NULL) {
 	    Tcl_DecrRefCount(rObj);
 	    return TCL_ERROR;
 	}
@@ -1004,9 +1023,8 @@ OnResultsMethod(
  *
  * GetVar, SetVar --
  *
- *	The value of the farm's variable elemNames[name], found as the
- *	element of p2pFarm it is linked to (flags: 0 or
- *	TCL_LEAVE_ERR_MSG); SetVar sets it.
+ *	The value of the farm's variable varNames[name] (flags: 0 or
+ *	TCL_LEAVE_ERR_MSG), through its handle; SetVar sets it.
  *
  * Results:
  *	The value (no reference for the caller), or NULL.
@@ -1021,8 +1039,7 @@ GetVar(
     int name,
     int flags)
 {
-    return Tcl_ObjGetVar2(interp, fnPtr->linked[0], fnPtr->linked[name + 1],
-	    TCL_GLOBAL_ONLY|flags);
+    return P2pVarHandleGet(interp, &fnPtr->vars[name], flags);
 }
 
 static Tcl_Obj *
@@ -1032,8 +1049,8 @@ SetVar(
     int name,
     Tcl_Obj *valueObj)
 {
-    return Tcl_ObjSetVar2(interp, fnPtr->linked[0], fnPtr->linked[name + 1],
-	    valueObj, TCL_GLOBAL_ONLY|TCL_LEAVE_ERR_MSG);
+    return P2pVarHandleSet(interp, &fnPtr->vars[name], valueObj,
+	    TCL_LEAVE_ERR_MSG);
 }
 
 /*
@@ -1193,11 +1210,10 @@ Names(
 	    fnPtr->objs[i] = Tcl_ObjPrintf(nameFormats[i], ns);
 	    Tcl_IncrRefCount(fnPtr->objs[i]);
 	}
-	fnPtr->linked[0] = Tcl_NewStringObj("p2pFarm", -1);
-	Tcl_IncrRefCount(fnPtr->linked[0]);
-	for (i = 0; i < NUM_ELEMS; i++) {
-	    fnPtr->linked[i + 1] = Tcl_ObjPrintf("%s,%s", ns, elemNames[i]);
-	    Tcl_IncrRefCount(fnPtr->linked[i + 1]);
+	for (i = 0; i < NUM_VARS; i++) {
+	    P2pVarHandleInit(&fnPtr->vars[i], varNames[i] != NULL
+		    ? Tcl_ObjPrintf("%s::%s", ns, varNames[i])
+		    : Tcl_NewStringObj(LOG_OPEN, -1));
 	}
 	elems[0] = fnPtr->objs[N_MY];
 	elems[1] = Tcl_NewStringObj("PumpNow", -1);
@@ -1244,8 +1260,8 @@ ReleaseNames(
     for (i = 0; i < NUM_NAMES; i++) {
 	Tcl_DecrRefCount(fnPtr->objs[i]);
     }
-    for (i = 0; i < NUM_ELEMS + 1; i++) {
-	Tcl_DecrRefCount(fnPtr->linked[i]);
+    for (i = 0; i < NUM_VARS; i++) {
+	P2pVarHandleFree(&fnPtr->vars[i]);
     }
     Tcl_DecrRefCount(fnPtr->pumpNowObj);
     Tcl_DecrRefCount(fnPtr->pumpObj);
@@ -1267,13 +1283,14 @@ static WatchCounts *
 Counts(void)
 {
     WatchCounts *wcPtr = Tcl_GetThreadData(&watchKey, sizeof(WatchCounts));
+    int i;
 
     if (!wcPtr->made) {
 	wcPtr->made = 1;
-	wcPtr->stateObj = Tcl_NewStringObj("state", -1);
-	Tcl_IncrRefCount(wcPtr->stateObj);
-	wcPtr->resultObj = Tcl_NewStringObj("result", -1);
-	Tcl_IncrRefCount(wcPtr->resultObj);
+	for (i = 0; i < NUM_WORDS; i++) {
+	    wcPtr->words[i] = Tcl_NewStringObj(wordNames[i], -1);
+	    Tcl_IncrRefCount(wcPtr->words[i]);
+	}
 	Tcl_CreateThreadExitHandler(CountsExitProc, NULL);
     }
     return wcPtr;
@@ -1284,11 +1301,13 @@ CountsExitProc(
     ClientData clientData)
 {
     WatchCounts *wcPtr = Tcl_GetThreadData(&watchKey, sizeof(WatchCounts));
+    int i;
 
     (void) clientData;
     if (wcPtr->made) {
-	Tcl_DecrRefCount(wcPtr->stateObj);
-	Tcl_DecrRefCount(wcPtr->resultObj);
+	for (i = 0; i < NUM_WORDS; i++) {
+	    Tcl_DecrRefCount(wcPtr->words[i]);
+	}
 	wcPtr->made = 0;
     }
 }

@@ -448,17 +448,40 @@ MODULE_SCOPE int	P2pPoolRuns(Tcl_Interp *interp, Tcl_Obj *sandboxObj,
  * p2pFarm.c: the per-result path of the foreman's job farm.
  */
 
+/*
+ * p2pVarHandle.c: a variable reached through its Var struct, not its
+ * name. Embedded by its owner; Init, then Get and Set, then Free.
+ */
+
+typedef struct P2pVarHandle {
+    Tcl_Obj *nameObj;		/* The variable's qualified name. */
+    Tcl_Var var;		/* Its Var, held, or NULL (not found yet). */
+} P2pVarHandle;
+
+MODULE_SCOPE void	P2pVarHandleSetup(Tcl_Interp *interp);
+MODULE_SCOPE void	P2pVarHandleInit(P2pVarHandle *vhPtr,
+			    Tcl_Obj *nameObj);
+MODULE_SCOPE void	P2pVarHandleFree(P2pVarHandle *vhPtr);
+MODULE_SCOPE Tcl_Obj *	P2pVarHandleGet(Tcl_Interp *interp,
+			    P2pVarHandle *vhPtr, int flags);
+MODULE_SCOPE Tcl_Obj *	P2pVarHandleSet(Tcl_Interp *interp,
+			    P2pVarHandle *vhPtr, Tcl_Obj *valueObj,
+			    int flags);
+
 MODULE_SCOPE int	P2pFarmInit(Tcl_Interp *interp);
 #define P2P_FARM_VARS 6		/* Jobs Runs Inflight Batch Queue Head */
 MODULE_SCOPE int	P2pFarmResults(Tcl_Interp *interp,
-			    Tcl_Obj *const *varNames, int objc,
+			    P2pVarHandle *vars, int objc,
 			    Tcl_Obj *const objv[]);
 MODULE_SCOPE int	P2pFarmDispatch(Tcl_Interp *interp,
-			    Tcl_Obj *const *varNames, int objc,
+			    P2pVarHandle *vars, int objc,
 			    Tcl_Obj *const objv[]);
 MODULE_SCOPE int	P2pFarmSubmit(Tcl_Interp *interp,
-			    Tcl_Obj *const *varNames, int objc,
+			    P2pVarHandle *vars, int objc,
 			    Tcl_Obj *const objv[]);
+MODULE_SCOPE Tcl_Obj *	P2pFarmPlainList(Tcl_Obj *stringObj);
+MODULE_SCOPE Tcl_Obj *	P2pFarmNumbered(const char *prefix, int prefixLength,
+			    int separator, Tcl_WideInt n);
 
 /*
  * p2pFarmMethods.c: the farm's methods submit, wait, forget and

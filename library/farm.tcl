@@ -49,24 +49,9 @@ oo::class create ::p2p::farming {
 	JobSeq Soliciting SweepId
 
     method FarmInit {} {
-	# The variables the farm's methods in C (generic/p2pFarmMethods.c)
-	# and farmSubmit and farmResults under them read at every job are
-	# linked to elements of the global array p2pFarm, "$ns,$name":
-	# found from C by a global array and an element, some 0.8k
-	# instructions a read, against 1.6k for a variable of this
-	# namespace by its qualified name. (Those of the foreman have
-	# their values already.) The foreman's destructor unsets them.
-	set ns [namespace current]
-	foreach name {Jobs Runs Inflight Batch Queue Head Pumping PumpId \
-		JobSeq ConnOf Escrows Offers Config ConnVer Seq ConnUp Conns} {
-	    namespace eval $ns [string map [list @v $name @e "$ns,$name"] {
-		if {[info exists @v]} {
-		    set ::p2pFarm(@e) $@v
-		    unset @v
-		}
-		upvar #0 ::p2pFarm(@e) @v
-	    }]
-	}
+	# (The variables the farm's methods in C, generic/p2pFarmMethods.c,
+	# read at every job they reach through handles to their Var
+	# structs, generic/p2pVarHandle.c, not by name.)
 	set Jobs {}
 	set Queue {}
 	set Head {}
@@ -99,6 +84,14 @@ oo::class create ::p2p::farming {
     method FarmDestroy {} {
 	catch {after cancel $PumpId}
 	catch {after cancel $SweepId}
+	# The retries of a pass after no bids (`after 500 ... Pump`, one
+	# per failure, not kept) would find no object.
+	set pump [list [namespace which my] Pump]
+	foreach id [after info] {
+	    if {![catch {after info $id} i] && [lindex $i 0] eq $pump} {
+		after cancel $id
+	    }
+	}
     }
 
     # Sweep --

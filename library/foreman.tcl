@@ -66,8 +66,6 @@ oo::class create ::p2p::foreman {
 		catch {$c destroy}
 	    }
 	}
-	# The farm's variables linked to elements of p2pFarm (FarmInit).
-	array unset ::p2pFarm "[namespace current],*"
     }
 
     # USAGE: $f bids -job dict ?-timeout ms? ?-ttl n? ?-entries n?
