@@ -1537,6 +1537,18 @@ ResultDict(
  *----------------------------------------------------------------------
  */
 
+/*
+ * The characters that make Tcl quote a list element (TclScanElement) other
+ * than at its start, where a hash is one too; NUL, which a Tcl string does
+ * not hold, is left to Tcl.
+ */
+
+static const char listSpecial[256] = {
+    ['\0'] = 1, ['\t'] = 1, ['\n'] = 1, ['\v'] = 1, ['\f'] = 1, ['\r'] = 1,
+    [' '] = 1, ['"'] = 1, ['$'] = 1, [';'] = 1, ['['] = 1, ['\\'] = 1,
+    [']'] = 1, ['{'] = 1, ['}'] = 1
+};
+
 static int
 AppendValue(
     Tcl_DString *dsPtr,
@@ -1544,11 +1556,28 @@ AppendValue(
     const char *value,
     int len)
 {
-    int flags = TCL_DONT_QUOTE_HASH, need, at;
+    int flags = TCL_DONT_QUOTE_HASH, need, at, i;
 
     Tcl_DStringAppend(dsPtr, key, -1);
     if (len == 0) {
 	Tcl_DStringAppend(dsPtr, " {}", 3);
+	return 1;
+    }
+
+    /*
+     * A value without a character that a list quotes goes in as it is
+     * (not at the start of a list, a hash is such a character too):
+     * Tcl's scan of it, a character at a time, costs more.
+     */
+
+    for (i = 0; i < len && !listSpecial[(unsigned char) value[i]]; i++) {
+	/* (Nothing.) */
+    }
+    if (i == len) {
+	at = Tcl_DStringLength(dsPtr);
+	Tcl_DStringSetLength(dsPtr, at + 1 + len);
+	Tcl_DStringValue(dsPtr)[at] = ' ';
+	memcpy(Tcl_DStringValue(dsPtr) + at + 1, value, len);
 	return 1;
     }
     need = Tcl_ScanCountedElement(value, len, &flags);

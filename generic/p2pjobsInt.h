@@ -436,6 +436,7 @@ MODULE_SCOPE int	P2pLoneRunInit(Tcl_Interp *interp);
 MODULE_SCOPE int	P2pPoolRuns(Tcl_Interp *interp, Tcl_Obj *sandboxObj,
 			    Tcl_Obj *keyObj, Tcl_Obj *specsObj, int optc,
 			    Tcl_Obj *const optv[], Tcl_Obj *tagsObj);
+MODULE_SCOPE int	P2pSameString(Tcl_Obj *aObj, Tcl_Obj *bObj);
 
 /*
  * p2pFarm.c: the per-result path of the foreman's job farm.
