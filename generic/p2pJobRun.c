@@ -1010,7 +1010,13 @@ GetPairs(
     if (dictTypePtr == NULL) {
 	dictTypePtr = Tcl_GetObjType("dict");
     }
-    if (dictTypePtr != NULL && obj->typePtr == dictTypePtr) {
+    if (obj->typePtr == NULL) {
+	/* (A plain string, as vars come in a message: read in one pass.) */
+	listObj = P2pPlainList(obj);
+	if (listObj == NULL) {
+	    listObj = obj;
+	}
+    } else if (dictTypePtr != NULL && obj->typePtr == dictTypePtr) {
 	Tcl_DictSearch search;
 	Tcl_Obj *keyObj, *valueObj;
 	int done;
@@ -2089,28 +2095,43 @@ P2pJobOptionsGood(
 /*
  *----------------------------------------------------------------------
  *
- * P2pJobIsScript --
+ * P2pJobScriptSpec --
  *
  *	Whether spec (a job's spec, as it came) is a script job: `dict get
  *	$spec kind` is script. Read as jobRun reads specs (a string is
- *	parsed as a list, not made a dict).
+ *	read as a list, not made a dict; a plain string by P2pPlainList,
+ *	into a new list, which jobRun then reads).
+ *
+ * Results:
+ *	The spec as read (specObj, or a new list with no reference), or
+ *	NULL if it is not a script job.
  *
  *----------------------------------------------------------------------
  */
 
-int
-P2pJobIsScript(
+Tcl_Obj *
+P2pJobScriptSpec(
     Tcl_Obj *specObj)
 {
-    Tcl_Obj *kindObj;
+    Tcl_Obj *kindObj, *listObj = NULL;
     const char *s;
     int len;
 
-    if (PairValue(specObj, K_KIND, &kindObj) != TCL_OK || kindObj == NULL) {
-	return 0;
+    if (specObj->typePtr == NULL
+	    && (listObj = P2pPlainList(specObj)) != NULL) {
+	specObj = listObj;
     }
-    s = Tcl_GetStringFromObj(kindObj, &len);
-    return len == 6 && memcmp(s, "script", 6) == 0;
+    if (PairValue(specObj, K_KIND, &kindObj) == TCL_OK && kindObj != NULL) {
+	s = Tcl_GetStringFromObj(kindObj, &len);
+	if (len == 6 && memcmp(s, "script", 6) == 0) {
+	    return specObj;
+	}
+    }
+    if (listObj != NULL) {
+	Tcl_IncrRefCount(listObj);
+	Tcl_DecrRefCount(listObj);
+    }
+    return NULL;
 }
 
 /*
@@ -2212,7 +2233,7 @@ JobBatchObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
-    Tcl_Obj **jobs, *kindObj, *idsObj, *specsObj, *pair[2];
+    Tcl_Obj **jobs, *specObj, *idsObj, *specsObj, *pair[2];
     Tcl_HashTable seen;
     int numJobs, i, len, tokenLen, isNew, ok = 1;
     const char *token, *s;
@@ -2228,30 +2249,30 @@ JobBatchObjCmd(
     }
     token = Tcl_GetStringFromObj(objv[1], &tokenLen);
     Tcl_InitHashTable(&seen, TCL_STRING_KEYS);
+    idsObj = Tcl_NewListObj(0, NULL);
+    specsObj = Tcl_NewListObj(0, NULL);
+    Tcl_IncrRefCount(idsObj);
+    Tcl_IncrRefCount(specsObj);
     for (i = 0; i < numJobs && ok; i += 3) {
 	s = Tcl_GetStringFromObj(jobs[i + 1], &len);
 	ok = len == tokenLen && memcmp(s, token, len) == 0
-		&& PairValue(jobs[i + 2], K_KIND, &kindObj) == TCL_OK
-		&& kindObj != NULL
-		&& strcmp(Tcl_GetString(kindObj), "script") == 0;
+		&& (specObj = P2pJobScriptSpec(jobs[i + 2])) != NULL;
 	if (ok) {
+	    /* (The spec as read: jobRun reads it again.) */
+	    Tcl_ListObjAppendElement(NULL, specsObj, specObj);
+	    Tcl_ListObjAppendElement(NULL, idsObj, jobs[i]);
 	    Tcl_CreateHashEntry(&seen, Tcl_GetString(jobs[i]), &isNew);
 	    ok = isNew;
 	}
     }
     Tcl_DeleteHashTable(&seen);
-    if (!ok) {
-	return TCL_OK;
+    if (ok) {
+	pair[0] = idsObj;
+	pair[1] = specsObj;
+	Tcl_SetObjResult(interp, Tcl_NewListObj(2, pair));
     }
-    idsObj = Tcl_NewListObj(0, NULL);
-    specsObj = Tcl_NewListObj(0, NULL);
-    for (i = 0; i < numJobs; i += 3) {
-	Tcl_ListObjAppendElement(NULL, idsObj, jobs[i]);
-	Tcl_ListObjAppendElement(NULL, specsObj, jobs[i + 2]);
-    }
-    pair[0] = idsObj;
-    pair[1] = specsObj;
-    Tcl_SetObjResult(interp, Tcl_NewListObj(2, pair));
+    Tcl_DecrRefCount(idsObj);
+    Tcl_DecrRefCount(specsObj);
     return TCL_OK;
 }
 

@@ -128,7 +128,8 @@ static char *	WatchedTraceProc(ClientData clientData, Tcl_Interp *interp,
 		    const char *name1, const char *name2, int flags);
 static Tcl_Obj *DictWord(LoneRun *lrPtr, Tcl_Obj *dictObj, int key);
 static void	KeyFor(LoneRun *lrPtr, Tcl_Obj *const w[]);
-static int	Plain(Tcl_Interp *interp, LoneRun *lrPtr, Tcl_Obj *const w[]);
+static int	Plain(Tcl_Interp *interp, LoneRun *lrPtr, Tcl_Obj *const w[],
+		    Tcl_Obj **specPtr);
 static int	Timeout(Tcl_Interp *interp, LoneRun *lrPtr);
 static int	Progress(Tcl_Interp *interp, LoneRun *lrPtr);
 static int	OnRun2Method(ClientData clientData, Tcl_Interp *interp,
@@ -404,14 +405,17 @@ KeyFor(
  *	Whether the run h cid id token spec (w) is the plain case (see the
  *	file's header), read from the watched variables as OnRuns would.
  *	What it finds of the variables and of h, cid and token is kept
- *	(lrPtr->d) for the next message, which mostly has the same.
+ *	(lrPtr->d) for the next message, which mostly has the same. The
+ *	spec as read (P2pJobScriptSpec) goes in *specPtr, with a reference
+ *	for the caller, whether the case is plain or not.
  */
 
 static int
 Plain(
     Tcl_Interp *interp,
     LoneRun *lrPtr,
-    Tcl_Obj *const w[])
+    Tcl_Obj *const w[],
+    Tcl_Obj **specPtr)
 {
     Derived *dPtr = &lrPtr->d;
     Watched *vars = lrPtr->vars;
@@ -476,9 +480,10 @@ Plain(
      * A script job.
      */
 
-    if (!P2pJobIsScript(w[4])) {
+    if ((*specPtr = P2pJobScriptSpec(w[4])) == NULL) {
 	return 0;
     }
+    Tcl_IncrRefCount(*specPtr);
     KeyFor(lrPtr, w);
 
     /*
@@ -633,7 +638,7 @@ OnRun2Method(
     int skip = Tcl_ObjectContextSkippedArgs(context), code, i, n;
     LoneRun *lrPtr;
     Tcl_Obj *const *w = objv + skip;
-    Tcl_Obj *words[6], *optv[6], *keyObj, *specsObj, *idsObj;
+    Tcl_Obj *words[6], *optv[6], *keyObj, *specsObj, *idsObj, *specObj;
     Tcl_Obj *sandboxObj, *replyObj, **elems;
     Derived *dPtr;
 
@@ -644,7 +649,8 @@ OnRun2Method(
     }
     lrPtr = LoneRunOf(interp, Tcl_ObjectContextObject(context));
     dPtr = &lrPtr->d;
-    if (!Plain(interp, lrPtr, w)
+    specObj = NULL;
+    if (!Plain(interp, lrPtr, w, &specObj)
 	    || (sandboxObj = Value(interp, &lrPtr->vars[V_SANDBOX])) == NULL
 	    || (optv[1] = Value(interp, &lrPtr->vars[V_ADDRESS])) == NULL
 	    || !Timeout(interp, lrPtr)
@@ -654,6 +660,10 @@ OnRun2Method(
 	 */
 
 	Tcl_Obj *callObj = lrPtr->onRunsObj;
+
+	if (specObj != NULL) {
+	    Tcl_DecrRefCount(specObj);
+	}
 
 	/* (Held: the object, and lrPtr, may go meanwhile.) */
 	Tcl_IncrRefCount(callObj);
@@ -687,8 +697,9 @@ OnRun2Method(
     Tcl_IncrRefCount(sandboxObj);
     keyObj = dPtr->keyObj;
     Tcl_IncrRefCount(keyObj);
-    specsObj = Tcl_NewListObj(1, w + 4);
+    specsObj = Tcl_NewListObj(1, &specObj);
     Tcl_IncrRefCount(specsObj);
+    Tcl_DecrRefCount(specObj);
     idsObj = Tcl_NewListObj(1, w + 2);
     Tcl_IncrRefCount(idsObj);
     lrPtr->refCount++;
