@@ -236,6 +236,8 @@ P2pJobRunInit(
 	    JobBatchObjCmd, NULL, NULL);
     Tcl_CreateObjCommand(interp, "::p2p::Internal::jobReply",
 	    JobReplyObjCmd, NULL, NULL);
+    Tcl_CreateObjCommand(interp, "::p2p::Internal::plainList",
+	    P2pPlainListObjCmd, NULL, NULL);
     if (P2pPoolInit(interp) != TCL_OK) {
 	return TCL_ERROR;
     }

@@ -7,6 +7,10 @@
  *	to count, a pass per element, each element scanned again) costs
  *	some five times as much for them. Anything else is left to Tcl, so
  *	a list read here has the elements Tcl would find.
+ *
+ *	    ::p2p::Internal::plainList value
+ *
+ *	is the same for Tcl (the worker's runs reads its jobs so).
  */
 
 #include "p2pjobsInt.h"
@@ -116,4 +120,40 @@ P2pPlainList(
 	ckfree(elems);
     }
     return listObj;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pPlainListObjCmd --
+ *
+ *	::p2p::Internal::plainList value: value read as a list by
+ *	P2pPlainList when it is a plain string (the worker's runs reads the
+ *	jobs of its message so), else value itself, for Tcl to read.
+ *
+ * Results:
+ *	A standard Tcl result.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+P2pPlainListObjCmd(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    Tcl_Obj *listObj = NULL;
+
+    (void) clientData;
+    if (objc != 2) {
+	Tcl_WrongNumArgs(interp, 1, objv, "value");
+	return TCL_ERROR;
+    }
+    if (objv[1]->typePtr == NULL) {
+	listObj = P2pPlainList(objv[1]);
+    }
+    Tcl_SetObjResult(interp, listObj ? listObj : objv[1]);
+    return TCL_OK;
 }

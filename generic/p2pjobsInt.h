@@ -443,6 +443,9 @@ MODULE_SCOPE int	P2pSameString(Tcl_Obj *aObj, Tcl_Obj *bObj);
  */
 
 MODULE_SCOPE Tcl_Obj *	P2pPlainList(Tcl_Obj *objPtr);
+MODULE_SCOPE int	P2pPlainListObjCmd(ClientData clientData,
+			    Tcl_Interp *interp, int objc,
+			    Tcl_Obj *const objv[]);
 
 /*
  * p2pFarm.c: the per-result path of the foreman's job farm.
