@@ -60,7 +60,12 @@ proc ::jobsworker::Run {m mode out} {
     }} $a] 120000
     set f [p2p::foreman new -authorities [list [$a address]]]
     if {$mode eq "seq"} {
-	::jobs::Sequential $f $m
+	# (As ::jobs::Sequential, each wait bounded.)
+	for {set i 0} {$i < $m + 8} {incr i} {
+	    set id [$f submit -job [::jobs::Spec]]
+	    $f wait $id -timeout 60000
+	    $f forget $id
+	}
     } else {
 	::jobs::Batch $f $m
     }

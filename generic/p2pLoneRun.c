@@ -132,12 +132,7 @@ static int	Plain(Tcl_Interp *interp, LoneRun *lrPtr, Tcl_Obj *const w[],
 		    Tcl_Obj **specPtr);
 static int	Timeout(Tcl_Interp *interp, LoneRun *lrPtr);
 static int	Progress(Tcl_Interp *interp, LoneRun *lrPtr);
-static int	OnRun2Method(ClientData clientData, Tcl_Interp *interp,
-		    Tcl_ObjectContext context, int objc,
-		    Tcl_Obj *const objv[]);
-static int	LoneDoneMethod(ClientData clientData, Tcl_Interp *interp,
-		    Tcl_ObjectContext context, int objc,
-		    Tcl_Obj *const objv[]);
+static Tcl_MethodCallProc OnRun2Method, LoneDoneMethod;
 
 static const Tcl_ObjectMetadataType loneRunMetaType = {
     TCL_OO_METADATA_VERSION_CURRENT, "p2p::execution lone run",

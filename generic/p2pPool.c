@@ -68,18 +68,8 @@ static void	Discard(Tcl_Interp *interp, Pool *poolPtr, Tcl_Obj *nameObj);
 static Tcl_Obj *Fresh(Tcl_Interp *interp, Pool *poolPtr, Tcl_Obj *keyObj);
 static void	AppendResults(Tcl_Obj **resultsPtr, int numDone,
 		    Tcl_Obj *const done[]);
-static int	RunsMethod(ClientData clientData, Tcl_Interp *interp,
-		    Tcl_ObjectContext context, int objc,
-		    Tcl_Obj *const objv[]);
-static int	StatsMethod(ClientData clientData, Tcl_Interp *interp,
-		    Tcl_ObjectContext context, int objc,
-		    Tcl_Obj *const objv[]);
-static int	PoolInitMethod(ClientData clientData, Tcl_Interp *interp,
-		    Tcl_ObjectContext context, int objc,
-		    Tcl_Obj *const objv[]);
-static int	PoolCloseMethod(ClientData clientData, Tcl_Interp *interp,
-		    Tcl_ObjectContext context, int objc,
-		    Tcl_Obj *const objv[]);
+static Tcl_MethodCallProc RunsMethod, StatsMethod, PoolInitMethod,
+		    PoolCloseMethod;
 
 static const Tcl_ObjectMetadataType poolMetaType = {
     TCL_OO_METADATA_VERSION_CURRENT, "p2p::sandbox pool", PoolMetaDelete,
