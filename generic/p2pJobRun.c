@@ -236,6 +236,8 @@ P2pJobRunInit(
 	    JobBatchObjCmd, NULL, NULL);
     Tcl_CreateObjCommand(interp, "::p2p::Internal::jobReply",
 	    JobReplyObjCmd, NULL, NULL);
+    Tcl_CreateObjCommand(interp, "::p2p::Internal::plainList",
+	    P2pPlainListObjCmd, NULL, NULL);
     if (P2pPoolInit(interp) != TCL_OK) {
 	return TCL_ERROR;
     }
@@ -1010,7 +1012,13 @@ GetPairs(
     if (dictTypePtr == NULL) {
 	dictTypePtr = Tcl_GetObjType("dict");
     }
-    if (dictTypePtr != NULL && obj->typePtr == dictTypePtr) {
+    if (obj->typePtr == NULL) {
+	/* (A plain string, as vars come in a message: read in one pass.) */
+	listObj = P2pPlainList(obj);
+	if (listObj == NULL) {
+	    listObj = obj;
+	}
+    } else if (dictTypePtr != NULL && obj->typePtr == dictTypePtr) {
 	Tcl_DictSearch search;
 	Tcl_Obj *keyObj, *valueObj;
 	int done;
@@ -1537,6 +1545,18 @@ ResultDict(
  *----------------------------------------------------------------------
  */
 
+/*
+ * The characters that make Tcl quote a list element (TclScanElement) other
+ * than at its start, where a hash is one too; NUL, which a Tcl string does
+ * not hold, is left to Tcl.
+ */
+
+static const char listSpecial[256] = {
+    ['\0'] = 1, ['\t'] = 1, ['\n'] = 1, ['\v'] = 1, ['\f'] = 1, ['\r'] = 1,
+    [' '] = 1, ['"'] = 1, ['$'] = 1, [';'] = 1, ['['] = 1, ['\\'] = 1,
+    [']'] = 1, ['{'] = 1, ['}'] = 1
+};
+
 static int
 AppendValue(
     Tcl_DString *dsPtr,
@@ -1544,11 +1564,28 @@ AppendValue(
     const char *value,
     int len)
 {
-    int flags = TCL_DONT_QUOTE_HASH, need, at;
+    int flags = TCL_DONT_QUOTE_HASH, need, at, i;
 
     Tcl_DStringAppend(dsPtr, key, -1);
     if (len == 0) {
 	Tcl_DStringAppend(dsPtr, " {}", 3);
+	return 1;
+    }
+
+    /*
+     * A value without a character that a list quotes goes in as it is
+     * (not at the start of a list, a hash is such a character too):
+     * Tcl's scan of it, a character at a time, costs more.
+     */
+
+    for (i = 0; i < len && !listSpecial[(unsigned char) value[i]]; i++) {
+	/* (Nothing.) */
+    }
+    if (i == len) {
+	at = Tcl_DStringLength(dsPtr);
+	Tcl_DStringSetLength(dsPtr, at + 1 + len);
+	Tcl_DStringValue(dsPtr)[at] = ' ';
+	memcpy(Tcl_DStringValue(dsPtr) + at + 1, value, len);
 	return 1;
     }
     need = Tcl_ScanCountedElement(value, len, &flags);
@@ -2060,28 +2097,43 @@ P2pJobOptionsGood(
 /*
  *----------------------------------------------------------------------
  *
- * P2pJobIsScript --
+ * P2pJobScriptSpec --
  *
  *	Whether spec (a job's spec, as it came) is a script job: `dict get
  *	$spec kind` is script. Read as jobRun reads specs (a string is
- *	parsed as a list, not made a dict).
+ *	read as a list, not made a dict; a plain string by P2pPlainList,
+ *	into a new list, which jobRun then reads).
+ *
+ * Results:
+ *	The spec as read (specObj, or a new list with no reference), or
+ *	NULL if it is not a script job.
  *
  *----------------------------------------------------------------------
  */
 
-int
-P2pJobIsScript(
+Tcl_Obj *
+P2pJobScriptSpec(
     Tcl_Obj *specObj)
 {
-    Tcl_Obj *kindObj;
+    Tcl_Obj *kindObj, *listObj = NULL;
     const char *s;
     int len;
 
-    if (PairValue(specObj, K_KIND, &kindObj) != TCL_OK || kindObj == NULL) {
-	return 0;
+    if (specObj->typePtr == NULL
+	    && (listObj = P2pPlainList(specObj)) != NULL) {
+	specObj = listObj;
     }
-    s = Tcl_GetStringFromObj(kindObj, &len);
-    return len == 6 && memcmp(s, "script", 6) == 0;
+    if (PairValue(specObj, K_KIND, &kindObj) == TCL_OK && kindObj != NULL) {
+	s = Tcl_GetStringFromObj(kindObj, &len);
+	if (len == 6 && memcmp(s, "script", 6) == 0) {
+	    return specObj;
+	}
+    }
+    if (listObj != NULL) {
+	Tcl_IncrRefCount(listObj);
+	Tcl_DecrRefCount(listObj);
+    }
+    return NULL;
 }
 
 /*
@@ -2183,7 +2235,7 @@ JobBatchObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
-    Tcl_Obj **jobs, *kindObj, *idsObj, *specsObj, *pair[2];
+    Tcl_Obj **jobs, *specObj, *idsObj, *specsObj, *pair[2];
     Tcl_HashTable seen;
     int numJobs, i, len, tokenLen, isNew, ok = 1;
     const char *token, *s;
@@ -2199,30 +2251,30 @@ JobBatchObjCmd(
     }
     token = Tcl_GetStringFromObj(objv[1], &tokenLen);
     Tcl_InitHashTable(&seen, TCL_STRING_KEYS);
+    idsObj = Tcl_NewListObj(0, NULL);
+    specsObj = Tcl_NewListObj(0, NULL);
+    Tcl_IncrRefCount(idsObj);
+    Tcl_IncrRefCount(specsObj);
     for (i = 0; i < numJobs && ok; i += 3) {
 	s = Tcl_GetStringFromObj(jobs[i + 1], &len);
 	ok = len == tokenLen && memcmp(s, token, len) == 0
-		&& PairValue(jobs[i + 2], K_KIND, &kindObj) == TCL_OK
-		&& kindObj != NULL
-		&& strcmp(Tcl_GetString(kindObj), "script") == 0;
+		&& (specObj = P2pJobScriptSpec(jobs[i + 2])) != NULL;
 	if (ok) {
+	    /* (The spec as read: jobRun reads it again.) */
+	    Tcl_ListObjAppendElement(NULL, specsObj, specObj);
+	    Tcl_ListObjAppendElement(NULL, idsObj, jobs[i]);
 	    Tcl_CreateHashEntry(&seen, Tcl_GetString(jobs[i]), &isNew);
 	    ok = isNew;
 	}
     }
     Tcl_DeleteHashTable(&seen);
-    if (!ok) {
-	return TCL_OK;
+    if (ok) {
+	pair[0] = idsObj;
+	pair[1] = specsObj;
+	Tcl_SetObjResult(interp, Tcl_NewListObj(2, pair));
     }
-    idsObj = Tcl_NewListObj(0, NULL);
-    specsObj = Tcl_NewListObj(0, NULL);
-    for (i = 0; i < numJobs; i += 3) {
-	Tcl_ListObjAppendElement(NULL, idsObj, jobs[i]);
-	Tcl_ListObjAppendElement(NULL, specsObj, jobs[i + 2]);
-    }
-    pair[0] = idsObj;
-    pair[1] = specsObj;
-    Tcl_SetObjResult(interp, Tcl_NewListObj(2, pair));
+    Tcl_DecrRefCount(idsObj);
+    Tcl_DecrRefCount(specsObj);
     return TCL_OK;
 }
 

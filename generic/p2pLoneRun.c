@@ -63,7 +63,40 @@ typedef struct Watched {
     Tcl_Obj *valueObj;		/* The value (no reference), or NULL: read
 				 * it again. */
     int traced;			/* The trace is set. */
+    unsigned epoch;		/* Counts its writes and unsets: what was
+				 * made of the value (Derived) holds while
+				 * the count is the same. */
 } Watched;
+
+/*
+ * Derived --
+ *
+ *	What a message made of watched variables and of its words, kept for
+ *	the next (whose words are mostly the same: one foreman, one
+ *	connection, one token). Each part holds while the epochs of the
+ *	variables it was made of are the same; the objects are held (a
+ *	reference each) and are never changed in place (they are shared
+ *	when passed on).
+ */
+
+typedef struct Derived {
+    int configOk;		/* slots and script hold. */
+    unsigned configEpoch;
+    int slots;			/* Config's -slots. */
+    int script;			/* "script" is in Config's -kinds. */
+    int admittedOk;		/* h and cid (below) are admitted. */
+    unsigned serverEpoch, hellosEpoch;
+    int offeredOk;		/* token (below) is in Offered. */
+    unsigned offeredEpoch;
+    Tcl_Obj *keyObj;		/* {h cid token} of the last plain run, or
+				 * NULL: its elements are the h, cid and
+				 * token the parts above speak of. */
+    Tcl_Obj *progressObj;	/* [linsert $ExecProgress end h cid], or
+				 * NULL. */
+    unsigned progressEpoch;
+    Tcl_Obj *timeoutObj;	/* Opts' job_timeout, or NULL. */
+    unsigned optsEpoch;
+} Derived;
 
 /*
  * LoneRun --
@@ -82,6 +115,7 @@ typedef struct LoneRun {
     Tcl_WideInt done;		/* Jobs finished here. */
     Tcl_Obj *keys[NUM_KEYS];	/* The words looked up in dicts. */
     Tcl_Obj *onRunsObj;		/* {OBJNS::my OnRuns} */
+    Derived d;
 } LoneRun;
 
 static void	LoneRunMetaDelete(ClientData clientData);
@@ -93,13 +127,12 @@ static Tcl_Obj *Value(Tcl_Interp *interp, Watched *wPtr);
 static char *	WatchedTraceProc(ClientData clientData, Tcl_Interp *interp,
 		    const char *name1, const char *name2, int flags);
 static Tcl_Obj *DictWord(LoneRun *lrPtr, Tcl_Obj *dictObj, int key);
-static int	Plain(Tcl_Interp *interp, LoneRun *lrPtr, Tcl_Obj *const w[]);
-static int	OnRun2Method(ClientData clientData, Tcl_Interp *interp,
-		    Tcl_ObjectContext context, int objc,
-		    Tcl_Obj *const objv[]);
-static int	LoneDoneMethod(ClientData clientData, Tcl_Interp *interp,
-		    Tcl_ObjectContext context, int objc,
-		    Tcl_Obj *const objv[]);
+static void	KeyFor(LoneRun *lrPtr, Tcl_Obj *const w[]);
+static int	Plain(Tcl_Interp *interp, LoneRun *lrPtr, Tcl_Obj *const w[],
+		    Tcl_Obj **specPtr);
+static int	Timeout(Tcl_Interp *interp, LoneRun *lrPtr);
+static int	Progress(Tcl_Interp *interp, LoneRun *lrPtr);
+static Tcl_MethodCallProc OnRun2Method, LoneDoneMethod;
 
 static const Tcl_ObjectMetadataType loneRunMetaType = {
     TCL_OO_METADATA_VERSION_CURRENT, "p2p::execution lone run",
@@ -189,6 +222,15 @@ LoneRunRelease(
 	Tcl_DecrRefCount(lrPtr->keys[i]);
     }
     Tcl_DecrRefCount(lrPtr->onRunsObj);
+    if (lrPtr->d.keyObj != NULL) {
+	Tcl_DecrRefCount(lrPtr->d.keyObj);
+    }
+    if (lrPtr->d.progressObj != NULL) {
+	Tcl_DecrRefCount(lrPtr->d.progressObj);
+    }
+    if (lrPtr->d.timeoutObj != NULL) {
+	Tcl_DecrRefCount(lrPtr->d.timeoutObj);
+    }
     ckfree(lrPtr);
 }
 
@@ -285,6 +327,7 @@ WatchedTraceProc(
     (void) name1;
     (void) name2;
     wPtr->valueObj = NULL;
+    wPtr->epoch++;
     if (flags & TCL_TRACE_DESTROYED) {
 	wPtr->traced = 0;
 	LoneRunRelease(wPtr->lrPtr);
@@ -313,17 +356,64 @@ DictWord(
 }
 
 /*
+ * KeyFor --
+ *	Makes the kept key {h cid token} that of the run h cid id token spec
+ *	(w), unless it is already: what was derived from the last one's h
+ *	and cid, or from its token, is forgotten when they differ.
+ */
+
+static void
+KeyFor(
+    LoneRun *lrPtr,
+    Tcl_Obj *const w[])
+{
+    Derived *dPtr = &lrPtr->d;
+    Tcl_Obj **elems, *words[3];
+    int n;
+
+    if (dPtr->keyObj != NULL) {
+	Tcl_ListObjGetElements(NULL, dPtr->keyObj, &n, &elems);
+	if (P2pSameString(elems[0], w[0])
+		&& P2pSameString(elems[1], w[1])) {
+	    if (P2pSameString(elems[2], w[3])) {
+		return;
+	    }
+	} else {
+	    dPtr->admittedOk = 0;
+	    if (dPtr->progressObj != NULL) {
+		Tcl_DecrRefCount(dPtr->progressObj);
+		dPtr->progressObj = NULL;
+	    }
+	}
+	dPtr->offeredOk = 0;
+	Tcl_DecrRefCount(dPtr->keyObj);
+    }
+    words[0] = w[0];
+    words[1] = w[1];
+    words[2] = w[3];
+    dPtr->keyObj = Tcl_NewListObj(3, words);
+    Tcl_IncrRefCount(dPtr->keyObj);
+}
+
+/*
  * Plain --
  *	Whether the run h cid id token spec (w) is the plain case (see the
  *	file's header), read from the watched variables as OnRuns would.
+ *	What it finds of the variables and of h, cid and token is kept
+ *	(lrPtr->d) for the next message, which mostly has the same. The
+ *	spec as read (P2pJobScriptSpec) goes in *specPtr, with a reference
+ *	for the caller, whether the case is plain or not.
  */
 
 static int
 Plain(
     Tcl_Interp *interp,
     LoneRun *lrPtr,
-    Tcl_Obj *const w[])
+    Tcl_Obj *const w[],
+    Tcl_Obj **specPtr)
 {
+    Derived *dPtr = &lrPtr->d;
+    Watched *vars = lrPtr->vars;
     Tcl_Obj *objPtr, *keyObj, *valueObj, **elems, *pair[3];
     Tcl_WideInt n;
     int flag, size, slots, numElems, i, len, found;
@@ -331,7 +421,7 @@ Plain(
     static const char script[] = "script";
 
 #define VAR(v) \
-    if ((objPtr = Value(interp, &lrPtr->vars[v])) == NULL) { \
+    if ((objPtr = Value(interp, &vars[v])) == NULL) { \
 	return 0; \
     }
 
@@ -351,53 +441,71 @@ Plain(
     if (Tcl_DictObjSize(NULL, objPtr, &size) != TCL_OK) {
 	return 0;
     }
+
+    /*
+     * A free slot; "script" in -kinds.
+     */
+
     VAR(V_CONFIG);
-    valueObj = DictWord(lrPtr, objPtr, K_SLOTS);
-    if (valueObj == NULL
-	    || Tcl_GetIntFromObj(NULL, valueObj, &slots) != TCL_OK
-	    || size >= slots) {
+    if (!dPtr->configOk || dPtr->configEpoch != vars[V_CONFIG].epoch) {
+	valueObj = DictWord(lrPtr, objPtr, K_SLOTS);
+	if (valueObj == NULL
+		|| Tcl_GetIntFromObj(NULL, valueObj, &slots) != TCL_OK) {
+	    return 0;
+	}
+	valueObj = DictWord(lrPtr, objPtr, K_KINDS);
+	if (valueObj == NULL || Tcl_ListObjGetElements(NULL, valueObj,
+		&numElems, &elems) != TCL_OK) {
+	    return 0;
+	}
+	for (i = 0, found = 0; i < numElems && !found; i++) {
+	    s = Tcl_GetStringFromObj(elems[i], &len);
+	    found = len == 6 && memcmp(s, script, 6) == 0;
+	}
+	dPtr->slots = slots;
+	dPtr->script = found;
+	dPtr->configOk = 1;
+	dPtr->configEpoch = vars[V_CONFIG].epoch;
+    }
+    if (size >= dPtr->slots || !dPtr->script) {
 	return 0;
     }
 
     /*
-     * "script" in -kinds, a script job.
+     * A script job.
      */
 
-    valueObj = DictWord(lrPtr, objPtr, K_KINDS);
-    if (valueObj == NULL || Tcl_ListObjGetElements(NULL, valueObj,
-	    &numElems, &elems) != TCL_OK) {
+    if ((*specPtr = P2pJobScriptSpec(w[4])) == NULL) {
 	return 0;
     }
-    for (i = 0, found = 0; i < numElems && !found; i++) {
-	s = Tcl_GetStringFromObj(elems[i], &len);
-	found = len == 6 && memcmp(s, script, 6) == 0;
-    }
-    if (!found) {
-	return 0;
-    }
-    if (!P2pJobIsScript(w[4])) {
-	return 0;
-    }
+    Tcl_IncrRefCount(*specPtr);
+    KeyFor(lrPtr, w);
 
     /*
      * Admitted: a connection to the server said hello first.
      */
 
     VAR(V_SERVER);
-    s = Tcl_GetStringFromObj(objPtr, &len);
-    t = Tcl_GetStringFromObj(w[0], &i);
-    if (len == i && memcmp(s, t, len) == 0) {
-	VAR(V_HELLOS);
-	pair[0] = w[0];
-	pair[1] = w[1];
-	keyObj = Tcl_NewListObj(2, pair);
-	Tcl_IncrRefCount(keyObj);
-	found = Tcl_DictObjGet(NULL, objPtr, keyObj, &valueObj) == TCL_OK
-		&& valueObj != NULL;
-	Tcl_DecrRefCount(keyObj);
-	if (!found) {
-	    return 0;
+    if (!dPtr->admittedOk || dPtr->serverEpoch != vars[V_SERVER].epoch
+	    || dPtr->hellosEpoch != vars[V_HELLOS].epoch) {
+	s = Tcl_GetStringFromObj(objPtr, &len);
+	t = Tcl_GetStringFromObj(w[0], &i);
+	if (len == i && memcmp(s, t, len) == 0) {
+	    VAR(V_HELLOS);
+	    pair[0] = w[0];
+	    pair[1] = w[1];
+	    keyObj = Tcl_NewListObj(2, pair);
+	    Tcl_IncrRefCount(keyObj);
+	    found = Tcl_DictObjGet(NULL, objPtr, keyObj, &valueObj) == TCL_OK
+		    && valueObj != NULL;
+	    Tcl_DecrRefCount(keyObj);
+	    if (!found) {
+		return 0;
+	    }
 	}
+	dPtr->admittedOk = 1;
+	dPtr->serverEpoch = vars[V_SERVER].epoch;
+	dPtr->hellosEpoch = vars[V_HELLOS].epoch;
     }
 
     /*
@@ -405,9 +513,13 @@ Plain(
      */
 
     VAR(V_OFFERED);
-    if (Tcl_DictObjGet(NULL, objPtr, w[3], &valueObj) != TCL_OK
-	    || valueObj == NULL) {
-	return 0;
+    if (!dPtr->offeredOk || dPtr->offeredEpoch != vars[V_OFFERED].epoch) {
+	if (Tcl_DictObjGet(NULL, objPtr, w[3], &valueObj) != TCL_OK
+		|| valueObj == NULL) {
+	    return 0;
+	}
+	dPtr->offeredOk = 1;
+	dPtr->offeredEpoch = vars[V_OFFERED].epoch;
     }
     if (size > 0) {
 	VAR(V_RUNNING);
@@ -425,6 +537,71 @@ Plain(
     }
     return 1;
 #undef VAR
+}
+
+/*
+ * Timeout, Progress --
+ *	Whether the run's -time (Opts' job_timeout) and -progress
+ *	([linsert $ExecProgress end h cid], h and cid those of the kept key)
+ *	can be had; they are then in lrPtr->d, made again only when their
+ *	variable changed (or h and cid did).
+ */
+
+static int
+Timeout(
+    Tcl_Interp *interp,
+    LoneRun *lrPtr)
+{
+    Derived *dPtr = &lrPtr->d;
+    Tcl_Obj *objPtr = Value(interp, &lrPtr->vars[V_OPTS]);
+
+    if (objPtr == NULL) {
+	return 0;
+    }
+    if (dPtr->timeoutObj == NULL
+	    || dPtr->optsEpoch != lrPtr->vars[V_OPTS].epoch) {
+	if (dPtr->timeoutObj != NULL) {
+	    Tcl_DecrRefCount(dPtr->timeoutObj);
+	}
+	dPtr->timeoutObj = DictWord(lrPtr, objPtr, K_TIMEOUT);
+	if (dPtr->timeoutObj == NULL) {
+	    return 0;
+	}
+	Tcl_IncrRefCount(dPtr->timeoutObj);
+	dPtr->optsEpoch = lrPtr->vars[V_OPTS].epoch;
+    }
+    return 1;
+}
+
+static int
+Progress(
+    Tcl_Interp *interp,
+    LoneRun *lrPtr)
+{
+    Derived *dPtr = &lrPtr->d;
+    Tcl_Obj *objPtr = Value(interp, &lrPtr->vars[V_PROGRESS]), **elems;
+    Tcl_Obj *listObj;
+    int n;
+
+    if (objPtr == NULL) {
+	return 0;
+    }
+    if (dPtr->progressObj == NULL
+	    || dPtr->progressEpoch != lrPtr->vars[V_PROGRESS].epoch) {
+	if (Tcl_ListObjGetElements(NULL, objPtr, &n, &elems) != TCL_OK) {
+	    return 0;
+	}
+	listObj = Tcl_NewListObj(n, elems);
+	Tcl_ListObjGetElements(NULL, dPtr->keyObj, &n, &elems);
+	Tcl_ListObjReplace(NULL, listObj, INT_MAX, 0, 2, elems);
+	Tcl_IncrRefCount(listObj);
+	if (dPtr->progressObj != NULL) {
+	    Tcl_DecrRefCount(dPtr->progressObj);
+	}
+	dPtr->progressObj = listObj;
+	dPtr->progressEpoch = lrPtr->vars[V_PROGRESS].epoch;
+    }
+    return 1;
 }
 
 /*
@@ -456,8 +633,9 @@ OnRun2Method(
     int skip = Tcl_ObjectContextSkippedArgs(context), code, i, n;
     LoneRun *lrPtr;
     Tcl_Obj *const *w = objv + skip;
-    Tcl_Obj *words[6], *optv[6], *keyObj, *specsObj, *idsObj, *objPtr;
+    Tcl_Obj *words[6], *optv[6], *keyObj, *specsObj, *idsObj, *specObj;
     Tcl_Obj *sandboxObj, *replyObj, **elems;
+    Derived *dPtr;
 
     (void) clientData;
     if (objc - skip != 5) {
@@ -465,18 +643,22 @@ OnRun2Method(
 	return TCL_ERROR;
     }
     lrPtr = LoneRunOf(interp, Tcl_ObjectContextObject(context));
-    if (!Plain(interp, lrPtr, w)
+    dPtr = &lrPtr->d;
+    specObj = NULL;
+    if (!Plain(interp, lrPtr, w, &specObj)
 	    || (sandboxObj = Value(interp, &lrPtr->vars[V_SANDBOX])) == NULL
 	    || (optv[1] = Value(interp, &lrPtr->vars[V_ADDRESS])) == NULL
-	    || (objPtr = Value(interp, &lrPtr->vars[V_OPTS])) == NULL
-	    || (optv[3] = DictWord(lrPtr, objPtr, K_TIMEOUT)) == NULL
-	    || (objPtr = Value(interp, &lrPtr->vars[V_PROGRESS])) == NULL
-	    || Tcl_ListObjGetElements(NULL, objPtr, &n, &elems) != TCL_OK) {
+	    || !Timeout(interp, lrPtr)
+	    || !Progress(interp, lrPtr)) {
 	/*
 	 * Not plain: OnRuns, as a runs of one job.
 	 */
 
 	Tcl_Obj *callObj = lrPtr->onRunsObj;
+
+	if (specObj != NULL) {
+	    Tcl_DecrRefCount(specObj);
+	}
 
 	/* (Held: the object, and lrPtr, may go meanwhile.) */
 	Tcl_IncrRefCount(callObj);
@@ -494,26 +676,25 @@ OnRun2Method(
     }
 
     /*
-     * The plain case. (The values of the variables are held from here,
-     * and lrPtr: the job may change them, or destroy the object.)
+     * The plain case. (The values of the variables, and what was made of
+     * them, are held from here, and lrPtr: the job may change them, or
+     * destroy the object.)
      */
 
     optv[0] = lrPtr->keys[K_WORKER];
     optv[2] = lrPtr->keys[K_TIME];
+    optv[3] = dPtr->timeoutObj;
     optv[4] = lrPtr->keys[K_PROGRESS];
-    optv[5] = Tcl_NewListObj(n, elems);
-    Tcl_ListObjReplace(NULL, optv[5], n, 0, 2, w);
+    optv[5] = dPtr->progressObj;
     for (i = 0; i < 6; i++) {
 	Tcl_IncrRefCount(optv[i]);
     }
     Tcl_IncrRefCount(sandboxObj);
-    words[0] = w[0];
-    words[1] = w[1];
-    words[2] = w[3];
-    keyObj = Tcl_NewListObj(3, words);
+    keyObj = dPtr->keyObj;
     Tcl_IncrRefCount(keyObj);
-    specsObj = Tcl_NewListObj(1, w + 4);
+    specsObj = Tcl_NewListObj(1, &specObj);
     Tcl_IncrRefCount(specsObj);
+    Tcl_DecrRefCount(specObj);
     idsObj = Tcl_NewListObj(1, w + 2);
     Tcl_IncrRefCount(idsObj);
     lrPtr->refCount++;

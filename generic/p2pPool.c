@@ -62,25 +62,14 @@ static Pool *	PoolOf(Tcl_Interp *interp, Tcl_Object object);
 static void	EntryAdd(PoolEntry **entriesPtr, int *numPtr, int *maxPtr,
 		    Tcl_Obj *nameObj, Tcl_Obj *keyObj);
 static void	EntryRemove(PoolEntry *entries, int *numPtr, int at);
-static int	SameString(Tcl_Obj *aObj, Tcl_Obj *bObj);
 static int	NonEmpty(Tcl_Obj *objPtr);
 static void	DeleteChild(Tcl_Interp *interp, Tcl_Obj *nameObj);
 static void	Discard(Tcl_Interp *interp, Pool *poolPtr, Tcl_Obj *nameObj);
 static Tcl_Obj *Fresh(Tcl_Interp *interp, Pool *poolPtr, Tcl_Obj *keyObj);
 static void	AppendResults(Tcl_Obj **resultsPtr, int numDone,
 		    Tcl_Obj *const done[]);
-static int	RunsMethod(ClientData clientData, Tcl_Interp *interp,
-		    Tcl_ObjectContext context, int objc,
-		    Tcl_Obj *const objv[]);
-static int	StatsMethod(ClientData clientData, Tcl_Interp *interp,
-		    Tcl_ObjectContext context, int objc,
-		    Tcl_Obj *const objv[]);
-static int	PoolInitMethod(ClientData clientData, Tcl_Interp *interp,
-		    Tcl_ObjectContext context, int objc,
-		    Tcl_Obj *const objv[]);
-static int	PoolCloseMethod(ClientData clientData, Tcl_Interp *interp,
-		    Tcl_ObjectContext context, int objc,
-		    Tcl_Obj *const objv[]);
+static Tcl_MethodCallProc RunsMethod, StatsMethod, PoolInitMethod,
+		    PoolCloseMethod;
 
 static const Tcl_ObjectMetadataType poolMetaType = {
     TCL_OO_METADATA_VERSION_CURRENT, "p2p::sandbox pool", PoolMetaDelete,
@@ -201,9 +190,11 @@ PoolOf(
 }
 
 /*
- * EntryAdd, EntryRemove --
+ * EntryAdd, EntryRemove, P2pSameString --
  *	An entry at the end of a list of entries (taking references), and
- *	the removal of one (whose references go to the caller).
+ *	the removal of one (whose references go to the caller). Whether two
+ *	values have the same string (keys, names; the worker's lone run
+ *	compares its words so too).
  */
 
 static void
@@ -236,8 +227,8 @@ EntryRemove(
 	    (*numPtr - at) * sizeof(PoolEntry));
 }
 
-static int
-SameString(
+int
+P2pSameString(
     Tcl_Obj *aObj,
     Tcl_Obj *bObj)
 {
@@ -304,7 +295,7 @@ Discard(
 
     Tcl_IncrRefCount(nameObj);
     for (i = 0; i < poolPtr->numIdle; i++) {
-	if (SameString(poolPtr->idle[i].nameObj, nameObj)) {
+	if (P2pSameString(poolPtr->idle[i].nameObj, nameObj)) {
 	    Tcl_Obj *keyObj = poolPtr->idle[i].keyObj;
 
 	    Tcl_DecrRefCount(poolPtr->idle[i].nameObj);
@@ -446,7 +437,7 @@ PoolRuns(
 	fresh = 0;
 	if (keyed) {
 	    for (i = 0; i < poolPtr->numIdle; i++) {
-		if (SameString(poolPtr->idle[i].keyObj, keyObj)) {
+		if (P2pSameString(poolPtr->idle[i].keyObj, keyObj)) {
 		    nameObj = poolPtr->idle[i].nameObj;
 		    Tcl_DecrRefCount(poolPtr->idle[i].keyObj);
 		    EntryRemove(poolPtr->idle, &poolPtr->numIdle, i);

@@ -429,7 +429,7 @@ MODULE_SCOPE int	P2pJobRunIn(Tcl_Interp *interp, Tcl_Obj *childObj,
 			    int *cleanPtr, Tcl_Obj **resultsPtr);
 MODULE_SCOPE int	P2pJobOptionsGood(int optc, Tcl_Obj *const optv[],
 			    Tcl_Obj **tagsPtr);
-MODULE_SCOPE int	P2pJobIsScript(Tcl_Obj *specObj);
+MODULE_SCOPE Tcl_Obj *	P2pJobScriptSpec(Tcl_Obj *specObj);
 MODULE_SCOPE Tcl_Obj *	P2pJobReply(int numIds, Tcl_Obj *const ids[],
 			    int numResults, Tcl_Obj *const results[]);
 
@@ -443,6 +443,16 @@ MODULE_SCOPE int	P2pLoneRunInit(Tcl_Interp *interp);
 MODULE_SCOPE int	P2pPoolRuns(Tcl_Interp *interp, Tcl_Obj *sandboxObj,
 			    Tcl_Obj *keyObj, Tcl_Obj *specsObj, int optc,
 			    Tcl_Obj *const optv[], Tcl_Obj *tagsObj);
+MODULE_SCOPE int	P2pSameString(Tcl_Obj *aObj, Tcl_Obj *bObj);
+
+/*
+ * p2pPlainList.c: a plain string read as a list in one pass.
+ */
+
+MODULE_SCOPE Tcl_Obj *	P2pPlainList(Tcl_Obj *objPtr);
+MODULE_SCOPE int	P2pPlainListObjCmd(ClientData clientData,
+			    Tcl_Interp *interp, int objc,
+			    Tcl_Obj *const objv[]);
 
 /*
  * p2pFarm.c: the per-result path of the foreman's job farm.

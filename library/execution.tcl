@@ -176,6 +176,8 @@ oo::class create ::p2p::execution {
 
     method OnRuns {h cid jobs} {
 	my Admitted $h $cid
+	# (A plain string read in one pass: generic/p2pPlainList.c.)
+	set jobs [::p2p::Internal::plainList $jobs]
 	if {[catch {llength $jobs} n] || $n % 3} {
 	    return -code error -errorcode {P2P JOB BADRUNS} \
 		"bad jobs: must be a list of rid token spec ..."

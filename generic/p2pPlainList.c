@@ -1,0 +1,159 @@
+/*
+ * p2pPlainList.c --
+ *
+ *	A list read from a string in one pass, for the plain strings that a
+ *	job's spec and its vars are on the wire (words and braced words
+ *	without a backslash): Tcl's own reading of a list's string (a pass
+ *	to count, a pass per element, each element scanned again) costs
+ *	some five times as much for them. Anything else is left to Tcl, so
+ *	a list read here has the elements Tcl would find.
+ *
+ *	    ::p2p::Internal::plainList value
+ *
+ *	is the same for Tcl (the worker's runs reads its jobs so).
+ */
+
+#include "p2pjobsInt.h"
+
+/*
+ * The characters that separate the elements of a list (Tcl's
+ * TclIsSpaceProc), and those that end the plain reading of a word that is
+ * not braced (a backslash, a brace, a quote: Tcl reads them with rules of
+ * their own; NUL, which a Tcl string does not hold).
+ */
+
+#define C_SPACE	1
+#define C_STOP	2
+
+static const unsigned char charClass[256] = {
+    ['\t'] = C_SPACE, ['\n'] = C_SPACE, ['\v'] = C_SPACE, ['\f'] = C_SPACE,
+    ['\r'] = C_SPACE, [' '] = C_SPACE,
+    ['\0'] = C_STOP, ['\\'] = C_STOP, ['{'] = C_STOP, ['}'] = C_STOP,
+    ['"'] = C_STOP
+};
+
+#define MAX_LOCAL 16
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pPlainList --
+ *
+ *	The list of the string of objPtr when every element is a word
+ *	without a backslash, brace or quote, or a braced word without a
+ *	backslash followed by a space or the end.
+ *
+ * Results:
+ *	A new list (no reference, no string: its elements are those Tcl
+ *	would read), or NULL: objPtr's string is not that plain (the caller
+ *	reads it as Tcl does, with its errors).
+ *
+ *----------------------------------------------------------------------
+ */
+
+Tcl_Obj *
+P2pPlainList(
+    Tcl_Obj *objPtr)
+{
+    int len, n = 0, max = MAX_LOCAL, depth, i;
+    const char *p = Tcl_GetStringFromObj(objPtr, &len);
+    const char *end = p + len, *start;
+    Tcl_Obj *local[MAX_LOCAL], **elems = local, *listObj = NULL;
+
+    while (1) {
+	while (p < end && charClass[(unsigned char) *p] == C_SPACE) {
+	    p++;
+	}
+	if (p == end) {
+	    break;
+	}
+	if (*p == '{') {
+	    start = ++p;
+	    for (depth = 1; p < end; p++) {
+		if (*p == '{') {
+		    depth++;
+		} else if (*p == '}') {
+		    if (--depth == 0) {
+			break;
+		    }
+		} else if (*p == '\\' || *p == '\0') {
+		    goto done;
+		}
+	    }
+	    if (p == end || (p + 1 < end
+		    && charClass[(unsigned char) p[1]] != C_SPACE)) {
+		goto done;
+	    }
+	    len = (int) (p - start);
+	    p++;
+	} else {
+	    for (start = p; p < end && charClass[(unsigned char) *p] == 0;
+		    p++) {
+		/* (A word's character.) */
+	    }
+	    if (p < end && charClass[(unsigned char) *p] == C_STOP) {
+		goto done;
+	    }
+	    len = (int) (p - start);
+	}
+	if (n == max) {
+	    Tcl_Obj **more = ckalloc(2 * max * sizeof(Tcl_Obj *));
+
+	    memcpy(more, elems, n * sizeof(Tcl_Obj *));
+	    if (elems != local) {
+		ckfree(elems);
+	    }
+	    elems = more;
+	    max *= 2;
+	}
+	elems[n] = Tcl_NewStringObj(start, len);
+	Tcl_IncrRefCount(elems[n]);
+	n++;
+    }
+    listObj = Tcl_NewListObj(n, elems);
+
+  done:
+    for (i = 0; i < n; i++) {
+	Tcl_DecrRefCount(elems[i]);
+    }
+    if (elems != local) {
+	ckfree(elems);
+    }
+    return listObj;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pPlainListObjCmd --
+ *
+ *	::p2p::Internal::plainList value: value read as a list by
+ *	P2pPlainList when it is a plain string (the worker's runs reads the
+ *	jobs of its message so), else value itself, for Tcl to read.
+ *
+ * Results:
+ *	A standard Tcl result.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+P2pPlainListObjCmd(
+    ClientData clientData,
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[])
+{
+    Tcl_Obj *listObj = NULL;
+
+    (void) clientData;
+    if (objc != 2) {
+	Tcl_WrongNumArgs(interp, 1, objv, "value");
+	return TCL_ERROR;
+    }
+    if (objv[1]->typePtr == NULL) {
+	listObj = P2pPlainList(objv[1]);
+    }
+    Tcl_SetObjResult(interp, listObj ? listObj : objv[1]);
+    return TCL_OK;
+}
