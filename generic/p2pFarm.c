@@ -141,22 +141,7 @@ static void	FarmKeysExitProc(ClientData clientData);
 static Tcl_Obj *DictAt(Tcl_Obj *const *keys, Tcl_Obj *dictObj, int key);
 static int	IsFinal(Tcl_Obj *stateObj);
 static Tcl_Obj *PlainDict(Tcl_Obj *stringObj);
-static int	PlainWord(const char **pPtr, const char *end,
-		    const char **startPtr, int *lengthPtr);
 
-/*
- * What each character is to PlainWord: a separator of list words (Tcl's
- * list syntax: space, tab, newline, vertical tab, form feed, carriage
- * return), one of {}"\ , or any other.
- */
-
-enum { C_WORD, C_SPACE, C_SPECIAL };
-static const unsigned char charKind[256] = {
-    ['\t'] = C_SPACE, ['\n'] = C_SPACE, ['\v'] = C_SPACE,
-    ['\f'] = C_SPACE, ['\r'] = C_SPACE, [' '] = C_SPACE,
-    ['{'] = C_SPECIAL, ['}'] = C_SPECIAL, ['"'] = C_SPECIAL,
-    ['\\'] = C_SPECIAL
-};
 /*
  * How a command names the farm's variables during one call: by their
  * simple names, with TCL_NAMESPACE_ONLY, when called from the farm's
@@ -1266,85 +1251,10 @@ P2pFarmNumbered(
 /*
  *----------------------------------------------------------------------
  *
- * PlainWord --
- *
- *	The next word of a list's string from *pPtr, if it is a plain
- *	word: either bare (none of the characters {}"\ in it) or in braces
- *	(balanced, no backslash in them, followed by a space or the end).
- *	Tcl reads such a word as its characters (bare) or those between
- *	the braces, which this takes as they are, in one pass, rather than
- *	by Tcl's general scan (TclFindElement, some 20 instructions a
- *	character). A worker's result (its dict's string) and its
- *	`results` (jobReply: each result in braces) are made of such words.
- *
- * Results:
- *	1 with the word's characters (*startPtr, *lengthPtr) and *pPtr past
- *	it; 0 at the end of the string; -1 if the next word is not plain
- *	(the caller then lets Tcl parse the string: the same words, or its
- *	error).
- *
- *----------------------------------------------------------------------
- */
-
-static int
-PlainWord(
-    const char **pPtr,
-    const char *end,
-    const char **startPtr,
-    int *lengthPtr)
-{
-    const unsigned char *p = (const unsigned char *) *pPtr;
-    const unsigned char *stop = (const unsigned char *) end;
-    int depth;
-
-    while (p < stop && charKind[*p] == C_SPACE) {
-	p++;
-    }
-    if (p == stop) {
-	*pPtr = end;
-	return 0;
-    }
-    if (*p == '{') {
-	*startPtr = (const char *) ++p;
-	for (depth = 1; p < stop; p++) {
-	    if (charKind[*p] != C_SPECIAL) {
-		continue;
-	    } else if (*p == '{') {
-		depth++;
-	    } else if (*p == '}') {
-		if (--depth == 0) {
-		    break;
-		}
-	    } else if (*p == '\\') {
-		return -1;
-	    }
-	}
-	if (p == stop || (p + 1 < stop && charKind[p[1]] != C_SPACE)) {
-	    return -1;
-	}
-	*lengthPtr = (int) ((const char *) p - *startPtr);
-	*pPtr = (const char *) p + 1;
-	return 1;
-    }
-    for (*startPtr = (const char *) p; p < stop && charKind[*p] == C_WORD;
-	    p++) {
-	/* (A word's characters.) */
-    }
-    if (p < stop && charKind[*p] == C_SPECIAL) {
-	return -1;
-    }
-    *lengthPtr = (int) ((const char *) p - *startPtr);
-    *pPtr = (const char *) p;
-    return 1;
-}
-
-/*
- *----------------------------------------------------------------------
- *
  * PlainDict --
  *
  *	The dict that the string of stringObj is, when it is a list of an
- *	even number of plain words (PlainWord). A key given twice keeps its
+ *	even number of plain words (P2pPlainWord). A key given twice keeps its
  *	first place and its last value, as in Tcl's own dict. The keys are
  *	those of the dict made last where they are the same, in the same
  *	place (a worker's results all have the same keys).
@@ -1366,7 +1276,7 @@ PlainDict(
     Tcl_Obj *dictObj = Tcl_NewDictObj(), *keyObj = NULL, *wordObj;
     Tcl_Obj **lastPtr;
 
-    while ((found = PlainWord(&p, end, &start, &n)) == 1) {
+    while ((found = P2pPlainWord(&p, end, &start, &n)) == 1) {
 	if (keyObj != NULL) {
 	    wordObj = n ? Tcl_NewStringObj(start, n) : Tcl_NewObj();
 	    Tcl_DictObjPut(NULL, dictObj, keyObj, wordObj);
@@ -1415,7 +1325,7 @@ PlainDict(
  *
  *	The list that the string of stringObj (a string not parsed yet,
  *	such as the results of a `results` message) is, when it is made of
- *	plain words (PlainWord): the farm's OnResults hands it to
+ *	plain words (P2pPlainList): the farm's OnResults hands it to
  *	farmResults and ResultsRest in place of the message's word, the
  *	same value, not scanned again.
  *
@@ -1430,25 +1340,10 @@ Tcl_Obj *
 P2pFarmPlainList(
     Tcl_Obj *stringObj)
 {
-    int length, n, found;
-    const char *p, *end, *start;
-    Tcl_Obj *listObj;
-
     if (stringObj->typePtr != NULL || stringObj->bytes == NULL) {
 	return NULL;
     }
-    p = Tcl_GetStringFromObj(stringObj, &length);
-    end = p + length;
-    listObj = Tcl_NewListObj(0, NULL);
-    while ((found = PlainWord(&p, end, &start, &n)) == 1) {
-	Tcl_ListObjAppendElement(NULL, listObj, Tcl_NewStringObj(start, n));
-    }
-    if (found < 0) {
-	Tcl_IncrRefCount(listObj);
-	Tcl_DecrRefCount(listObj);
-	return NULL;
-    }
-    return listObj;
+    return P2pPlainList(stringObj);
 }
 
 /*

@@ -37,65 +37,85 @@ static const unsigned char charClass[256] = {
 /*
  *----------------------------------------------------------------------
  *
- * P2pPlainList --
+ * P2pPlainWord, P2pPlainList --
  *
- *	The list of the string of objPtr when every element is a word
- *	without a backslash, brace or quote, or a braced word without a
- *	backslash followed by a space or the end.
+ *	P2pPlainWord: the next word of a list's string from *pPtr (up to
+ *	end), if it is plain: a word without a backslash, brace or quote,
+ *	or a braced word without a backslash followed by a space or the
+ *	end. P2pPlainList: the list of the string of objPtr when every
+ *	element is so.
  *
  * Results:
- *	A new list (no reference, no string: its elements are those Tcl
- *	would read), or NULL: objPtr's string is not that plain (the caller
- *	reads it as Tcl does, with its errors).
+ *	P2pPlainWord: 1 with the word's characters (*startPtr, *lengthPtr)
+ *	and *pPtr past it; 0 at the end; -1 if the next word is not plain.
+ *	P2pPlainList: a new list (no reference, no string: its elements
+ *	are those Tcl would read), or NULL: objPtr's string is not that
+ *	plain (the caller reads it as Tcl does, with its errors).
  *
  *----------------------------------------------------------------------
  */
+
+int
+P2pPlainWord(
+    const char **pPtr,
+    const char *end,
+    const char **startPtr,
+    int *lengthPtr)
+{
+    const char *p = *pPtr, *start;
+    int depth;
+
+    while (p < end && charClass[(unsigned char) *p] == C_SPACE) {
+	p++;
+    }
+    if (p == end) {
+	*pPtr = end;
+	return 0;
+    }
+    if (*p == '{') {
+	start = ++p;
+	for (depth = 1; p < end; p++) {
+	    if (*p == '{') {
+		depth++;
+	    } else if (*p == '}') {
+		if (--depth == 0) {
+		    break;
+		}
+	    } else if (*p == '\\' || *p == '\0') {
+		return -1;
+	    }
+	}
+	if (p == end || (p + 1 < end
+		&& charClass[(unsigned char) p[1]] != C_SPACE)) {
+	    return -1;
+	}
+	*startPtr = start;
+	*lengthPtr = (int) (p - start);
+	*pPtr = p + 1;
+	return 1;
+    }
+    for (start = p; p < end && charClass[(unsigned char) *p] == 0; p++) {
+	/* (A word's character.) */
+    }
+    if (p < end && charClass[(unsigned char) *p] == C_STOP) {
+	return -1;
+    }
+    *startPtr = start;
+    *lengthPtr = (int) (p - start);
+    *pPtr = p;
+    return 1;
+}
 
 Tcl_Obj *
 P2pPlainList(
     Tcl_Obj *objPtr)
 {
-    int len, n = 0, max = MAX_LOCAL, depth, i;
+    int len, n = 0, max = MAX_LOCAL, found, i;
     const char *p = Tcl_GetStringFromObj(objPtr, &len);
     const char *end = p + len, *start;
     Tcl_Obj *local[MAX_LOCAL], **elems = local, *listObj = NULL;
 
-    while (1) {
-	while (p < end && charClass[(unsigned char) *p] == C_SPACE) {
-	    p++;
-	}
-	if (p == end) {
-	    break;
-	}
-	if (*p == '{') {
-	    start = ++p;
-	    for (depth = 1; p < end; p++) {
-		if (*p == '{') {
-		    depth++;
-		} else if (*p == '}') {
-		    if (--depth == 0) {
-			break;
-		    }
-		} else if (*p == '\\' || *p == '\0') {
-		    goto done;
-		}
-	    }
-	    if (p == end || (p + 1 < end
-		    && charClass[(unsigned char) p[1]] != C_SPACE)) {
-		goto done;
-	    }
-	    len = (int) (p - start);
-	    p++;
-	} else {
-	    for (start = p; p < end && charClass[(unsigned char) *p] == 0;
-		    p++) {
-		/* (A word's character.) */
-	    }
-	    if (p < end && charClass[(unsigned char) *p] == C_STOP) {
-		goto done;
-	    }
-	    len = (int) (p - start);
-	}
+    while ((found = P2pPlainWord(&p, end, &start, &len)) == 1) {
 	if (n == max) {
 	    Tcl_Obj **more = ckalloc(2 * max * sizeof(Tcl_Obj *));
 
@@ -110,9 +130,9 @@ P2pPlainList(
 	Tcl_IncrRefCount(elems[n]);
 	n++;
     }
-    listObj = Tcl_NewListObj(n, elems);
-
-  done:
+    if (found == 0) {
+	listObj = Tcl_NewListObj(n, elems);
+    }
     for (i = 0; i < n; i++) {
 	Tcl_DecrRefCount(elems[i]);
     }

@@ -449,6 +449,8 @@ MODULE_SCOPE int	P2pSameString(Tcl_Obj *aObj, Tcl_Obj *bObj);
  * p2pPlainList.c: a plain string read as a list in one pass.
  */
 
+MODULE_SCOPE int	P2pPlainWord(const char **pPtr, const char *end,
+		    const char **startPtr, int *lengthPtr);
 MODULE_SCOPE Tcl_Obj *	P2pPlainList(Tcl_Obj *objPtr);
 MODULE_SCOPE int	P2pPlainListObjCmd(ClientData clientData,
 			    Tcl_Interp *interp, int objc,
