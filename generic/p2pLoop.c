@@ -26,6 +26,7 @@ static Tcl_ThreadDataKey loopKey;
 static void		SetupProc(ClientData clientData, int flags);
 static void		CheckProc(ClientData clientData, int flags);
 static int		ServiceEventProc(Tcl_Event *evPtr, int flags);
+static void		ServiceReady(P2pLoop *loopPtr);
 static void		QueueServiceEvent(P2pLoop *loopPtr);
 static void		FlushAll(P2pLoop *loopPtr);
 static void		CountHandleProc(uv_handle_t *handle, void *arg);
@@ -160,14 +161,21 @@ CheckProc(
  *	syscall for a wake-up, where a poll() on libuv's descriptor and then
  *	a uv_run that does not wait made two.
  *
+ *	If service is true, what libuv's callbacks made ready (connections,
+ *	tasks) is serviced here, as the service event would, without a Tcl
+ *	event: for a caller that knows Tcl's event queue held nothing to
+ *	serve before it (so that nothing is overtaken). The scripts run
+ *	after libuv's run, so a vwait or update in them runs libuv again.
+ *
  * Results:
  *	1 when libuv's callbacks gave Tcl work (a service event was asked
- *	for), 0 when not, -1 when the caller must wait as vwait does: libuv
- *	has nothing to wait for, is running already, or this platform does
- *	not let this thread run it (P2ppLoopBridgeRun).
+ *	for, or done here), 0 when not, -1 when the caller must wait as
+ *	vwait does: libuv has nothing to wait for, is running already, or
+ *	this platform does not let this thread run it (P2ppLoopBridgeRun).
  *
  * Side effects:
- *	libuv's callbacks; the output's writes.
+ *	libuv's callbacks; the output's writes; with service, anything the
+ *	protocol commands and callbacks do.
  *
  *----------------------------------------------------------------------
  */
@@ -175,7 +183,8 @@ CheckProc(
 int
 P2pLoopRunOnce(
     P2pLoop *loopPtr,
-    int ms)
+    int ms,
+    int service)
 {
     unsigned long queued = loopPtr->numQueued;
     int code;
@@ -191,7 +200,9 @@ P2pLoopRunOnce(
 	uv_timer_start(&loopPtr->boundTimer, BoundProc, (uint64_t) ms, 0);
     }
     loopPtr->running = 1;
+    loopPtr->direct = service;
     code = P2ppLoopBridgeRun(loopPtr, ms > 0);
+    loopPtr->direct = 0;
     loopPtr->running = 0;
     if (ms > 0) {
 	uv_timer_stop(&loopPtr->boundTimer);
@@ -199,7 +210,17 @@ P2pLoopRunOnce(
     if (code < 0) {
 	return -1;
     }
-    return loopPtr->numQueued != queued;
+    if (loopPtr->numQueued == queued) {
+	return 0;
+    }
+    if (service) {
+	/* As inside Tcl_DoOneEvent: no Tcl_ServiceAll from handlers. */
+	int oldMode = Tcl_SetServiceMode(TCL_SERVICE_NONE);
+
+	ServiceReady(loopPtr);
+	Tcl_SetServiceMode(oldMode);
+    }
+    return 1;
 }
 
 /*
@@ -337,7 +358,7 @@ QueueServiceEvent(
     ServiceEvent *evPtr;
 
     loopPtr->numQueued++;
-    if (loopPtr->eventQueued) {
+    if (loopPtr->eventQueued || loopPtr->direct) {
 	return;
     }
     evPtr = (ServiceEvent *) ckalloc(sizeof(ServiceEvent));
@@ -371,12 +392,27 @@ ServiceEventProc(
     int flags)
 {
     P2pLoop *loopPtr = ((ServiceEvent *) evPtr)->loopPtr;
-    P2pConn *connPtr;
 
     if (!(flags & TCL_FILE_EVENTS)) {
 	return 0;
     }
     loopPtr->eventQueued = 0;
+    ServiceReady(loopPtr);
+    return 1;
+}
+
+/*
+ * ServiceReady: every connection on the ready list in the order they
+ * became ready, then every task; for the service event, and for
+ * P2pLoopRunOnce with service.
+ */
+
+static void
+ServiceReady(
+    P2pLoop *loopPtr)
+{
+    P2pConn *connPtr;
+
     while ((connPtr = loopPtr->readyHead) != NULL) {
 	P2pLoopUnlinkReady(connPtr);
 	P2pConnService(connPtr);
@@ -392,7 +428,6 @@ ServiceEventProc(
 	taskPtr->proc(taskPtr->clientData);
 	ckfree((char *) taskPtr);
     }
-    return 1;
 }
 
 /*

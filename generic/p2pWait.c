@@ -15,6 +15,10 @@
  *	libuv runs again when Tcl found nothing to do (waiting) or, without
  *	waiting, every other pass while Tcl keeps finding work. So a message
  *	costs one wake-up in epoll_wait, its read and its reply's write.
+ *	When libuv ran because Tcl found nothing to do, the messages it
+ *	brought are served right after it (P2pLoopRunOnce with service:
+ *	no Tcl event, no Tcl_ServiceAll), and Tcl_ServiceAll runs on the
+ *	next pass unless the wait is over by then.
  *
  *	Tcl's own file events (its channels, Tk's display) only reach the
  *	event queue through the notifier, so they are asked for with a
@@ -150,10 +154,13 @@ P2pWaitUntil(
 	    ready = 0;
 	    if (busy != 1) {
 		/*
-		 * Tcl found nothing to do: wait in libuv. Or Tcl keeps
-		 * finding work: look at the network without waiting.
+		 * Tcl found nothing to do: wait in libuv, and serve what it
+		 * brings at once (Tcl's queue was empty, so nothing is
+		 * overtaken). Or Tcl keeps finding work: look at the
+		 * network without waiting, its news queued behind Tcl's.
 		 */
-		ready = P2pLoopRunOnce(loopPtr, busy == 0 ? POLL_MS : 0);
+		ready = P2pLoopRunOnce(loopPtr, busy == 0 ? POLL_MS : 0,
+			busy == 0);
 		if (ready > 0) {
 		    Tcl_GetTime(&active);
 		} else if (ready < 0) {
@@ -168,6 +175,13 @@ P2pWaitUntil(
 	    }
 	    if (!fast) {
 		/* Tcl_DoOneEvent, next pass. */
+	    } else if (ready > 0 && busy == 0) {
+		/*
+		 * Served already. Tcl's turn next pass (what the handlers
+		 * left: output, idle callbacks, due timers), unless the
+		 * wait is over.
+		 */
+		busy = 1;
 	    } else if (ServiceAll(loopPtr)) {
 		Tcl_GetTime(&active);
 		busy = busy == 1 ? 2 : 1;
