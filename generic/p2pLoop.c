@@ -224,14 +224,20 @@ P2pLoopRunOnce(
 }
 
 /*
- * The bound's timer: firing ends libuv's wait, which is all it is for.
+ * The bound's timer: its firing ends libuv's wait. It may fire before
+ * the wait, not after it: uv_run reads the clock again before it runs
+ * its timers, and a millisecond may have begun since the timer was
+ * started (or the loop's time was old). Then, without uv_stop, libuv
+ * would compute its wait from the timers left, none perhaps, and wait
+ * for I/O alone: p2p::vwait stuck in epoll_wait while Tcl's timers are
+ * due (loop-4.9). uv_stop makes that wait 0; uv_run clears the flag.
  */
 
 static void
 BoundProc(
     uv_timer_t *timerPtr)
 {
-    (void) timerPtr;
+    uv_stop(timerPtr->loop);
 }
 
 /*
