@@ -82,7 +82,8 @@ P2pLoopGet(void)
  *	Event source setup step, called before Tcl blocks. Writes all queued
  *	output (so that everything scripts sent since the last wait leaves
  *	in as few syscalls as possible) and bounds Tcl's block time by
- *	libuv's next timer.
+ *	libuv's next timer (not in p2p::vwait's Tcl_ServiceAll, skipCheck,
+ *	which never blocks).
  *
  *----------------------------------------------------------------------
  */
@@ -100,6 +101,13 @@ SetupProc(
 	return;
     }
     FlushAll(loopPtr);
+    if (loopPtr->skipCheck) {
+	/*
+	 * p2p::vwait's Tcl_ServiceAll, which never blocks: p2p::vwait
+	 * bounds its own wait in libuv.
+	 */
+	return;
+    }
     if (loopPtr->readyHead != NULL || loopPtr->taskHead != NULL) {
 	Tcl_SetMaxBlockTime(&block);
 	return;
@@ -197,6 +205,7 @@ P2pLoopRunOnce(
 	return -1;
     }
     if (ms > 0) {
+	uv_update_time(&loopPtr->uv);
 	uv_timer_start(&loopPtr->boundTimer, BoundProc, (uint64_t) ms, 0);
     }
     loopPtr->running = 1;
