@@ -26,6 +26,7 @@ static Tcl_ThreadDataKey loopKey;
 static void		SetupProc(ClientData clientData, int flags);
 static void		CheckProc(ClientData clientData, int flags);
 static int		ServiceEventProc(Tcl_Event *evPtr, int flags);
+static void		ServiceReady(P2pLoop *loopPtr);
 static void		QueueServiceEvent(P2pLoop *loopPtr);
 static void		FlushAll(P2pLoop *loopPtr);
 static void		CountHandleProc(uv_handle_t *handle, void *arg);
@@ -81,7 +82,8 @@ P2pLoopGet(void)
  *	Event source setup step, called before Tcl blocks. Writes all queued
  *	output (so that everything scripts sent since the last wait leaves
  *	in as few syscalls as possible) and bounds Tcl's block time by
- *	libuv's next timer.
+ *	libuv's next timer (not in p2p::vwait's Tcl_ServiceAll, skipCheck,
+ *	which never blocks).
  *
  *----------------------------------------------------------------------
  */
@@ -99,6 +101,13 @@ SetupProc(
 	return;
     }
     FlushAll(loopPtr);
+    if (loopPtr->skipCheck) {
+	/*
+	 * p2p::vwait's Tcl_ServiceAll, which never blocks: p2p::vwait
+	 * bounds its own wait in libuv.
+	 */
+	return;
+    }
     if (loopPtr->readyHead != NULL || loopPtr->taskHead != NULL) {
 	Tcl_SetMaxBlockTime(&block);
 	return;
@@ -160,14 +169,21 @@ CheckProc(
  *	syscall for a wake-up, where a poll() on libuv's descriptor and then
  *	a uv_run that does not wait made two.
  *
+ *	If service is true, what libuv's callbacks made ready (connections,
+ *	tasks) is serviced here, as the service event would, without a Tcl
+ *	event: for a caller that knows Tcl's event queue held nothing to
+ *	serve before it (so that nothing is overtaken). The scripts run
+ *	after libuv's run, so a vwait or update in them runs libuv again.
+ *
  * Results:
  *	1 when libuv's callbacks gave Tcl work (a service event was asked
- *	for), 0 when not, -1 when the caller must wait as vwait does: libuv
- *	has nothing to wait for, is running already, or this platform does
- *	not let this thread run it (P2ppLoopBridgeRun).
+ *	for, or done here), 0 when not, -1 when the caller must wait as
+ *	vwait does: libuv has nothing to wait for, is running already, or
+ *	this platform does not let this thread run it (P2ppLoopBridgeRun).
  *
  * Side effects:
- *	libuv's callbacks; the output's writes.
+ *	libuv's callbacks; the output's writes; with service, anything the
+ *	protocol commands and callbacks do.
  *
  *----------------------------------------------------------------------
  */
@@ -175,7 +191,8 @@ CheckProc(
 int
 P2pLoopRunOnce(
     P2pLoop *loopPtr,
-    int ms)
+    int ms,
+    int service)
 {
     unsigned long queued = loopPtr->numQueued;
     int code;
@@ -188,10 +205,13 @@ P2pLoopRunOnce(
 	return -1;
     }
     if (ms > 0) {
+	uv_update_time(&loopPtr->uv);
 	uv_timer_start(&loopPtr->boundTimer, BoundProc, (uint64_t) ms, 0);
     }
     loopPtr->running = 1;
+    loopPtr->direct = service;
     code = P2ppLoopBridgeRun(loopPtr, ms > 0);
+    loopPtr->direct = 0;
     loopPtr->running = 0;
     if (ms > 0) {
 	uv_timer_stop(&loopPtr->boundTimer);
@@ -199,18 +219,34 @@ P2pLoopRunOnce(
     if (code < 0) {
 	return -1;
     }
-    return loopPtr->numQueued != queued;
+    if (loopPtr->numQueued == queued) {
+	return 0;
+    }
+    if (service) {
+	/* As inside Tcl_DoOneEvent: no Tcl_ServiceAll from handlers. */
+	int oldMode = Tcl_SetServiceMode(TCL_SERVICE_NONE);
+
+	ServiceReady(loopPtr);
+	Tcl_SetServiceMode(oldMode);
+    }
+    return 1;
 }
 
 /*
- * The bound's timer: firing ends libuv's wait, which is all it is for.
+ * The bound's timer: its firing ends libuv's wait. It may fire before
+ * the wait, not after it: uv_run reads the clock again before it runs
+ * its timers, and a millisecond may have begun since the timer was
+ * started (or the loop's time was old). Then, without uv_stop, libuv
+ * would compute its wait from the timers left, none perhaps, and wait
+ * for I/O alone: p2p::vwait stuck in epoll_wait while Tcl's timers are
+ * due (loop-4.9). uv_stop makes that wait 0; uv_run clears the flag.
  */
 
 static void
 BoundProc(
     uv_timer_t *timerPtr)
 {
-    (void) timerPtr;
+    uv_stop(timerPtr->loop);
 }
 
 /*
@@ -337,7 +373,7 @@ QueueServiceEvent(
     ServiceEvent *evPtr;
 
     loopPtr->numQueued++;
-    if (loopPtr->eventQueued) {
+    if (loopPtr->eventQueued || loopPtr->direct) {
 	return;
     }
     evPtr = (ServiceEvent *) ckalloc(sizeof(ServiceEvent));
@@ -371,12 +407,27 @@ ServiceEventProc(
     int flags)
 {
     P2pLoop *loopPtr = ((ServiceEvent *) evPtr)->loopPtr;
-    P2pConn *connPtr;
 
     if (!(flags & TCL_FILE_EVENTS)) {
 	return 0;
     }
     loopPtr->eventQueued = 0;
+    ServiceReady(loopPtr);
+    return 1;
+}
+
+/*
+ * ServiceReady: every connection on the ready list in the order they
+ * became ready, then every task; for the service event, and for
+ * P2pLoopRunOnce with service.
+ */
+
+static void
+ServiceReady(
+    P2pLoop *loopPtr)
+{
+    P2pConn *connPtr;
+
     while ((connPtr = loopPtr->readyHead) != NULL) {
 	P2pLoopUnlinkReady(connPtr);
 	P2pConnService(connPtr);
@@ -392,7 +443,6 @@ ServiceEventProc(
 	taskPtr->proc(taskPtr->clientData);
 	ckfree((char *) taskPtr);
     }
-    return 1;
 }
 
 /*

@@ -15,6 +15,10 @@
  *	libuv runs again when Tcl found nothing to do (waiting) or, without
  *	waiting, every other pass while Tcl keeps finding work. So a message
  *	costs one wake-up in epoll_wait, its read and its reply's write.
+ *	When libuv ran because Tcl found nothing to do, the messages it
+ *	brought are served right after it (P2pLoopRunOnce with service:
+ *	no Tcl event, no Tcl_ServiceAll), and Tcl_ServiceAll runs on the
+ *	next pass unless the wait is over by then.
  *
  *	Tcl's own file events (its channels, Tk's display) only reach the
  *	event queue through the notifier, so they are asked for with a
@@ -35,7 +39,7 @@
 static char *	WaitVarProc(ClientData clientData, Tcl_Interp *interp,
 		    const char *name1, const char *name2, int flags);
 static int	ServiceAll(P2pLoop *loopPtr);
-static long	MsSince(const Tcl_Time *thenPtr);
+static long	MsBetween(const Tcl_Time *thenPtr, const Tcl_Time *nowPtr);
 static int	FlagSet(ClientData clientData);
 
 static char *
@@ -76,14 +80,12 @@ ServiceAll(
 }
 
 static long
-MsSince(
-    const Tcl_Time *thenPtr)
+MsBetween(
+    const Tcl_Time *thenPtr,
+    const Tcl_Time *nowPtr)
 {
-    Tcl_Time now;
-
-    Tcl_GetTime(&now);
-    return (now.sec - thenPtr->sec) * 1000
-	    + (now.usec - thenPtr->usec) / 1000;
+    return (nowPtr->sec - thenPtr->sec) * 1000
+	    + (nowPtr->usec - thenPtr->usec) / 1000;
 }
 
 /*
@@ -116,12 +118,15 @@ P2pWaitUntil(
 {
     P2pLoop *loopPtr = P2pLoopGet();
     int done = 0, foundEvent = 1, fast = 1, busy = 1, ready;
-    Tcl_Time active, files;
+    Tcl_Time now, active, files;
 
     /*
      * busy: how many passes running Tcl_ServiceAll found work (at most
      * 2), 0 when the last found none. It starts at 1: what the caller
      * left to do (an idle callback, output to write) comes first.
+     *
+     * The clock is read once a pass, at its start: what the pass found
+     * is dated then, a millisecond early at most (a wait in libuv).
      */
 
     Tcl_GetTime(&active);
@@ -133,46 +138,60 @@ P2pWaitUntil(
 	    files = active;
 	    fast = 1;
 	    busy = 1;
-	} else if (MsSince(&files) >= FILES_MS) {
-	    /*
-	     * The notifier's round trip, for Tcl's file events: also while
-	     * Tcl_ServiceAll finds work every time, so that they are never
-	     * starved. Its check step runs libuv.
-	     */
-	    if (Tcl_DoOneEvent(TCL_ALL_EVENTS|TCL_DONT_WAIT)) {
-		Tcl_GetTime(&active);
-	    }
-	    Tcl_GetTime(&files);
-	    busy = 1;
-	} else if (busy == 0 && MsSince(&active) >= QUIET_MS) {
-	    fast = 0;
 	} else {
-	    ready = 0;
-	    if (busy != 1) {
+	    Tcl_GetTime(&now);
+	    if (MsBetween(&files, &now) >= FILES_MS) {
 		/*
-		 * Tcl found nothing to do: wait in libuv. Or Tcl keeps
-		 * finding work: look at the network without waiting.
+		 * The notifier's round trip, for Tcl's file events: also
+		 * while Tcl_ServiceAll finds work every time, so that they
+		 * are never starved. Its check step runs libuv.
 		 */
-		ready = P2pLoopRunOnce(loopPtr, busy == 0 ? POLL_MS : 0);
-		if (ready > 0) {
-		    Tcl_GetTime(&active);
-		} else if (ready < 0) {
-		    fast = 0;
-		} else if (busy != 1) {
-		    /* A quiet millisecond: Tcl's file events too. */
-		    if (Tcl_DoOneEvent(TCL_ALL_EVENTS|TCL_DONT_WAIT)) {
-			Tcl_GetTime(&active);
-		    }
-		    Tcl_GetTime(&files);
+		if (Tcl_DoOneEvent(TCL_ALL_EVENTS|TCL_DONT_WAIT)) {
+		    active = now;
 		}
-	    }
-	    if (!fast) {
-		/* Tcl_DoOneEvent, next pass. */
-	    } else if (ServiceAll(loopPtr)) {
-		Tcl_GetTime(&active);
-		busy = busy == 1 ? 2 : 1;
+		files = now;
+		busy = 1;
+	    } else if (busy == 0 && MsBetween(&active, &now) >= QUIET_MS) {
+		fast = 0;
 	    } else {
-		busy = 0;
+		ready = 0;
+		if (busy != 1) {
+		    /*
+		     * Tcl found nothing to do: wait in libuv, and serve
+		     * what it brings at once (Tcl's queue was empty, so
+		     * nothing is overtaken). Or Tcl keeps finding work:
+		     * look at the network without waiting, its news
+		     * queued behind Tcl's.
+		     */
+		    ready = P2pLoopRunOnce(loopPtr, busy == 0 ? POLL_MS : 0,
+			    busy == 0);
+		    if (ready > 0) {
+			active = now;
+		    } else if (ready < 0) {
+			fast = 0;
+		    } else if (busy != 1) {
+			/* A quiet millisecond: Tcl's file events too. */
+			if (Tcl_DoOneEvent(TCL_ALL_EVENTS|TCL_DONT_WAIT)) {
+			    active = now;
+			}
+			files = now;
+		    }
+		}
+		if (!fast) {
+		    /* Tcl_DoOneEvent, next pass. */
+		} else if (ready > 0 && busy == 0) {
+		    /*
+		     * Served already. Tcl's turn next pass (what the
+		     * handlers left: output, idle callbacks, due timers),
+		     * unless the wait is over.
+		     */
+		    busy = 1;
+		} else if (ServiceAll(loopPtr)) {
+		    active = now;
+		    busy = busy == 1 ? 2 : 1;
+		} else {
+		    busy = 0;
+		}
 	    }
 	}
 	if (Tcl_Canceled(interp, TCL_LEAVE_ERR_MSG) == TCL_ERROR) {

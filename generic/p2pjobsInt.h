@@ -103,6 +103,8 @@ typedef struct P2pLoop {
     uv_timer_t boundTimer;	/* Bounds P2pLoopRunOnce's wait. */
     unsigned long numQueued;	/* Service events asked for, ever. */
     int skipCheck;		/* The next check step leaves libuv be. */
+    int direct;			/* In P2pLoopRunOnce's libuv run: news is
+				 * serviced by it, no Tcl event queued. */
     int noAesGcm;		/* p2p::debug aesgcm 0: offer none. */
     uint64_t rekeyBytes;	/* p2p::debug rekey; 0: the default. */
 } P2pLoop;
@@ -271,7 +273,8 @@ MODULE_SCOPE void	P2pLoopUnlinkReady(P2pConn *connPtr);
 MODULE_SCOPE void	P2pLoopWantFlush(P2pConn *connPtr);
 MODULE_SCOPE int	P2pLoopPending(P2pLoop *loopPtr);
 MODULE_SCOPE int	P2pLoopCountHandles(P2pLoop *loopPtr);
-MODULE_SCOPE int	P2pLoopRunOnce(P2pLoop *loopPtr, int ms);
+MODULE_SCOPE int	P2pLoopRunOnce(P2pLoop *loopPtr, int ms,
+			    int service);
 
 /*
  * p2pConn.c
