@@ -124,6 +124,10 @@ typedef struct FarmKeys {
 				 * in order, or NULL: the next result of a
 				 * worker has the same keys, which it takes
 				 * rather than make them again. */
+    int plainCount;		/* How many keys that dict had. */
+    int plainComplete;		/* Whether those keys are all those of a
+				 * worker's result (workerKeys): 1 or 0, -1
+				 * when not known. */
 } FarmKeys;
 
 static Tcl_ThreadDataKey farmKeysKey;
@@ -140,7 +144,7 @@ static Tcl_Obj *JobClass(Tcl_Obj *kindObj, Tcl_Obj *priceObj);
 static void	FarmKeysExitProc(ClientData clientData);
 static Tcl_Obj *DictAt(Tcl_Obj *const *keys, Tcl_Obj *dictObj, int key);
 static int	IsFinal(Tcl_Obj *stateObj);
-static Tcl_Obj *PlainDict(Tcl_Obj *stringObj);
+static Tcl_Obj *PlainDict(Tcl_Obj *stringObj, int *sameKeysPtr);
 
 /*
  * How a command names the farm's variables during one call: by their
@@ -237,6 +241,7 @@ FarmResultsObjCmd(
     Tcl_Obj *out[2];
     Tcl_Obj *const *keys;
     FarmVars vars;
+    FarmKeys *fkPtr = Tcl_GetThreadData(&farmKeysKey, sizeof(FarmKeys));
     int numPairs, start, i, j, logOpen, numEscrows = 0;
     int code = TCL_OK;
     static const int workerKeys[] = {
@@ -302,7 +307,7 @@ FarmResultsObjCmd(
 	Tcl_Obj *ridObj = pairs[i], *idObj, *jobObj, *activeObj, *runObj;
 	Tcl_Obj *valueObj, *statusObj, *stateObj, *countObj, *ownObj = NULL;
 	const char *rid, *dot;
-	int ridLen, k, n, final, complete;
+	int ridLen, k, n, final, complete, sameKeys = 0, plain = 0;
 
 	resultObj = pairs[i + 1];
 	rid = Tcl_GetStringFromObj(ridObj, &ridLen);
@@ -360,7 +365,8 @@ FarmResultsObjCmd(
 	     */
 
 	    if (resultObj->typePtr == NULL && resultObj->bytes != NULL) {
-		ownObj = PlainDict(resultObj);
+		ownObj = PlainDict(resultObj, &sameKeys);
+		plain = ownObj != NULL;
 		if (ownObj == NULL) {
 		    ownObj = Tcl_DuplicateObj(resultObj);
 		}
@@ -384,14 +390,21 @@ FarmResultsObjCmd(
 	if (!final) {
 	    /*
 	     * A cancelled run (re-issued) and a result to complete are
-	     * the farm's.
+	     * the farm's. A result with the keys of the one PlainDict made
+	     * before, in the same places, has the same keys: they are
+	     * looked for once.
 	     */
 
 	    complete = strcmp(Tcl_GetString(statusObj), "cancelled") != 0;
-	    for (j = 0; complete
-		    && j < (int) (sizeof(workerKeys) / sizeof(int)); j++) {
-		if (DictAt(keys, resultObj, workerKeys[j]) == NULL) {
-		    complete = 0;
+	    if (complete && !(sameKeys && fkPtr->plainComplete == 1)) {
+		for (j = 0; complete
+			&& j < (int) (sizeof(workerKeys) / sizeof(int)); j++) {
+		    if (DictAt(keys, resultObj, workerKeys[j]) == NULL) {
+			complete = 0;
+		    }
+		}
+		if (plain) {
+		    fkPtr->plainComplete = complete;
 		}
 	    }
 	    if (!complete) {
@@ -1257,7 +1270,10 @@ P2pFarmNumbered(
  *	even number of plain words (P2pPlainWord). A key given twice keeps its
  *	first place and its last value, as in Tcl's own dict. The keys are
  *	those of the dict made last where they are the same, in the same
- *	place (a worker's results all have the same keys).
+ *	place (a worker's results all have the same keys). *sameKeysPtr
+ *	says whether all were (the same keys in the same order): what is
+ *	known of those keys (plainComplete) then holds for this dict too;
+ *	else it is not known any more.
  *
  * Results:
  *	A new dict (no reference), or NULL if the string is not so.
@@ -1267,7 +1283,8 @@ P2pFarmNumbered(
 
 static Tcl_Obj *
 PlainDict(
-    Tcl_Obj *stringObj)
+    Tcl_Obj *stringObj,
+    int *sameKeysPtr)
 {
     FarmKeys *fkPtr = Tcl_GetThreadData(&farmKeysKey, sizeof(FarmKeys));
     int length, n, i = 0, keyLength, found;
@@ -1275,6 +1292,7 @@ PlainDict(
     const char *end = p + length, *start, *key;
     Tcl_Obj *dictObj = Tcl_NewDictObj(), *keyObj = NULL, *wordObj;
     Tcl_Obj **lastPtr;
+    int same = 1;
 
     while ((found = P2pPlainWord(&p, end, &start, &n)) == 1) {
 	if (keyObj != NULL) {
@@ -1298,15 +1316,25 @@ PlainDict(
 		}
 	    }
 	    if (*lastPtr == NULL) {
+		same = 0;
 		*lastPtr = Tcl_NewStringObj(start, n);
 		Tcl_IncrRefCount(*lastPtr);
 	    }
 	    keyObj = *lastPtr;
 	} else {
+	    same = 0;
 	    keyObj = Tcl_NewStringObj(start, n);
 	}
 	Tcl_IncrRefCount(keyObj);
     }
+    if (i != fkPtr->plainCount) {
+	same = 0;
+	fkPtr->plainCount = i;
+    }
+    if (!same) {
+	fkPtr->plainComplete = -1;
+    }
+    *sameKeysPtr = same;
     if (keyObj != NULL) {
 	Tcl_DecrRefCount(keyObj);
     }
@@ -1429,5 +1457,7 @@ FarmKeysExitProc(
 	    fkPtr->plainKeys[i] = NULL;
 	}
     }
+    fkPtr->plainCount = 0;
+    fkPtr->plainComplete = -1;
     fkPtr->made = 0;
 }
