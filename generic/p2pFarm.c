@@ -132,6 +132,10 @@ typedef struct FarmKeys {
 
 static Tcl_ThreadDataKey farmKeysKey;
 
+static int	FarmResults(Tcl_Interp *interp, Tcl_Obj *nsObj,
+		    P2pVarHandle *handles, Tcl_Obj *addrObj,
+		    Tcl_Obj *resultsObj, int start, int logOpen,
+		    Tcl_Obj *escrowsObj, int *nextPtr, Tcl_Obj **settledPtr);
 static int	FarmResultsObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
 static int	FarmDispatchObjCmd(ClientData clientData, Tcl_Interp *interp,
@@ -236,32 +240,86 @@ FarmResultsObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
-    Tcl_Obj **pairs, *jobsObj, *runsObj, *inflightObj, *escrowsObj;
-    Tcl_Obj *resultObj, *addrObj, *doneObj, *settledObj;
-    Tcl_Obj *out[2];
-    Tcl_Obj *const *keys;
-    FarmVars vars;
-    FarmKeys *fkPtr = Tcl_GetThreadData(&farmKeysKey, sizeof(FarmKeys));
-    int numPairs, start, i, j, logOpen, numEscrows = 0;
-    int code = TCL_OK;
-    static const int workerKeys[] = {
-	F_WORKER, F_OUTPUTS, F_SIGNAL, F_EXIT, F_STDERR, F_STDOUT,
-	F_ERROR, F_RESULT
-    };
+    Tcl_Obj **pairs, *settledObj, *out[2];
+    int numPairs, start = 0, logOpen = 0, next;
 
     if (objc != 7) {
 	Tcl_WrongNumArgs(interp, 1, objv,
 		"ns addr results start logOpen escrows");
 	return TCL_ERROR;
     }
+
+    /*
+     * Results not a list of pairs is the error (FarmResults), before
+     * the other arguments are looked at.
+     */
+
     if (Tcl_ListObjGetElements(NULL, objv[3], &numPairs,
-	    &pairs) != TCL_OK) {
-	numPairs = -1;			/* Not a list: the error below. */
-    } else if (Tcl_GetIntFromObj(interp, objv[4], &start) != TCL_OK
-	    || Tcl_GetBooleanFromObj(interp, objv[5], &logOpen) != TCL_OK) {
+	    &pairs) == TCL_OK && numPairs % 2 == 0
+	    && (Tcl_GetIntFromObj(interp, objv[4], &start) != TCL_OK
+	    || Tcl_GetBooleanFromObj(interp, objv[5], &logOpen) != TCL_OK)) {
 	return TCL_ERROR;
     }
-    if (numPairs < 0 || numPairs % 2) {
+    if (FarmResults(interp, objv[1], clientData, objv[2], objv[3], start,
+	    logOpen, objv[6], &next, &settledObj) != TCL_OK) {
+	return TCL_ERROR;
+    }
+    out[0] = Tcl_NewIntObj(next);
+    out[1] = settledObj;
+    Tcl_SetObjResult(interp, Tcl_NewListObj(2, out));
+    Tcl_DecrRefCount(settledObj);
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * FarmResults --
+ *
+ *	farmResults's work (see the header of this file), with its
+ *	arguments as values: the farm of namespace nsObj, or of the
+ *	variables handles (the P2P_FARM_VARS handles, or NULL), the
+ *	results of worker addrObj from pair start on, logOpen and the
+ *	farm's Escrows.
+ *
+ * Results:
+ *	TCL_OK with *nextPtr and *settledPtr (a list with a reference for
+ *	the caller), or TCL_ERROR (results not a list of pairs, or a
+ *	variable of the farm that is missing or not a dict).
+ *
+ * Side effects:
+ *	Changes the farm's variables Jobs, Runs and Inflight.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+FarmResults(
+    Tcl_Interp *interp,
+    Tcl_Obj *nsObj,
+    P2pVarHandle *handles,
+    Tcl_Obj *addrObj,
+    Tcl_Obj *resultsObj,
+    int start,
+    int logOpen,
+    Tcl_Obj *escrowsObj,
+    int *nextPtr,
+    Tcl_Obj **settledPtr)
+{
+    Tcl_Obj **pairs, *jobsObj, *runsObj, *inflightObj;
+    Tcl_Obj *resultObj, *doneObj, *settledObj;
+    Tcl_Obj *const *keys;
+    FarmVars vars;
+    FarmKeys *fkPtr = Tcl_GetThreadData(&farmKeysKey, sizeof(FarmKeys));
+    int numPairs, i, j, numEscrows = 0;
+    int code = TCL_OK;
+    static const int workerKeys[] = {
+	F_WORKER, F_OUTPUTS, F_SIGNAL, F_EXIT, F_STDERR, F_STDOUT,
+	F_ERROR, F_RESULT
+    };
+
+    if (Tcl_ListObjGetElements(NULL, resultsObj, &numPairs,
+	    &pairs) != TCL_OK || numPairs % 2) {
 	Tcl_SetObjResult(interp, Tcl_NewStringObj(
 		"bad results: must be a list of rid result ...", -1));
 	Tcl_SetErrorCode(interp, "P2P", "JOB", "BADRESULTS", NULL);
@@ -270,9 +328,6 @@ FarmResultsObjCmd(
     if (start < 0) {
 	start = 0;
     }
-    addrObj = objv[2];
-
-    escrowsObj = objv[6];
     if (Tcl_DictObjSize(NULL, escrowsObj, &numEscrows) != TCL_OK) {
 	numEscrows = 1;			/* Not a dict: ask the farm. */
     }
@@ -282,10 +337,10 @@ FarmResultsObjCmd(
      * elements are theirs.
      */
 
-    EnterFarm(interp, objv[1], clientData, &vars);
+    EnterFarm(interp, nsObj, handles, &vars);
     keys = vars.keys;
     doneObj = keys[F_DONE];
-    Tcl_IncrRefCount(objv[3]);
+    Tcl_IncrRefCount(resultsObj);
     Tcl_IncrRefCount(escrowsObj);
 
     /*
@@ -468,14 +523,12 @@ FarmResultsObjCmd(
 	Tcl_DecrRefCount(idObj);
     }
 
-    out[0] = Tcl_NewIntObj(i < numPairs ? i : numPairs);
-    out[1] = settledObj;
-    Tcl_SetObjResult(interp, Tcl_NewListObj(2, out));
-    Tcl_DecrRefCount(settledObj);
+    *nextPtr = i < numPairs ? i : numPairs;
+    *settledPtr = settledObj;
 
   done:
     LeaveFarm(&vars);
-    Tcl_DecrRefCount(objv[3]);
+    Tcl_DecrRefCount(resultsObj);
     Tcl_DecrRefCount(escrowsObj);
     return code;
 }
@@ -871,7 +924,9 @@ FarmSubmitObjCmd(
  *	(objv[0] the command's name) and the farm's variables Jobs, Runs,
  *	Inflight, Batch, Queue and Head reached through handles
  *	(p2pVarHandle.c): vars holds the P2P_FARM_VARS handles, in that
- *	order, kept by the caller.
+ *	order, kept by the caller. P2pFarmResults takes farmResults's
+ *	arguments as values (from the first pair: start 0) and gives next
+ *	and settled (with a reference) rather than a list of them.
  *
  * Results:
  *	Those of the commands.
@@ -886,10 +941,16 @@ int
 P2pFarmResults(
     Tcl_Interp *interp,
     P2pVarHandle *vars,
-    int objc,
-    Tcl_Obj *const objv[])
+    Tcl_Obj *nsObj,
+    Tcl_Obj *addrObj,
+    Tcl_Obj *resultsObj,
+    int logOpen,
+    Tcl_Obj *escrowsObj,
+    int *nextPtr,
+    Tcl_Obj **settledPtr)
 {
-    return FarmResultsObjCmd((ClientData) vars, interp, objc, objv);
+    return FarmResults(interp, nsObj, vars, addrObj, resultsObj, 0,
+	    logOpen, escrowsObj, nextPtr, settledPtr);
 }
 
 int

@@ -916,9 +916,9 @@ OnResultsMethod(
     int objc,
     Tcl_Obj *const *objv)
 {
-    int skip = Tcl_ObjectContextSkippedArgs(context), code, n, next;
+    int skip = Tcl_ObjectContextSkippedArgs(context), code, n, next, flag;
     FarmNames *fnPtr = Names(Tcl_ObjectContextObject(context));
-    Tcl_Obj *valueObj, *addrObj = NULL, *rObj, **elems, *callObjv[7];
+    Tcl_Obj *valueObj, *addrObj = NULL, *escrowsObj, *settledObj;
     Tcl_Obj *restObjv[4], *resultsObj;
 
     (void) clientData;
@@ -943,39 +943,27 @@ OnResultsMethod(
 	resultsObj = objv[skip + 2];
     }
     Tcl_IncrRefCount(resultsObj);
-    callObjv[0] = objv[skip - 1];
-    callObjv[1] = fnPtr->objs[N_NS];
-    callObjv[2] = addrObj ? addrObj : Tcl_NewObj();
-    callObjv[3] = resultsObj;
-    callObjv[4] = Tcl_NewIntObj(0);
-    if ((callObjv[5] = GetVar(interp, fnPtr, E_LOGOPEN,
+    if (addrObj == NULL) {
+	addrObj = Tcl_NewObj();
+    }
+    Tcl_IncrRefCount(addrObj);
+    if ((valueObj = GetVar(interp, fnPtr, E_LOGOPEN,
 	    TCL_LEAVE_ERR_MSG)) == NULL
-	    || (callObjv[6] = GetVar(interp, fnPtr, E_ESCROWS,
+	    || Tcl_GetBooleanFromObj(interp, valueObj, &flag) != TCL_OK
+	    || (escrowsObj = GetVar(interp, fnPtr, E_ESCROWS,
 		TCL_LEAVE_ERR_MSG)) == NULL) {
-	Tcl_IncrRefCount(callObjv[2]);
-	Tcl_IncrRefCount(callObjv[4]);
-	Tcl_DecrRefCount(callObjv[2]);
-	Tcl_DecrRefCount(callObjv[4]);
-	Tcl_DecrRefCount(resultsObj);
-	return TCL_ERROR;
+	code = TCL_ERROR;
+    } else {
+	code = P2pFarmResults(interp, fnPtr->vars, fnPtr->objs[N_NS],
+		addrObj, resultsObj, flag, escrowsObj, &next, &settledObj);
     }
-    for (n = 2; n < 7; n++) {
-	Tcl_IncrRefCount(callObjv[n]);
-    }
-    code = P2pFarmResults(interp, fnPtr->vars, 7, callObjv);
-    for (n = 2; n < 7; n++) {
-	Tcl_DecrRefCount(callObjv[n]);
-    }
+    Tcl_DecrRefCount(addrObj);
     if (code != TCL_OK) {
 	Tcl_DecrRefCount(resultsObj);
 	return code;
     }
-    rObj = Tcl_GetObjResult(interp);
-    Tcl_IncrRefCount(rObj);
-    if (Tcl_ListObjGetElements(interp, rObj, &n, &elems) != TCL_OK
-	    || n != 2 || Tcl_GetIntFromObj(interp, elems[0], &next) != TCL_OK
-	    || Tcl_ListObjLength(interp, resultsObj, &n) != TCL_OK) {
-	Tcl_DecrRefCount(rObj);
+    if (Tcl_ListObjLength(interp, resultsObj, &n) != TCL_OK) {
+	Tcl_DecrRefCount(settledObj);
 	Tcl_DecrRefCount(resultsObj);
 	return TCL_ERROR;
     }
@@ -983,17 +971,17 @@ OnResultsMethod(
 	/* tailcall my ResultsRest $h $results {*}$r */
 	restObjv[0] = objv[skip];
 	restObjv[1] = resultsObj;
-	restObjv[2] = elems[0];
-	restObjv[3] = elems[1];
+	restObjv[2] = Tcl_NewIntObj(next);
+	restObjv[3] = settledObj;
 	code = CallFarm(interp, fnPtr, "ResultsRest", 4, restObjv);
-	Tcl_DecrRefCount(rObj);
+	Tcl_DecrRefCount(settledObj);
 	Tcl_DecrRefCount(resultsObj);
 	return code;
     }
     Tcl_DecrRefCount(resultsObj);
-    if (Tcl_ListObjLength(NULL, elems[1], &n) == TCL_OK && n > 0) {
-	if (SetVar(interp, fnPtr, E_SETTLED, elems[1]) == NULL) {
-	    Tcl_DecrRefCount(rObj);
+    if (Tcl_ListObjLength(NULL, settledObj, &n) == TCL_OK && n > 0) {
+	if (SetVar(interp, fnPtr, E_SETTLED, settledObj) == NULL) {
+	    Tcl_DecrRefCount(settledObj);
 	    return TCL_ERROR;
 	}
 
@@ -1005,15 +993,15 @@ OnResultsMethod(
 	valueObj = GetVar(interp, fnPtr, E_QUEUE, TCL_LEAVE_ERR_MSG);
 	if (valueObj == NULL
 		|| Tcl_DictObjSize(interp, valueObj, &n) != TCL_OK) {
-	    Tcl_DecrRefCount(rObj);
+	    Tcl_DecrRefCount(settledObj);
 	    return TCL_ERROR;
 	}
 	if (n > 0 && (code = EvalCall(interp, fnPtr->pumpObj)) != TCL_OK) {
-	    Tcl_DecrRefCount(rObj);
+	    Tcl_DecrRefCount(settledObj);
 	    return code;
 	}
     }
-    Tcl_DecrRefCount(rObj);
+    Tcl_DecrRefCount(settledObj);
     Tcl_ResetResult(interp);
     return TCL_OK;
 }

@@ -486,8 +486,10 @@ MODULE_SCOPE Tcl_Obj *	P2pVarHandleSet(Tcl_Interp *interp,
 MODULE_SCOPE int	P2pFarmInit(Tcl_Interp *interp);
 #define P2P_FARM_VARS 6		/* Jobs Runs Inflight Batch Queue Head */
 MODULE_SCOPE int	P2pFarmResults(Tcl_Interp *interp,
-			    P2pVarHandle *vars, int objc,
-			    Tcl_Obj *const objv[]);
+			    P2pVarHandle *vars, Tcl_Obj *nsObj,
+			    Tcl_Obj *addrObj, Tcl_Obj *resultsObj,
+			    int logOpen, Tcl_Obj *escrowsObj, int *nextPtr,
+			    Tcl_Obj **settledPtr);
 MODULE_SCOPE int	P2pFarmDispatch(Tcl_Interp *interp,
 			    P2pVarHandle *vars, int objc,
 			    Tcl_Obj *const objv[]);
