@@ -179,7 +179,7 @@ static const Tcl_MethodType farmMethods[] = {
 };
 static const Tcl_ObjectMetadataType namesMetaType = {
     TCL_OO_METADATA_VERSION_CURRENT, "p2p farm names", NamesDeleteProc,
-    NULL
+    P2pMetaCloneNone
 };
 
 /*

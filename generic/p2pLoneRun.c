@@ -119,8 +119,6 @@ typedef struct LoneRun {
 } LoneRun;
 
 static void	LoneRunMetaDelete(ClientData clientData);
-static int	LoneRunMetaClone(Tcl_Interp *interp, ClientData oldData,
-		    ClientData *newDataPtr);
 static void	LoneRunRelease(LoneRun *lrPtr);
 static LoneRun *LoneRunOf(Tcl_Interp *interp, Tcl_Object object);
 static Tcl_Obj *Value(Tcl_Interp *interp, Watched *wPtr);
@@ -136,7 +134,7 @@ static Tcl_MethodCallProc OnRun2Method, LoneDoneMethod;
 
 static const Tcl_ObjectMetadataType loneRunMetaType = {
     TCL_OO_METADATA_VERSION_CURRENT, "p2p::execution lone run",
-    LoneRunMetaDelete, LoneRunMetaClone
+    LoneRunMetaDelete, P2pMetaCloneNone
 };
 
 static const Tcl_MethodType loneRunMethods[] = {
@@ -190,20 +188,6 @@ LoneRunMetaDelete(
 	lrPtr->refCount--;
     }
     LoneRunRelease(lrPtr);
-}
-
-static int
-LoneRunMetaClone(
-    Tcl_Interp *interp,
-    ClientData oldData,
-    ClientData *newDataPtr)
-{
-    (void) interp;
-    (void) oldData;
-
-    /* (A copy makes its own at its first run.) */
-    *newDataPtr = NULL;
-    return TCL_OK;
 }
 
 static void

@@ -4,6 +4,8 @@
  *	Methods in C for classes made in Tcl: the library defines a class
  *	in its script, then a command made here adds the methods of a
  *	table to it (library/farm.tcl, sandbox.tcl and execution.tcl).
+ *	Their metadata is the object's own: a copy (oo::copy) starts
+ *	without it (P2pMetaCloneNone).
  */
 
 #include "p2pjobsInt.h"
@@ -56,5 +58,32 @@ P2pClassMethodsObjCmd(
 		typePtr->name[0] >= 'a' && typePtr->name[0] <= 'z', typePtr,
 		NULL);
     }
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pMetaCloneNone --
+ *
+ *	The cloneProc of the metadata of the classes above: the copy of an
+ *	object gets none, and makes its own at its first use. (A NULL
+ *	cloneProc would give the copy the same pointer, freed twice.)
+ *
+ * Results:
+ *	TCL_OK, *newDataPtr NULL.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+P2pMetaCloneNone(
+    Tcl_Interp *interp,
+    ClientData oldData,
+    ClientData *newDataPtr)
+{
+    (void) interp;
+    (void) oldData;
+    *newDataPtr = NULL;
     return TCL_OK;
 }

@@ -55,8 +55,6 @@ typedef struct Pool {
 } Pool;
 
 static void	PoolMetaDelete(ClientData clientData);
-static int	PoolMetaClone(Tcl_Interp *interp, ClientData oldData,
-		    ClientData *newDataPtr);
 static void	PoolFree(char *blockPtr);
 static Pool *	PoolOf(Tcl_Interp *interp, Tcl_Object object);
 static void	EntryAdd(PoolEntry **entriesPtr, int *numPtr, int *maxPtr,
@@ -73,7 +71,7 @@ static Tcl_MethodCallProc RunsMethod, StatsMethod, PoolInitMethod,
 
 static const Tcl_ObjectMetadataType poolMetaType = {
     TCL_OO_METADATA_VERSION_CURRENT, "p2p::sandbox pool", PoolMetaDelete,
-    PoolMetaClone
+    P2pMetaCloneNone
 };
 
 static const Tcl_MethodType poolMethods[] = {
@@ -133,20 +131,6 @@ PoolMetaDelete(
     }
     poolPtr->numBusy = 0;
     Tcl_EventuallyFree(poolPtr, PoolFree);
-}
-
-static int
-PoolMetaClone(
-    Tcl_Interp *interp,
-    ClientData oldData,
-    ClientData *newDataPtr)
-{
-    (void) interp;
-    (void) oldData;
-
-    /* (A copy of a sandbox has no pool until its PoolInit.) */
-    *newDataPtr = NULL;
-    return TCL_OK;
 }
 
 static void

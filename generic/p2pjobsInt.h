@@ -380,6 +380,8 @@ MODULE_SCOPE int	P2pUvError(Tcl_Interp *interp, int status,
 			    const char *what);
 MODULE_SCOPE Tcl_Obj *	P2pUvErrorCode(int status);
 MODULE_SCOPE void	P2pAppendChoices(Tcl_Obj *msgObj, Tcl_Obj *listObj);
+MODULE_SCOPE int	P2pMetaCloneNone(Tcl_Interp *interp, ClientData oldData,
+		    ClientData *newDataPtr);
 MODULE_SCOPE int	P2pClassMethodsObjCmd(ClientData clientData,
 			    Tcl_Interp *interp, int objc,
 			    Tcl_Obj *const objv[]);
