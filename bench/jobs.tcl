@@ -15,14 +15,19 @@
 #	Baseline, measured in the same run: a plain-Tcl job farm
 #	(bench/tclfarm.tcl) whose server, in this process, hands the same
 #	jobs over sockets to 2 worker processes, keeping a window of 16 jobs
-#	per worker.
+#	per worker; and the same farm one job at a time (one worker
+#	process, the next job sent when the last answer came back), unpinned
+#	and on one core. The share of core 0 the hypervisor took (steal,
+#	/proc/stat) during the one-core runs is printed too: this VM's
+#	one-core figures move by half with it.
 #
 #	It prints a table and, unless -nodoc 1, replaces the section between
 #	<!-- begin jobs --> and <!-- end jobs --> of doc/performance.md.
 #
 #	USAGE: tclsh bench/jobs.tcl ?-jobs 20000? ?-seq 2000? ?-rounds 3?
 #		?-doc FILE? ?-nodoc 1?
-#	(internal: -pinned 1 runs only the sequential test and prints it)
+#	(internal: -pinned 1 runs only the sequential test and its baseline
+#	and prints {p50 p99 baselineP50 baselineP99})
 
 package require Tcl 8.6
 
@@ -262,6 +267,52 @@ proc ::jobs::Farm {m} {
     StopAll
     return $rate
 }
+# FarmSequential --
+#	The plain-Tcl baseline one job at a time: m jobs (after 8 to warm
+#	up), each handed to one worker process (bench/tclfarm.tcl) when the
+#	last one's answer came back; returns {p50 p99} in microseconds.
+proc ::jobs::FarmSequential {m} {
+    variable benchDir
+    variable procs
+    variable payload
+    variable farm
+    array set farm [list conns {} answer {}]
+    set srv [socket -server [namespace code FarmAccept] -myaddr 127.0.0.1 0]
+    set port [lindex [fconfigure $srv -sockname] 2]
+    set chan [open |[list [info nameofexecutable] \
+	[file join $benchDir tclfarm.tcl] $port 2>@stderr] r]
+    lappend procs [list $chan [pid $chan]]
+    Wait {expr {[llength $::jobs::farm(conns)] == 1}} 10000
+    set c [lindex $farm(conns) 0]
+    fileevent $c readable [namespace code [list FarmAnswer $c]]
+    set want [string reverse $payload]
+    set times {}
+    for {set i 0} {$i < $m + 8} {incr i} {
+	set t [clock microseconds]
+	puts $c "$i $payload"
+	flush $c
+	vwait ::jobs::farm(answer)
+	if {$i >= 8} {
+	    lappend times [expr {[clock microseconds] - $t}]
+	}
+	if {$farm(answer) ne "$i $want"} {
+	    error "farm: wrong result $farm(answer)"
+	}
+    }
+    close $c
+    close $srv
+    StopAll
+    list [Percentile $times 0.5] [Percentile $times 0.99]
+}
+proc ::jobs::FarmAnswer {chan} {
+    variable farm
+    if {[gets $chan line] >= 0} {
+	set farm(answer) $line
+    } elseif {[eof $chan]} {
+	error "farm: worker closed its socket"
+    }
+}
+
 proc ::jobs::FarmAccept {chan addr port} {
     variable farm
     fconfigure $chan -buffering full -translation lf -blocking 0
@@ -304,9 +355,11 @@ proc ::jobs::Main {argv} {
     package require p2pjobs
     if {[dict get $o -pinned]} {
 	lassign [Network 2] a f
-	puts [Sequential $f [dict get $o -seq]]
+	set seq [Sequential $f [dict get $o -seq]]
 	$f destroy
 	StopAll
+	$a destroy
+	puts [concat $seq [FarmSequential [dict get $o -seq]]]
 	return
     }
     set started [clock seconds]
@@ -315,6 +368,8 @@ proc ::jobs::Main {argv} {
     Log "baseline: plain-Tcl farm, 2 workers, window 16"
     set farm [Farm [dict get $o -jobs]]
     Log "baseline: [format %.0f $farm] jobs/s"
+    dict set rows seqBase [FarmSequential [dict get $o -seq]]
+    Log "baseline: one job at a time, p50/p99 [dict get $rows seqBase] us"
     set rounds [dict get $o -rounds]
     foreach n {2 8} {
 	lassign [Network $n] a f
@@ -360,10 +415,12 @@ proc ::jobs::Main {argv} {
     # Pinned: the same, every process on core 0, rounds times: the run
     # with the median p50 is reported.
     set runs {}
+    set steal0 [Steal]
     for {set r 0} {$r < $rounds} {incr r} {
 	lappend runs [exec taskset -c 0 [info nameofexecutable] \
 	    [info script] -pinned 1 -seq [dict get $o -seq] 2>@stderr]
     }
+    dict set rows steal [StealShare $steal0 [Steal]]
     set runs [lsort -integer -index 0 $runs]
     dict set rows seqPinned [lindex $runs [expr {[llength $runs] / 2}]]
     dict set rows seqPinnedRange [list [lindex $runs 0 0] [lindex $runs end 0]]
@@ -387,14 +444,18 @@ proc ::jobs::Table {rows farm} {
     append out "| CPU per job, us, foreman process (2 workers, batch, median) | $self | |\n"
     append out "| CPU per job, us, worker process (2 workers, batch, median) | $workers | |\n"
     lassign [dict get $rows seq] p50 p99
-    append out "| one job at a time, p50 / p99 us, unpinned | $p50 / $p99 | |\n"
+    append out "| one job at a time, p50 / p99 us, unpinned | $p50 / $p99 | [join [dict get $rows seqBase] { / }] |\n"
     lassign [dict get $rows seqCpu] self workers
     append out "| one job at a time, CPU per job, us, foreman / workers | $self / $workers | |\n"
     lassign [dict get $rows seqSwitches] self workers
     append out "| one job at a time, context switches per job, foreman / workers | $self / $workers | |\n"
-    lassign [dict get $rows seqPinned] p50 p99
+    lassign [dict get $rows seqPinned] p50 p99 b50 b99
     lassign [dict get $rows seqPinnedRange] lo hi
-    append out "| one job at a time, p50 / p99 us, all on one core (median run; p50 range) | $p50 / $p99 ($lo-$hi) | |\n"
+    append out "| one job at a time, p50 / p99 us, all on one core (median run; p50 range) | $p50 / $p99 ($lo-$hi) | $b50 / $b99 |\n"
+    set steal [dict get $rows steal]
+    if {$steal ne ""} {
+	append out "| share of core 0 taken by the host (steal) during the one-core runs | $steal% | |\n"
+    }
 }
 
 proc ::jobs::Section {table rows farm started o} {
@@ -414,7 +475,12 @@ proc ::jobs::Section {table rows farm started o} {
 	submitted after the last finished; all on one core\
 	[dict get $o -rounds] times, the run with the median p50 shown. Baseline in the same run: a plain-Tcl farm\
 	(`bench/tclfarm.tcl`) handing the same jobs as lines over sockets to 2\
-	worker processes with a window of 16 jobs each. CPU per job:\
+	worker processes with a window of 16 jobs each; one at a time, the\
+	same farm with one worker process, each job sent when the last\
+	answer came back (on one core: in the same pinned run, after the\
+	p2pjobs network stopped). Steal: the share of core 0 that the\
+	hypervisor gave to others during the one-core runs (/proc/stat);\
+	on this VM the one-core figures of both columns rise with it. CPU per job:\
 	utime+stime (from /proc) over the batch with 2 workers, of this\
 	process (the foreman; the authority in it is idle meanwhile) and of\
 	the workers together, divided by the jobs: a worker's figure is all\
@@ -436,6 +502,35 @@ proc ::jobs::Section {table rows farm started o} {
 	[expr {$w eq "" ? "not measured" : $w < 20 ? "met" : "not met"}]\
 	([expr {$w eq "" ? "no /proc" : "$w us, all its work per job"}]).\n"
     append out "<!-- end jobs -->\n"
+}
+
+# Steal --
+#	The counters of core 0 in /proc/stat ({} where there is none).
+proc ::jobs::Steal {} {
+    if {[catch {
+	set f [open /proc/stat]
+	set stat [read $f]
+	close $f
+    }] || ![regexp -line {^cpu0 (.*)$} $stat -> fields]} {
+	return {}
+    }
+    return $fields
+}
+
+# StealShare --
+#	The share (percent) of core 0's time between two samples of Steal
+#	that the hypervisor gave to others (the eighth field), or "".
+proc ::jobs::StealShare {before after} {
+    if {[llength $before] < 8 || [llength $after] < 8} {
+	return ""
+    }
+    set total [expr {[tcl::mathop::+ {*}[lrange $after 0 7]]
+	- [tcl::mathop::+ {*}[lrange $before 0 7]]}]
+    if {$total <= 0} {
+	return ""
+    }
+    format %.1f [expr {100.0 * ([lindex $after 7] - [lindex $before 7])
+	/ $total}]
 }
 
 # LoadAverage --
