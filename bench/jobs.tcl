@@ -1,7 +1,7 @@
 # jobs.tcl --
 #
 #	Benchmark of running jobs (issue 4): trivial script jobs (reverse a
-#	64-byte string) end to end through a foreman: submitted as a batch
+#	64-byte string, a different one from the job before) end to end through a foreman: submitted as a batch
 #	(one solicitation, dispatch pipelined) with 2 and 8 worker
 #	processes, in jobs per second; and one job at a time, latency p50
 #	and p99, with every process pinned to one core and unpinned. The
@@ -35,7 +35,18 @@ namespace eval ::jobs {
     variable benchDir [file dirname [file normalize [info script]]]
     variable srcDir [file dirname $benchDir]
     variable procs {}
-    variable payload [string repeat abcdefgh 8]
+    # The jobs' strings: 1024 different ones of 64 bytes, job i reversing
+    # the (i % 1024)th, so that no job is the same as the one before (a
+    # worker or foreman could otherwise gain from the repetition) and
+    # the baseline farm sends the same strings. wants: their reversals.
+    variable payloads {}
+    variable wants {}
+    for {set i 0} {$i < 1024} {incr i} {
+	set s [format %04d%s $i [string range [string repeat abcdefgh 8] 4 end]]
+	lappend payloads $s
+	lappend wants [string reverse $s]
+    }
+    unset i s
 }
 source [file join $::jobs::benchDir docsection.tcl]
 
@@ -185,32 +196,42 @@ proc ::jobs::Network {n} {
     list $a $f
 }
 
-proc ::jobs::Spec {} {
-    variable payload
-    dict create kind script script {string reverse $s} vars [list s $payload]
+# Spec --
+#	The spec of job i: reverse the (i % 1024)th string.
+proc ::jobs::Spec {i} {
+    variable payloads
+    dict create kind script script {string reverse $s} \
+	vars [list s [lindex $payloads [expr {$i & 1023}]]]
+}
+
+# Check --
+#	An error unless result r is job i's.
+proc ::jobs::Check {i r} {
+    variable wants
+    if {[dict get $r status] ne "ok"
+	    || [dict get $r result] ne [lindex $wants [expr {$i & 1023}]]} {
+	error "job $i: wrong result: $r"
+    }
 }
 
 # Batch --
 #	m jobs submitted at once; returns jobs per second.
 proc ::jobs::Batch {f m} {
-    variable payload
-    set want [string reverse $payload]
     # Warm up: bids, connections, interpreters.
-    foreach id [lmap i {1 2 3 4 5 6 7 8} {$f submit -job [Spec]}] {
+    foreach id [lmap i {1 2 3 4 5 6 7 8} {$f submit -job [Spec $i]}] {
 	$f wait $id
 	$f forget $id
     }
     set t0 [clock microseconds]
     set ids {}
     for {set i 0} {$i < $m} {incr i} {
-	lappend ids [$f submit -job [Spec]]
+	lappend ids [$f submit -job [Spec $i]]
     }
+    set i 0
     foreach id $ids {
-	set r [$f wait $id -timeout 120000]
-	if {[dict get $r result] ne $want} {
-	    error "job $id: wrong result: $r"
-	}
+	Check $i [$f wait $id -timeout 120000]
 	$f forget $id
+	incr i
     }
     expr {$m / (([clock microseconds] - $t0) / 1e6)}
 }
@@ -219,16 +240,17 @@ proc ::jobs::Batch {f m} {
 #	m jobs one at a time; returns {p50 p99} in microseconds.
 proc ::jobs::Sequential {f m} {
     foreach i {1 2 3 4 5 6 7 8} {
-	set id [$f submit -job [Spec]]
+	set id [$f submit -job [Spec $i]]
 	$f wait $id
 	$f forget $id
     }
     set times {}
     for {set i 0} {$i < $m} {incr i} {
 	set t [clock microseconds]
-	set id [$f submit -job [Spec]]
-	$f wait $id
+	set id [$f submit -job [Spec $i]]
+	set r [$f wait $id]
 	lappend times [expr {[clock microseconds] - $t}]
+	Check $i $r
 	$f forget $id
     }
     list [Percentile $times 0.5] [Percentile $times 0.99]
@@ -240,9 +262,8 @@ proc ::jobs::Sequential {f m} {
 proc ::jobs::Farm {m} {
     variable benchDir
     variable procs
-    variable payload
     variable farm
-    array set farm [list next 0 done 0 m $m conns {} want [string reverse $payload]]
+    array set farm [list next 0 done 0 m $m conns {}]
     set srv [socket -server [namespace code FarmAccept] -myaddr 127.0.0.1 0]
     set port [lindex [fconfigure $srv -sockname] 2]
     for {set i 0} {$i < 2} {incr i} {
@@ -274,7 +295,8 @@ proc ::jobs::Farm {m} {
 proc ::jobs::FarmSequential {m} {
     variable benchDir
     variable procs
-    variable payload
+    variable payloads
+    variable wants
     variable farm
     array set farm [list conns {} answer {}]
     set srv [socket -server [namespace code FarmAccept] -myaddr 127.0.0.1 0]
@@ -285,17 +307,16 @@ proc ::jobs::FarmSequential {m} {
     Wait {expr {[llength $::jobs::farm(conns)] == 1}} 10000
     set c [lindex $farm(conns) 0]
     fileevent $c readable [namespace code [list FarmAnswer $c]]
-    set want [string reverse $payload]
     set times {}
     for {set i 0} {$i < $m + 8} {incr i} {
 	set t [clock microseconds]
-	puts $c "$i $payload"
+	puts $c "$i [lindex $payloads [expr {$i & 1023}]]"
 	flush $c
 	vwait ::jobs::farm(answer)
 	if {$i >= 8} {
 	    lappend times [expr {[clock microseconds] - $t}]
 	}
-	if {$farm(answer) ne "$i $want"} {
+	if {$farm(answer) ne "$i [lindex $wants [expr {$i & 1023}]]"} {
 	    error "farm: wrong result $farm(answer)"
 	}
     }
@@ -321,15 +342,16 @@ proc ::jobs::FarmAccept {chan addr port} {
 }
 proc ::jobs::FarmSend {chan} {
     variable farm
-    variable payload
+    variable payloads
     if {$farm(next) < $farm(m)} {
-	puts $chan "[incr farm(next)] $payload"
+	puts $chan "[incr farm(next)] [lindex $payloads [expr {$farm(next) & 1023}]]"
     }
 }
 proc ::jobs::FarmRead {chan} {
     variable farm
+    variable wants
     while {[gets $chan line] >= 0} {
-	if {[lindex $line 1] ne $farm(want)} {
+	if {[lindex $line 1] ne [lindex $wants [expr {[lindex $line 0] & 1023}]]} {
 	    error "farm: wrong result $line"
 	}
 	if {[incr farm(done)] == $farm(m)} {
@@ -463,7 +485,7 @@ proc ::jobs::Section {table rows farm started o} {
     append out "Generated by `tclsh bench/jobs.tcl` (run by `make bench`) on\
 	[clock format $started -format {%Y-%m-%d %H:%M:%S %Z}][dict get $o load]\
 	(before the run).\n\n"
-    append out "Trivial script jobs (`string reverse` of a 64-byte string)\
+    append out "Trivial script jobs (`string reverse` of a 64-byte string, each job a different one of 1024)\
 	end to end through `p2p::foreman`: submit, bids (one solicitation for\
 	the batch), dispatch, run in a warm safe interpreter on the worker,\
 	result back, `wait`. The authority and the foreman in one process,\

@@ -62,7 +62,7 @@ proc ::jobsworker::Run {m mode out} {
     if {$mode eq "seq"} {
 	# (As ::jobs::Sequential, each wait bounded.)
 	for {set i 0} {$i < $m + 8} {incr i} {
-	    set id [$f submit -job [::jobs::Spec]]
+	    set id [$f submit -job [::jobs::Spec $i]]
 	    $f wait $id -timeout 60000
 	    $f forget $id
 	}
