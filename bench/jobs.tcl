@@ -27,7 +27,8 @@
 #	USAGE: tclsh bench/jobs.tcl ?-jobs 20000? ?-seq 2000? ?-rounds 3?
 #		?-doc FILE? ?-nodoc 1?
 #	(internal: -pinned 1 runs only the sequential test and its baseline
-#	and prints {p50 p99 baselineP50 baselineP99})
+#	and prints {p50 p99 baselineP50 baselineP99}; with -baseline 0 too,
+#	only the first two, for callgrind)
 
 package require Tcl 8.6
 
@@ -365,6 +366,7 @@ proc ::jobs::FarmRead {chan} {
 proc ::jobs::Main {argv} {
     variable srcDir
     set o [dict create -jobs 20000 -seq 2000 -rounds 3 -nodoc 0 -pinned 0 \
+	-baseline 1 \
 	-doc [file join $srcDir doc performance.md]]
     foreach {k v} $argv {
 	if {![dict exists $o $k]} {
@@ -381,7 +383,10 @@ proc ::jobs::Main {argv} {
 	$f destroy
 	StopAll
 	$a destroy
-	puts [concat $seq [FarmSequential [dict get $o -seq]]]
+	if {[dict get $o -baseline]} {
+	    lappend seq {*}[FarmSequential [dict get $o -seq]]
+	}
+	puts $seq
 	return
     }
     set started [clock seconds]
