@@ -49,8 +49,8 @@
  *	The farm's variables that these methods, and farmSubmit and
  *	farmResults and farmDispatch under them, read at every job (Jobs
  *	Runs Inflight Batch Queue Head Pumping PumpId JobSeq ConnOf
- *	Escrows Offers Config ConnVer Seq ConnUp Conns Settled, and
- *	::p2p::log::Open, which the farm's LogOpen links to) are reached
+ *	Escrows Offers Config ConnVer Seq ConnUp Conns Settled, paying.tcl's
+ *	Account and PayingOwn, and ::p2p::log::Open, which the farm's LogOpen links to) are reached
  *	through handles to their Var structs (p2pVarHandle.c): no name is
  *	looked up (some 1k instructions each) unless a variable is gone or
  *	a link. Waits is read by its qualified name. Each object keeps the
@@ -95,6 +95,7 @@ enum {
 				/* P2P_FARM_VARS, in p2pFarm.c's order. */
     E_PUMPING, E_PUMPID, E_JOBSEQ, E_CONNOF, E_ESCROWS, E_OFFERS,
     E_CONFIG, E_CONNVER, E_SEQ, E_CONNUP, E_CONNS, E_SETTLED,
+    E_ACCOUNT, E_PAYINGOWN,	/* (paying.tcl's.) */
     E_LOGOPEN,
     NUM_VARS
 };
@@ -102,7 +103,8 @@ enum {
 static const char *const varNames[NUM_VARS] = {
     "Jobs", "Runs", "Inflight", "Batch", "Queue", "Head", "Pumping",
     "PumpId", "JobSeq", "ConnOf", "Escrows", "Offers", "Config",
-    "ConnVer", "Seq", "ConnUp", "Conns", "Settled",
+    "ConnVer", "Seq", "ConnUp", "Conns", "Settled", "Account",
+    "PayingOwn",
     NULL			/* The farm's LogOpen is a link to this: */
 };
 #define LOG_OPEN "::p2p::log::Open"
@@ -128,6 +130,7 @@ typedef struct FarmNames {
     Tcl_Obj *pumpNowObj;	/* The list {$ns::my PumpNow}. */
     Tcl_Obj *pumpObj;		/* The list {$ns::my Pump}. */
     Tcl_Obj *payingObj;		/* The list {$ns::my Paying}. */
+    Tcl_Obj *payingOwnObj;	/* The list {$ns::my PayingOwn}. */
 } FarmNames;
 
 static int	FarmWatchObjCmd(ClientData clientData, Tcl_Interp *interp,
@@ -150,6 +153,7 @@ static Tcl_Obj *SetVar(Tcl_Interp *interp, FarmNames *fnPtr, int name,
 		    Tcl_Obj *valueObj);
 static int	EvalCall(Tcl_Interp *interp, Tcl_Obj *callObj);
 static int	OnePass(Tcl_Interp *interp, FarmNames *fnPtr);
+static int	Paying(Tcl_Interp *interp, FarmNames *fnPtr, int *payingPtr);
 static Tcl_Obj *OwnValue(Tcl_Interp *interp, FarmNames *fnPtr, int name);
 static char *	SettledTraceProc(ClientData clientData, Tcl_Interp *interp,
 		    const char *name1, const char *name2, int flags);
@@ -733,8 +737,8 @@ OnePass(
     }
 
     /*
-     * Paying last: a method (a tree foreman's asks its worker). The
-     * values read are held across it.
+     * Paying last: it may be a method (a tree foreman's asks its
+     * worker). The values read are held across it.
      */
 
     callObjv[0] = fnPtr->objs[N_MY];
@@ -749,11 +753,7 @@ OnePass(
     for (i = 2; i < 11; i++) {
 	Tcl_IncrRefCount(callObjv[i]);
     }
-    code = EvalCall(interp, fnPtr->payingObj);
-    if (code == TCL_OK && (Tcl_GetBooleanFromObj(interp,
-	    Tcl_GetObjResult(interp), &flag) != TCL_OK)) {
-	code = TCL_ERROR;
-    }
+    code = Paying(interp, fnPtr, &flag);
     if (code == TCL_OK && flag) {
 	code = TCL_CONTINUE;
     }
@@ -852,6 +852,68 @@ OnePass(
     Tcl_DecrRefCount(batchObj);
     if (code == TCL_OK) {
 	Tcl_ResetResult(interp);
+    }
+    return code;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Paying --
+ *
+ *	The farm's `my Paying` (is there a ledger to pay?), as OnePass
+ *	asks it. When the object's Paying is paying.tcl's own, its
+ *	answer, [dict size $Account] > 0, is read here from the variable
+ *	Account; else (a tree foreman's asks its worker, a subclass or
+ *	mixin may say anything) the method is called. Whether it is
+ *	paying.tcl's own is the variable PayingOwn: 1 or 0, or empty
+ *	(PayInit's) until the first pass here, which asks paying.tcl's
+ *	PayingOwn (it looks at the object's classes, mixins, methods and
+ *	filters, and sets the variable). So it is decided once, at the
+ *	object's first job passed here: Paying defined, mixins or filters
+ *	added after that are not seen, unless PayingOwn is set to "" again
+ *	(doc/foreman.n). Without PayingOwn (a farm with no paying.tcl),
+ *	or with an Account that is no dict, the method is called.
+ *
+ * Results:
+ *	TCL_OK with *payingPtr set, or the errors of Paying or PayingOwn.
+ *
+ * Side effects:
+ *	Those of the method; PayingOwn set the first time.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+Paying(
+    Tcl_Interp *interp,
+    FarmNames *fnPtr,
+    int *payingPtr)
+{
+    Tcl_Obj *valueObj = GetVar(interp, fnPtr, E_PAYINGOWN, 0);
+    int own = 0, n, code;
+
+    if (valueObj != NULL) {
+	(void) Tcl_GetStringFromObj(valueObj, &n);
+	if (n == 0) {
+	    code = EvalCall(interp, fnPtr->payingOwnObj);
+	    if (code != TCL_OK) {
+		return code;
+	    }
+	    valueObj = GetVar(interp, fnPtr, E_PAYINGOWN, 0);
+	}
+    }
+    if (valueObj != NULL
+	    && Tcl_GetBooleanFromObj(NULL, valueObj, &own) == TCL_OK && own
+	    && (valueObj = GetVar(interp, fnPtr, E_ACCOUNT, 0)) != NULL
+	    && Tcl_DictObjSize(NULL, valueObj, &n) == TCL_OK) {
+	*payingPtr = (n > 0);
+	return TCL_OK;
+    }
+    code = EvalCall(interp, fnPtr->payingObj);
+    if (code == TCL_OK && Tcl_GetBooleanFromObj(interp,
+	    Tcl_GetObjResult(interp), payingPtr) != TCL_OK) {
+	code = TCL_ERROR;
     }
     return code;
 }
@@ -1213,6 +1275,9 @@ Names(
 	elems[1] = Tcl_NewStringObj("Paying", -1);
 	fnPtr->payingObj = Tcl_NewListObj(2, elems);
 	Tcl_IncrRefCount(fnPtr->payingObj);
+	elems[1] = Tcl_NewStringObj("PayingOwn", -1);
+	fnPtr->payingOwnObj = Tcl_NewListObj(2, elems);
+	Tcl_IncrRefCount(fnPtr->payingOwnObj);
 	Tcl_ObjectSetMetadata(object, &namesMetaType, fnPtr);
     }
     return fnPtr;
@@ -1254,6 +1319,7 @@ ReleaseNames(
     Tcl_DecrRefCount(fnPtr->pumpNowObj);
     Tcl_DecrRefCount(fnPtr->pumpObj);
     Tcl_DecrRefCount(fnPtr->payingObj);
+    Tcl_DecrRefCount(fnPtr->payingOwnObj);
     ckfree((char *) fnPtr);
 }
 
