@@ -95,7 +95,7 @@ enum {
     F_OUTPUTS, F_SIGNAL, F_EXIT, F_STDERR, F_STDOUT, F_ERROR,
     F_QUEUED, F_RUNNING, F_RESULTS, F_EXCLUDED, F_TIMEOUT, F_SPEC,
     F_ADDRESS, F_FREE, F_QUEUE, F_SENT, F_KIND, F_PRICE, F_RETRIES,
-    F_TIME, F_BIDS, F_TOKEN,
+    F_TIME, F_BIDS, F_TOKEN, F_RUN,
     V_JOBS, V_RUNS, V_INFLIGHT, V_BATCH, V_QUEUE, V_HEAD,
     NUM_FARM_KEYS
 };
@@ -106,15 +106,26 @@ static const char *const farmKeyNames[NUM_FARM_KEYS] = {
     "outputs", "signal", "exit", "stderr", "stdout", "error",
     "queued", "running", "results", "excluded", "timeout", "spec",
     "address", "free", "queue", "sent", "kind", "price", "retries",
-    "time", "bids", "token",
+    "time", "bids", "token", "run",
     "Jobs", "Runs", "Inflight", "Batch", "Queue", "Head"
 };
 
 #define PLAIN_KEYS 24
 
+/*
+ * Values that every job has, the same (defaults of submit, what a
+ * result without reissues or attempts gets, an empty word): one object
+ * each per thread, shared by every job rather than one each (no script
+ * changes a value in place: Tcl copies a shared one).
+ */
+
+enum { C_EMPTY, C_ZERO, C_ONE, C_THREE, C_TIMEOUT, NUM_CONSTS };
+static const int constValues[NUM_CONSTS] = { 0, 0, 1, 3, 600000 };
+
 typedef struct FarmKeys {
     int made;			/* The exit handler is registered. */
     Tcl_Obj *objs[NUM_FARM_KEYS];
+    Tcl_Obj *consts[NUM_CONSTS];	/* By C_*: "", then integers. */
     Tcl_Obj *classObj;		/* The class farmSubmit made last, {kind
 				 * price}, or NULL: the next job of that
 				 * class gets the same (its string, the key
@@ -140,6 +151,8 @@ static int	FarmResultsObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
 static int	FarmDispatchObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
+static int	FarmDispatch(P2pVarHandle *handles, Tcl_Interp *interp,
+		    int objc, Tcl_Obj *const objv[], Tcl_Obj **sendPtr);
 static int	FarmSubmitObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
 static int	DictSize(Tcl_Obj *const *keys, Tcl_Obj *dictObj, int key);
@@ -147,6 +160,7 @@ static Tcl_Obj *const *KeyTable(void);
 static Tcl_Obj *JobClass(Tcl_Obj *kindObj, Tcl_Obj *priceObj);
 static void	FarmKeysExitProc(ClientData clientData);
 static Tcl_Obj *DictAt(Tcl_Obj *const *keys, Tcl_Obj *dictObj, int key);
+static Tcl_Obj *RunRid(Tcl_Obj *const *keys, Tcl_Obj *runObj);
 static int	IsFinal(Tcl_Obj *stateObj);
 static Tcl_Obj *PlainDict(Tcl_Obj *stringObj, int *sameKeysPtr);
 
@@ -379,7 +393,7 @@ FarmResults(
 		|| (activeObj = DictAt(keys, jobObj, F_ACTIVE)) == NULL
 		|| Tcl_DictObjGet(NULL, activeObj, addrObj,
 		    &runObj) != TCL_OK || runObj == NULL
-		|| (valueObj = DictAt(keys, runObj, F_RID)) == NULL
+		|| (valueObj = RunRid(keys, runObj)) == NULL
 		|| strcmp(Tcl_GetString(valueObj), rid) != 0) {
 	    Tcl_DecrRefCount(idObj);
 	    continue;
@@ -511,10 +525,10 @@ FarmResults(
 	Tcl_DictObjPut(NULL, resultObj, keys[F_ID], idObj);
 	valueObj = DictAt(keys, jobObj, F_REISSUES);
 	Tcl_DictObjPut(NULL, resultObj, keys[F_REISSUES],
-		valueObj ? valueObj : Tcl_NewIntObj(0));
+		valueObj ? valueObj : fkPtr->consts[C_ZERO]);
 	valueObj = DictAt(keys, jobObj, F_ATTEMPTS);
 	Tcl_DictObjPut(NULL, resultObj, keys[F_ATTEMPTS],
-		valueObj ? valueObj : Tcl_NewObj());
+		valueObj ? valueObj : fkPtr->consts[C_EMPTY]);
 	Tcl_DictObjPut(NULL, jobObj, keys[F_STATE], doneObj);
 	Tcl_DictObjPut(NULL, jobObj, keys[F_RESULT], resultObj);
 	Tcl_DecrRefCount(resultObj);
@@ -558,8 +572,40 @@ FarmDispatchObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
+    return FarmDispatch(clientData, interp, objc, objv, NULL);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * FarmDispatch --
+ *
+ *	farmDispatch's work, with the farm's handles (or NULL) and, from C
+ *	(OnePass, p2pFarmMethods.c), sendPtr: if not NULL, the first job
+ *	dispatched is the last (the others are left as not dispatched), and
+ *	its run does not go in Batch: sendPtr[0] is its worker's address,
+ *	sendPtr[1] the message that sends it, {run rid token spec} (each
+ *	with a reference for the caller), both NULL if none was dispatched.
+ *
+ * Results:
+ *	Those of farmDispatch.
+ *
+ * Side effects:
+ *	Those of farmDispatch.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+FarmDispatch(
+    P2pVarHandle *handles,
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[],
+    Tcl_Obj **sendPtr)
+{
     Tcl_Obj **ids, **bids = NULL, *jobsObj, *runsObj, *inflightObj;
-    Tcl_Obj *batchObj, *connVerObj, *tokenObj, *offerObj, *out[3];
+    Tcl_Obj *batchObj = NULL, *connVerObj, *tokenObj, *offerObj, *out[3];
     Tcl_Obj *bidsObj = NULL, *timeObj;
     Tcl_Obj *const *keys;
     FarmVars vars;
@@ -604,7 +650,10 @@ FarmDispatchObjCmd(
 	numBids = 0;			/* No dispatch: no token needed. */
     }
     connVerObj = objv[9];
-    EnterFarm(interp, objv[1], clientData, &vars);
+    if (sendPtr != NULL) {
+	sendPtr[0] = sendPtr[1] = NULL;
+    }
+    EnterFarm(interp, objv[1], handles, &vars);
     Tcl_IncrRefCount(objv[2]);
     Tcl_IncrRefCount(objv[6]);
     Tcl_IncrRefCount(connVerObj);
@@ -617,7 +666,8 @@ FarmDispatchObjCmd(
     if ((jobsObj = OwnVar(interp, &vars, V_JOBS)) == NULL
 	    || (runsObj = OwnVar(interp, &vars, V_RUNS)) == NULL
 	    || (inflightObj = OwnVar(interp, &vars, V_INFLIGHT)) == NULL
-	    || (batchObj = OwnVar(interp, &vars, V_BATCH)) == NULL) {
+	    || (sendPtr == NULL
+		&& (batchObj = OwnVar(interp, &vars, V_BATCH)) == NULL)) {
 	code = TCL_ERROR;
 	goto done;
     }
@@ -625,7 +675,7 @@ FarmDispatchObjCmd(
     for (; i < numIds; i++) {
 	Tcl_Obj *idObj = ids[i], *jobObj, *valueObj, *pickObj = NULL;
 	Tcl_Obj *addrObj = NULL, *ridObj, *runObj, *elems[3], *listObj;
-	Tcl_Obj *activeObj;
+	Tcl_Obj *activeObj, *elems4[4];
 	const char *id;
 	int k, free, queue, busy, ver, idLength;
 	double load, bestLoad = 0.0;
@@ -724,9 +774,16 @@ FarmDispatchObjCmd(
 	Tcl_DictObjPut(NULL, jobObj, keys[F_STATE], keys[F_RUNNING]);
 	activeObj = Unshared(jobObj, keys[F_ACTIVE],
 		DictAt(keys, jobObj, F_ACTIVE));
-	runObj = Tcl_NewDictObj();
-	Tcl_DictObjPut(NULL, runObj, keys[F_RID], ridObj);
-	Tcl_DictObjPut(NULL, runObj, keys[F_SENT], Tcl_NewWideIntObj(now));
+	/*
+	 * The run, the dict {rid $rid sent $now}, made as a list (RunRid
+	 * reads it as one; Tcl reads it as the dict).
+	 */
+
+	elems4[0] = keys[F_RID];
+	elems4[1] = ridObj;
+	elems4[2] = keys[F_SENT];
+	elems4[3] = Tcl_NewWideIntObj(now);
+	runObj = Tcl_NewListObj(4, elems4);
 	Tcl_DictObjPut(NULL, activeObj, addrObj, runObj);
 	elems[0] = idObj;
 	elems[1] = addrObj;
@@ -738,6 +795,27 @@ FarmDispatchObjCmd(
 	    Tcl_GetIntFromObj(NULL, valueObj, &busy);
 	}
 	Tcl_DictObjPut(NULL, inflightObj, addrObj, Tcl_NewIntObj(busy + 1));
+	if (sendPtr != NULL) {
+	    /*
+	     * The run to send now, the last of this call.
+	     */
+
+	    Tcl_Obj *messageObjv[4];
+
+	    messageObjv[0] = keys[F_RUN];
+	    messageObjv[1] = ridObj;
+	    messageObjv[2] = tokenObj;
+	    messageObjv[3] = DictAt(keys, jobObj, F_SPEC);
+	    sendPtr[0] = addrObj;
+	    sendPtr[1] = Tcl_NewListObj(4, messageObjv);
+	    Tcl_IncrRefCount(sendPtr[0]);
+	    Tcl_IncrRefCount(sendPtr[1]);
+	    Tcl_DecrRefCount(ridObj);
+	    if (i++ == head) {
+		head++;
+	    }
+	    break;
+	}
 	if (Tcl_DictObjGet(NULL, batchObj, addrObj, &listObj) != TCL_OK
 		|| listObj == NULL) {
 	    listObj = Tcl_NewObj();
@@ -802,6 +880,7 @@ FarmSubmitObjCmd(
     Tcl_Obj *idObj, *jobObj, *jobsObj, *queueObj, *headObj, *listObj;
     Tcl_Obj *out[2];
     Tcl_Obj *const *keys;
+    FarmKeys *fkPtr;
     FarmVars vars;
     int numWords, i, index, value, other = 0, n, head, code = TCL_OK;
 
@@ -841,6 +920,7 @@ FarmSubmitObjCmd(
 	return TCL_OK;
     }
     keys = KeyTable();
+    fkPtr = Tcl_GetThreadData(&farmKeysKey, sizeof(FarmKeys));
     if (given[O_JOB] == NULL
 	    || Tcl_DictObjGet(NULL, given[O_JOB], keys[F_KIND],
 		&kindObj) != TCL_OK || kindObj == NULL) {
@@ -895,13 +975,13 @@ FarmSubmitObjCmd(
     Tcl_DictObjPut(NULL, jobObj, keys[F_SPEC], given[O_JOB]);
     Tcl_DictObjPut(NULL, jobObj, keys[F_STATE], keys[F_QUEUED]);
     Tcl_DictObjPut(NULL, jobObj, keys[F_COMMAND],
-	    given[O_COMMAND] ? given[O_COMMAND] : Tcl_NewObj());
+	    given[O_COMMAND] ? given[O_COMMAND] : fkPtr->consts[C_EMPTY]);
     Tcl_DictObjPut(NULL, jobObj, keys[F_K],
-	    given[O_REDUNDANCY] ? given[O_REDUNDANCY] : Tcl_NewIntObj(1));
+	    given[O_REDUNDANCY] ? given[O_REDUNDANCY] : fkPtr->consts[C_ONE]);
     Tcl_DictObjPut(NULL, jobObj, keys[F_RETRIES],
-	    given[O_RETRIES] ? given[O_RETRIES] : Tcl_NewIntObj(3));
+	    given[O_RETRIES] ? given[O_RETRIES] : fkPtr->consts[C_THREE]);
     Tcl_DictObjPut(NULL, jobObj, keys[F_TIMEOUT],
-	    given[O_TIMEOUT] ? given[O_TIMEOUT] : Tcl_NewIntObj(600000));
+	    given[O_TIMEOUT] ? given[O_TIMEOUT] : fkPtr->consts[C_TIMEOUT]);
     Tcl_DictObjPut(NULL, jobObj, keys[F_ACTIVE], Tcl_NewObj());
     Tcl_DictObjPut(NULL, jobsObj, idObj, jobObj);
     out[0] = idObj;
@@ -927,6 +1007,7 @@ FarmSubmitObjCmd(
  *	order, kept by the caller. P2pFarmResults takes farmResults's
  *	arguments as values (from the first pair: start 0) and gives next
  *	and settled (with a reference) rather than a list of them.
+ *	P2pFarmDispatch's sendPtr: see FarmDispatch.
  *
  * Results:
  *	Those of the commands.
@@ -958,9 +1039,10 @@ P2pFarmDispatch(
     Tcl_Interp *interp,
     P2pVarHandle *vars,
     int objc,
-    Tcl_Obj *const objv[])
+    Tcl_Obj *const objv[],
+    Tcl_Obj **sendPtr)
 {
-    return FarmDispatchObjCmd((ClientData) vars, interp, objc, objv);
+    return FarmDispatch(vars, interp, objc, objv, sendPtr);
 }
 
 int
@@ -1279,6 +1361,42 @@ DictAt(
 /*
  *----------------------------------------------------------------------
  *
+ * RunRid --
+ *
+ *	The rid of a run in a job's active: the value of rid in the dict
+ *	runObj, read without making a dict of the list {rid R sent T}
+ *	that farmDispatch makes (any other value is read as a dict).
+ *
+ * Results:
+ *	The rid, or NULL if there is none.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static Tcl_Obj *
+RunRid(
+    Tcl_Obj *const *keys,	/* KeyTable() */
+    Tcl_Obj *runObj)
+{
+    static const Tcl_ObjType *listTypePtr = NULL;
+    Tcl_Obj **elems;
+    int n;
+
+    if (listTypePtr == NULL) {
+	listTypePtr = Tcl_GetObjType("list");
+    }
+    if (runObj->typePtr == listTypePtr
+	    && Tcl_ListObjGetElements(NULL, runObj, &n, &elems) == TCL_OK
+	    && n == 4 && strcmp(Tcl_GetString(elems[0]), "rid") == 0
+	    && strcmp(Tcl_GetString(elems[2]), "rid") != 0) {
+	return elems[1];
+    }
+    return DictAt(keys, runObj, F_RID);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * P2pFarmNumbered --
  *
  *	A string of prefix, then the character separator (unless 0), then
@@ -1357,7 +1475,8 @@ PlainDict(
 
     while ((found = P2pPlainWord(&p, end, &start, &n)) == 1) {
 	if (keyObj != NULL) {
-	    wordObj = n ? Tcl_NewStringObj(start, n) : Tcl_NewObj();
+	    wordObj = n ? Tcl_NewStringObj(start, n)
+		    : fkPtr->consts[C_EMPTY];
 	    Tcl_DictObjPut(NULL, dictObj, keyObj, wordObj);
 	    Tcl_DecrRefCount(keyObj);
 	    keyObj = NULL;
@@ -1480,6 +1599,11 @@ KeyTable(void)
 	    fkPtr->objs[i] = Tcl_NewStringObj(farmKeyNames[i], -1);
 	    Tcl_IncrRefCount(fkPtr->objs[i]);
 	}
+	for (i = 0; i < NUM_CONSTS; i++) {
+	    fkPtr->consts[i] = i == C_EMPTY ? Tcl_NewObj()
+		    : Tcl_NewIntObj(constValues[i]);
+	    Tcl_IncrRefCount(fkPtr->consts[i]);
+	}
     }
     return fkPtr->objs;
 }
@@ -1506,6 +1630,12 @@ FarmKeysExitProc(
 	if (fkPtr->objs[i] != NULL) {
 	    Tcl_DecrRefCount(fkPtr->objs[i]);
 	    fkPtr->objs[i] = NULL;
+	}
+    }
+    for (i = 0; i < NUM_CONSTS; i++) {
+	if (fkPtr->consts[i] != NULL) {
+	    Tcl_DecrRefCount(fkPtr->consts[i]);
+	    fkPtr->consts[i] = NULL;
 	}
     }
     if (fkPtr->classObj != NULL) {

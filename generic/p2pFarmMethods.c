@@ -154,6 +154,8 @@ static Tcl_Obj *SetVar(Tcl_Interp *interp, FarmNames *fnPtr, int name,
 static int	EvalCall(Tcl_Interp *interp, Tcl_Obj *callObj);
 static int	OnePass(Tcl_Interp *interp, FarmNames *fnPtr);
 static int	Paying(Tcl_Interp *interp, FarmNames *fnPtr, int *payingPtr);
+static int	SendRun(Tcl_Interp *interp, FarmNames *fnPtr,
+		    Tcl_Obj *addrObj, Tcl_Obj *messageObj);
 static Tcl_Obj *OwnValue(Tcl_Interp *interp, FarmNames *fnPtr, int name);
 static char *	SettledTraceProc(ClientData clientData, Tcl_Interp *interp,
 		    const char *name1, const char *name2, int flags);
@@ -675,8 +677,9 @@ SubmitMethod(
  *	open, no ledger (the farm's Paying): farmDispatch
  *	(P2pFarmDispatch) with the class's bids. If it dispatched the job,
  *	the class leaves Queue and Head, Seq takes the run's number, and
- *	the batch goes to its worker as PumpNow sends it (`run` for one
- *	run, else `runs`; SendWorker for a worker not connected yet).
+ *	the run goes to its worker as PumpNow sends it (`run`; SendWorker
+ *	for a worker not connected yet): straight from farmDispatch when
+ *	Batch is empty, else with the batch (`runs` for more than one).
  *
  * Results:
  *	TCL_CONTINUE when the pass is PumpNow's (not plain, or the job was
@@ -695,12 +698,14 @@ OnePass(
     FarmNames *fnPtr)
 {
     Tcl_Obj *queueObj, *headObj, *classObj, *qObj, *valueObj, *batchObj;
-    Tcl_Obj *callObjv[11], **elems, *addrObj, *runsObj;
-    Tcl_Obj *messageObj, *wordObjv[3], *runObjv[4];
+    Tcl_Obj *callObjv[11], **elems, *addrObj, *runsObj, *sendObjs[2];
+    Tcl_Obj *messageObj, *wordObjv[2], *runObjv[4];
     WatchCounts *wcPtr = Counts();
     Tcl_DictSearch search;
     Tcl_Time time;
-    int done, n, head, flag, next, code = TCL_OK, i;
+    int done, n, head, flag, next, code = TCL_OK, i, direct = 0;
+
+    sendObjs[0] = sendObjs[1] = NULL;
 
     queueObj = GetVar(interp, fnPtr, E_QUEUE, 0);
     if (queueObj == NULL || Tcl_DictObjSize(NULL, queueObj, &n) != TCL_OK
@@ -758,7 +763,16 @@ OnePass(
 	code = TCL_CONTINUE;
     }
     if (code == TCL_OK) {
-	code = P2pFarmDispatch(interp, fnPtr->vars, 11, callObjv);
+	/*
+	 * The run goes straight to its worker (sendObjs) when Batch holds
+	 * none to send with it.
+	 */
+
+	batchObj = GetVar(interp, fnPtr, E_BATCH, 0);
+	direct = batchObj != NULL
+		&& Tcl_DictObjSize(NULL, batchObj, &n) == TCL_OK && n == 0;
+	code = P2pFarmDispatch(interp, fnPtr->vars, 11, callObjv,
+		direct ? sendObjs : NULL);
     }
     if (code == TCL_OK
 	    && (Tcl_ListObjGetElements(interp, Tcl_GetObjResult(interp), &n,
@@ -786,6 +800,17 @@ OnePass(
     }
     for (i = 2; i < 11; i++) {
 	Tcl_DecrRefCount(callObjv[i]);
+    }
+    if (direct && sendObjs[0] != NULL) {
+	if (code == TCL_OK) {
+	    code = SendRun(interp, fnPtr, sendObjs[0], sendObjs[1]);
+	}
+	Tcl_DecrRefCount(sendObjs[0]);
+	Tcl_DecrRefCount(sendObjs[1]);
+	if (code == TCL_OK) {
+	    Tcl_ResetResult(interp);
+	}
+	return code;
     }
     if (code != TCL_OK) {
 	return code;
@@ -823,35 +848,67 @@ OnePass(
 	    messageObj = Tcl_NewListObj(2, wordObjv);
 	}
 	Tcl_IncrRefCount(messageObj);
-	valueObj = GetVar(interp, fnPtr, E_CONNUP, 0);
-	flag = 0;
-	if (valueObj != NULL && Tcl_DictObjGet(NULL, valueObj, addrObj,
-		&valueObj) == TCL_OK && valueObj != NULL) {
-	    (void) Tcl_GetBooleanFromObj(NULL, valueObj, &flag);
-	}
-	valueObj = flag ? GetVar(interp, fnPtr, E_CONNS, 0) : NULL;
-	if (valueObj != NULL && Tcl_DictObjGet(NULL, valueObj, addrObj,
-		&valueObj) == TCL_OK && valueObj != NULL) {
-	    /* [dict get $Conns $addr] send $message */
-	    wordObjv[0] = valueObj;
-	    wordObjv[1] = wcPtr->words[W_SEND];
-	    wordObjv[2] = messageObj;
-	    Tcl_IncrRefCount(wordObjv[0]);
-	    Tcl_IncrRefCount(wordObjv[1]);
-	    code = Tcl_EvalObjv(interp, 3, wordObjv, 0);
-	    Tcl_DecrRefCount(wordObjv[0]);
-	    Tcl_DecrRefCount(wordObjv[1]);
-	} else {
-	    wordObjv[0] = addrObj;
-	    wordObjv[1] = messageObj;
-	    code = CallFarm(interp, fnPtr, "SendWorker", 2, wordObjv);
-	}
+	code = SendRun(interp, fnPtr, addrObj, messageObj);
 	Tcl_DecrRefCount(messageObj);
     }
     Tcl_DictObjDone(&search);
     Tcl_DecrRefCount(batchObj);
     if (code == TCL_OK) {
 	Tcl_ResetResult(interp);
+    }
+    return code;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * SendRun --
+ *
+ *	Sends messageObj (run or runs) to the worker addrObj, as PumpNow
+ *	does: [dict get $Conns $addr] send $message to a worker connected
+ *	(ConnUp), else the farm's SendWorker.
+ *
+ * Results:
+ *	Those of the send.
+ *
+ * Side effects:
+ *	The message sent (or SendWorker's).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+SendRun(
+    Tcl_Interp *interp,
+    FarmNames *fnPtr,
+    Tcl_Obj *addrObj,
+    Tcl_Obj *messageObj)
+{
+    WatchCounts *wcPtr = Counts();
+    Tcl_Obj *valueObj, *wordObjv[3];
+    int flag = 0, code;
+
+    valueObj = GetVar(interp, fnPtr, E_CONNUP, 0);
+    if (valueObj != NULL && Tcl_DictObjGet(NULL, valueObj, addrObj,
+	    &valueObj) == TCL_OK && valueObj != NULL) {
+	(void) Tcl_GetBooleanFromObj(NULL, valueObj, &flag);
+    }
+    valueObj = flag ? GetVar(interp, fnPtr, E_CONNS, 0) : NULL;
+    if (valueObj != NULL && Tcl_DictObjGet(NULL, valueObj, addrObj,
+	    &valueObj) == TCL_OK && valueObj != NULL) {
+	/* [dict get $Conns $addr] send $message */
+	wordObjv[0] = valueObj;
+	wordObjv[1] = wcPtr->words[W_SEND];
+	wordObjv[2] = messageObj;
+	Tcl_IncrRefCount(wordObjv[0]);
+	Tcl_IncrRefCount(wordObjv[1]);
+	code = Tcl_EvalObjv(interp, 3, wordObjv, 0);
+	Tcl_DecrRefCount(wordObjv[0]);
+	Tcl_DecrRefCount(wordObjv[1]);
+    } else {
+	wordObjv[0] = addrObj;
+	wordObjv[1] = messageObj;
+	code = CallFarm(interp, fnPtr, "SendWorker", 2, wordObjv);
     }
     return code;
 }

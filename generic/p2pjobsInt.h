@@ -494,7 +494,7 @@ MODULE_SCOPE int	P2pFarmResults(Tcl_Interp *interp,
 			    Tcl_Obj **settledPtr);
 MODULE_SCOPE int	P2pFarmDispatch(Tcl_Interp *interp,
 			    P2pVarHandle *vars, int objc,
-			    Tcl_Obj *const objv[]);
+			    Tcl_Obj *const objv[], Tcl_Obj **sendPtr);
 MODULE_SCOPE int	P2pFarmSubmit(Tcl_Interp *interp,
 			    P2pVarHandle *vars, int objc,
 			    Tcl_Obj *const objv[]);
