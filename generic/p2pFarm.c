@@ -155,6 +155,10 @@ static int	FarmDispatch(P2pVarHandle *handles, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[], Tcl_Obj **sendPtr);
 static int	FarmSubmitObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
+static int	FarmSubmit(P2pVarHandle *handles, Tcl_Interp *interp,
+		    Tcl_Obj *nsObj, Tcl_Obj *idObj, int numWords,
+		    Tcl_Obj *const words[], int *statusPtr,
+		    Tcl_Obj **classPtr);
 static int	DictSize(Tcl_Obj *const *keys, Tcl_Obj *dictObj, int key);
 static Tcl_Obj *const *KeyTable(void);
 static Tcl_Obj *JobClass(Tcl_Obj *kindObj, Tcl_Obj *priceObj);
@@ -194,6 +198,8 @@ static void	LeaveFarm(FarmVars *fvPtr);
 static Tcl_Obj *OwnVar(Tcl_Interp *interp, FarmVars *fvPtr, int var);
 static Tcl_Obj *Unshared(Tcl_Obj *dictObj, Tcl_Obj *keyObj,
 		    Tcl_Obj *valueObj);
+static int	Enqueue(Tcl_Interp *interp, FarmVars *fvPtr,
+		    Tcl_Obj *classObj, Tcl_Obj *idObj, int *morePtr);
 
 /*
  *----------------------------------------------------------------------
@@ -871,18 +877,8 @@ FarmSubmitObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
-    static const char *const options[] = {
-	"-job", "-command", "-redundancy", "-retries", "-timeout", NULL
-    };
-    enum { O_JOB, O_COMMAND, O_REDUNDANCY, O_RETRIES, O_TIMEOUT };
-    Tcl_Obj *given[5] = {NULL, NULL, NULL, NULL, NULL};
-    Tcl_Obj **words, *kindObj = NULL, *priceObj = NULL, *classObj;
-    Tcl_Obj *idObj, *jobObj, *jobsObj, *queueObj, *headObj, *listObj;
-    Tcl_Obj *out[2];
-    Tcl_Obj *const *keys;
-    FarmKeys *fkPtr;
-    FarmVars vars;
-    int numWords, i, index, value, other = 0, n, head, code = TCL_OK;
+    Tcl_Obj **words, *out[2];
+    int numWords, status;
 
     if (objc != 4) {
 	Tcl_WrongNumArgs(interp, 1, objv, "ns id options");
@@ -892,6 +888,68 @@ FarmSubmitObjCmd(
 	    &words) != TCL_OK) {
 	return TCL_ERROR;
     }
+    Tcl_IncrRefCount(objv[3]);
+    if (FarmSubmit(clientData, interp, objv[1], objv[2], numWords, words,
+	    &status, NULL) != TCL_OK) {
+	Tcl_DecrRefCount(objv[3]);
+	return TCL_ERROR;
+    }
+    Tcl_DecrRefCount(objv[3]);
+    if (status >= 0) {
+	out[0] = objv[2];
+	out[1] = Tcl_NewBooleanObj(status == 1);
+	Tcl_SetObjResult(interp, Tcl_NewListObj(2, out));
+    }
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * FarmSubmit --
+ *
+ *	farmSubmit's work, with the farm's handles (or NULL), the job's
+ *	id and its options as words; and, from C (SubmitMethod,
+ *	p2pFarmMethods.c), classPtr: if not NULL and no job is queued
+ *	(Queue is empty), the job gets its entry in Jobs but is not queued:
+ *	*classPtr is its class (with a reference for the caller), which
+ *	either dispatches it at once or queues it (P2pFarmEnqueue).
+ *
+ * Results:
+ *	TCL_OK with *statusPtr: -1 for an option left to the farm (nothing
+ *	changed), 0 queued, 1 queued behind other jobs of its class, 2 not
+ *	queued (classPtr); or TCL_ERROR (farmSubmit's).
+ *
+ * Side effects:
+ *	Changes the farm's variables Jobs, Queue and Head.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+FarmSubmit(
+    P2pVarHandle *handles,
+    Tcl_Interp *interp,
+    Tcl_Obj *nsObj,
+    Tcl_Obj *idObj,
+    int numWords,
+    Tcl_Obj *const words[],
+    int *statusPtr,
+    Tcl_Obj **classPtr)
+{
+    static const char *const options[] = {
+	"-job", "-command", "-redundancy", "-retries", "-timeout", NULL
+    };
+    enum { O_JOB, O_COMMAND, O_REDUNDANCY, O_RETRIES, O_TIMEOUT };
+    Tcl_Obj *given[5] = {NULL, NULL, NULL, NULL, NULL};
+    Tcl_Obj *kindObj = NULL, *priceObj = NULL, *classObj;
+    Tcl_Obj *jobObj, *jobsObj, *queueObj;
+    Tcl_Obj *const *keys;
+    FarmKeys *fkPtr;
+    FarmVars vars;
+    int i, index, value, other = 0, n, more = 0, code = TCL_OK;
+
+    *statusPtr = -1;
     if (numWords % 2) {
 	return TCL_OK;
     }
@@ -932,44 +990,29 @@ FarmSubmitObjCmd(
     Tcl_DictObjGet(NULL, given[O_JOB], keys[F_PRICE], &priceObj);
     classObj = JobClass(kindObj, priceObj);
     Tcl_IncrRefCount(classObj);
-    idObj = objv[2];
 
     /*
      * As submit's `dict set Jobs`, `dict lappend Queue` and `dict set
      * Head` do: each variable made its own first, then changed in place.
+     * (Not queued, with classPtr, while no job is.)
      */
 
-    EnterFarm(interp, objv[1], clientData, &vars);
-    if ((jobsObj = OwnVar(interp, &vars, V_JOBS)) == NULL
-	    || (queueObj = OwnVar(interp, &vars, V_QUEUE)) == NULL
-	    || (headObj = OwnVar(interp, &vars, V_HEAD)) == NULL) {
+    EnterFarm(interp, nsObj, handles, &vars);
+    if ((jobsObj = OwnVar(interp, &vars, V_JOBS)) == NULL) {
 	code = TCL_ERROR;
 	goto done;
     }
-    if (Tcl_DictObjGet(interp, queueObj, classObj, &listObj) != TCL_OK) {
+    if (classPtr != NULL
+	    && (queueObj = FarmGet(interp, &vars, V_QUEUE, 0)) != NULL
+	    && Tcl_DictObjSize(NULL, queueObj, &n) == TCL_OK && n == 0) {
+	*classPtr = classObj;
+	Tcl_IncrRefCount(classObj);
+	*statusPtr = 2;
+    } else if (Enqueue(interp, &vars, classObj, idObj, &more) != TCL_OK) {
 	code = TCL_ERROR;
 	goto done;
-    }
-    if (listObj == NULL) {
-	listObj = Tcl_NewObj();
-	Tcl_DictObjPut(NULL, queueObj, classObj, listObj);
     } else {
-	listObj = Unshared(queueObj, classObj, listObj);
-    }
-    if (Tcl_ListObjAppendElement(interp, listObj, idObj) != TCL_OK) {
-	code = TCL_ERROR;
-	goto done;
-    }
-    Tcl_ListObjLength(NULL, listObj, &n);
-    if (Tcl_DictObjGet(interp, headObj, classObj, &listObj) != TCL_OK
-	    || (listObj != NULL
-		&& Tcl_GetIntFromObj(interp, listObj, &head) != TCL_OK)) {
-	code = TCL_ERROR;
-	goto done;
-    }
-    if (listObj == NULL) {
-	head = 0;
-	Tcl_DictObjPut(NULL, headObj, classObj, Tcl_NewIntObj(0));
+	*statusPtr = more;
     }
     jobObj = Tcl_NewDictObj();
     Tcl_DictObjPut(NULL, jobObj, keys[F_SPEC], given[O_JOB]);
@@ -984,9 +1027,6 @@ FarmSubmitObjCmd(
 	    given[O_TIMEOUT] ? given[O_TIMEOUT] : fkPtr->consts[C_TIMEOUT]);
     Tcl_DictObjPut(NULL, jobObj, keys[F_ACTIVE], Tcl_NewObj());
     Tcl_DictObjPut(NULL, jobsObj, idObj, jobObj);
-    out[0] = idObj;
-    out[1] = Tcl_NewBooleanObj(n - head > 1);
-    Tcl_SetObjResult(interp, Tcl_NewListObj(2, out));
 
   done:
     LeaveFarm(&vars);
@@ -997,7 +1037,66 @@ FarmSubmitObjCmd(
 /*
  *----------------------------------------------------------------------
  *
- * P2pFarmResults, P2pFarmDispatch, P2pFarmSubmit --
+ * Enqueue --
+ *
+ *	`dict lappend Queue $class $id`, and Head's entry for the class
+ *	(0) if it has none, as submit does.
+ *
+ * Results:
+ *	TCL_OK with *morePtr (whether jobs of the class wait before it), or
+ *	TCL_ERROR (Queue or Head not a dict, or missing).
+ *
+ * Side effects:
+ *	Changes Queue and Head.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+Enqueue(
+    Tcl_Interp *interp,
+    FarmVars *fvPtr,
+    Tcl_Obj *classObj,
+    Tcl_Obj *idObj,
+    int *morePtr)
+{
+    FarmKeys *fkPtr = Tcl_GetThreadData(&farmKeysKey, sizeof(FarmKeys));
+    Tcl_Obj *queueObj, *headObj, *listObj;
+    int n, head;
+
+    if ((queueObj = OwnVar(interp, fvPtr, V_QUEUE)) == NULL
+	    || (headObj = OwnVar(interp, fvPtr, V_HEAD)) == NULL
+	    || Tcl_DictObjGet(interp, queueObj, classObj,
+		&listObj) != TCL_OK) {
+	return TCL_ERROR;
+    }
+    if (listObj == NULL) {
+	listObj = Tcl_NewObj();
+	Tcl_DictObjPut(NULL, queueObj, classObj, listObj);
+    } else {
+	listObj = Unshared(queueObj, classObj, listObj);
+    }
+    if (Tcl_ListObjAppendElement(interp, listObj, idObj) != TCL_OK) {
+	return TCL_ERROR;
+    }
+    Tcl_ListObjLength(NULL, listObj, &n);
+    if (Tcl_DictObjGet(interp, headObj, classObj, &listObj) != TCL_OK
+	    || (listObj != NULL
+		&& Tcl_GetIntFromObj(interp, listObj, &head) != TCL_OK)) {
+	return TCL_ERROR;
+    }
+    if (listObj == NULL) {
+	head = 0;
+	Tcl_DictObjPut(NULL, headObj, classObj, fkPtr->consts[C_ZERO]);
+    }
+    *morePtr = n - head > 1;
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pFarmResults, P2pFarmDispatch, P2pFarmSubmit, P2pFarmEnqueue --
  *
  *	farmResults, farmDispatch and farmSubmit called from C (the farm's methods in
  *	C, generic/p2pFarmMethods.c), with objv as the commands take it
@@ -1007,7 +1106,10 @@ FarmSubmitObjCmd(
  *	order, kept by the caller. P2pFarmResults takes farmResults's
  *	arguments as values (from the first pair: start 0) and gives next
  *	and settled (with a reference) rather than a list of them.
- *	P2pFarmDispatch's sendPtr: see FarmDispatch.
+ *	P2pFarmDispatch's sendPtr: see FarmDispatch. P2pFarmSubmit takes
+ *	the id and the options' words, and gives farmSubmit's answer as
+ *	*statusPtr (see FarmSubmit, and classPtr); P2pFarmEnqueue queues
+ *	the job id of class classObj that it did not queue.
  *
  * Results:
  *	Those of the commands.
@@ -1049,10 +1151,31 @@ int
 P2pFarmSubmit(
     Tcl_Interp *interp,
     P2pVarHandle *vars,
-    int objc,
-    Tcl_Obj *const objv[])
+    Tcl_Obj *nsObj,
+    Tcl_Obj *idObj,
+    int numWords,
+    Tcl_Obj *const words[],
+    int *statusPtr,
+    Tcl_Obj **classPtr)
 {
-    return FarmSubmitObjCmd((ClientData) vars, interp, objc, objv);
+    return FarmSubmit(vars, interp, nsObj, idObj, numWords, words,
+	    statusPtr, classPtr);
+}
+
+int
+P2pFarmEnqueue(
+    Tcl_Interp *interp,
+    P2pVarHandle *vars,
+    Tcl_Obj *classObj,
+    Tcl_Obj *idObj)
+{
+    FarmVars fv;
+    int more, code;
+
+    EnterFarm(interp, NULL, vars, &fv);
+    code = Enqueue(interp, &fv, classObj, idObj, &more);
+    LeaveFarm(&fv);
+    return code;
 }
 
 /*

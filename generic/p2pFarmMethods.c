@@ -152,7 +152,8 @@ static Tcl_Obj *GetVar(Tcl_Interp *interp, FarmNames *fnPtr, int name,
 static Tcl_Obj *SetVar(Tcl_Interp *interp, FarmNames *fnPtr, int name,
 		    Tcl_Obj *valueObj);
 static int	EvalCall(Tcl_Interp *interp, Tcl_Obj *callObj);
-static int	OnePass(Tcl_Interp *interp, FarmNames *fnPtr);
+static int	OnePass(Tcl_Interp *interp, FarmNames *fnPtr,
+		    Tcl_Obj *classObj, Tcl_Obj *qObj);
 static int	Paying(Tcl_Interp *interp, FarmNames *fnPtr, int *payingPtr);
 static int	SendRun(Tcl_Interp *interp, FarmNames *fnPtr,
 		    Tcl_Obj *addrObj, Tcl_Obj *messageObj);
@@ -533,7 +534,12 @@ ForgetMethod(
  *	(a tree job, a bad option); then, unless a pass is under way
  *	(Pumping), a pass now (PumpNow, after the pump that was due is
  *	cancelled), or soon (Pump) when other jobs of its class wait
- *	before it.
+ *	before it. When no pass is under way, no pump due and no job
+ *	queued, farmSubmit does not queue the job: OnePass dispatches it
+ *	(no entry made in Queue and Head, and removed, for it), or it is
+ *	queued then (P2pFarmEnqueue) and the pass is PumpNow's, as if it
+ *	had been queued first (also when OnePass fails before the job was
+ *	dispatched).
  *
  * Results:
  *	The job's id, or the errors of farmSubmit, SubmitOther or the
@@ -554,57 +560,101 @@ SubmitMethod(
     Tcl_Obj *const *objv)
 {
     int skip = Tcl_ObjectContextSkippedArgs(context), code, n, flag;
+    int status, pumping, alone;
     FarmNames *fnPtr = Names(Tcl_ObjectContextObject(context));
-    Tcl_Obj *optionsObj, *valueObj, *rObj = NULL, **elems, *callObjv[4];
+    Tcl_Obj *optionsObj = NULL, *valueObj, *rObj = NULL, **elems;
+    Tcl_Obj *idObj, *classObj = NULL, *qObj;
     Tcl_WideInt seq;
 
     (void) clientData;
-    optionsObj = Tcl_NewListObj(objc - skip, objv + skip);
-    Tcl_IncrRefCount(optionsObj);
     valueObj = GetVar(interp, fnPtr, E_JOBSEQ, TCL_LEAVE_ERR_MSG);
     if (valueObj == NULL
 	    || Tcl_GetWideIntFromObj(interp, valueObj, &seq) != TCL_OK) {
-	code = TCL_ERROR;
-	goto done;
+	return TCL_ERROR;
     }
-    callObjv[0] = objv[skip - 1];
-    callObjv[1] = fnPtr->objs[N_NS];
-    callObjv[2] = P2pFarmNumbered("job", 3, 0, seq + 1);
-    callObjv[3] = optionsObj;
-    Tcl_IncrRefCount(callObjv[2]);
-    code = P2pFarmSubmit(interp, fnPtr->vars, 4, callObjv);
-    Tcl_DecrRefCount(callObjv[2]);
+
+    /*
+     * A job that is dispatched at once (no pass under way, no pump due,
+     * no job queued: see below) need not be queued first: farmSubmit
+     * leaves it to OnePass then, which queues it if it does not
+     * dispatch it.
+     */
+
+    alone = 0;
+    if ((valueObj = GetVar(interp, fnPtr, E_PUMPING, 0)) != NULL
+	    && Tcl_GetBooleanFromObj(NULL, valueObj, &pumping) == TCL_OK
+	    && !pumping
+	    && (valueObj = GetVar(interp, fnPtr, E_PUMPID, 0)) != NULL) {
+	(void) Tcl_GetStringFromObj(valueObj, &n);
+	alone = (n == 0);
+    }
+    idObj = P2pFarmNumbered("job", 3, 0, seq + 1);
+    Tcl_IncrRefCount(idObj);
+    code = P2pFarmSubmit(interp, fnPtr->vars, fnPtr->objs[N_NS], idObj,
+	    objc - skip, objv + skip, &status, alone ? &classObj : NULL);
     if (code != TCL_OK) {
 	goto done;
     }
-    rObj = Tcl_GetObjResult(interp);
-    Tcl_IncrRefCount(rObj);
-    if (Tcl_ListObjGetElements(NULL, rObj, &n, &elems) == TCL_OK && n) {
+    if (status >= 0) {
 	if (SetVar(interp, fnPtr, E_JOBSEQ,
 		Tcl_NewWideIntObj(seq + 1)) == NULL) {
 	    code = TCL_ERROR;
 	    goto done;
 	}
+	if (status == 2) {
+	    /*
+	     * Not queued: dispatched now, else queued and PumpNow's pass
+	     * (which takes it, or asks for bids).
+	     */
+
+	    qObj = Tcl_NewListObj(1, &idObj);
+	    Tcl_IncrRefCount(qObj);
+	    code = OnePass(interp, fnPtr, classObj, qObj);
+	    Tcl_DecrRefCount(qObj);
+	    if (code != TCL_OK && (valueObj = JobOf(interp, fnPtr,
+		    idObj)) != NULL && Tcl_DictObjGet(NULL, valueObj,
+		    Counts()->words[W_STATE], &valueObj) == TCL_OK
+		    && valueObj != NULL
+		    && strcmp(Tcl_GetString(valueObj), "queued") == 0) {
+		if (P2pFarmEnqueue(interp, fnPtr->vars, classObj,
+			idObj) != TCL_OK) {
+		    code = TCL_ERROR;
+		} else if (code == TCL_CONTINUE) {
+		    code = EvalCall(interp, fnPtr->pumpNowObj);
+		}
+	    }
+	    if (code == TCL_OK) {
+		Tcl_SetObjResult(interp, idObj);
+	    }
+	    goto done;
+	}
+	rObj = idObj;
+	flag = status;
     } else {
-	Tcl_DecrRefCount(rObj);
-	rObj = NULL;
+	optionsObj = Tcl_NewListObj(objc - skip, objv + skip);
+	Tcl_IncrRefCount(optionsObj);
 	code = CallFarm(interp, fnPtr, "SubmitOther", 1, &optionsObj);
 	if (code != TCL_OK) {
 	    goto done;
 	}
-	rObj = Tcl_GetObjResult(interp);
-	Tcl_IncrRefCount(rObj);
-	if (Tcl_ListObjGetElements(interp, rObj, &n, &elems) != TCL_OK) {
+	valueObj = Tcl_GetObjResult(interp);
+	if (Tcl_ListObjGetElements(interp, valueObj, &n, &elems) != TCL_OK) {
 	    code = TCL_ERROR;
 	    goto done;
 	}
+	if (n < 2) {
+	    Tcl_SetObjResult(interp, Tcl_NewStringObj(
+		    "bad answer of farmSubmit", -1));
+	    code = TCL_ERROR;
+	    goto done;
+	}
+	if (Tcl_GetBooleanFromObj(interp, elems[1], &flag) != TCL_OK) {
+	    code = TCL_ERROR;
+	    goto done;
+	}
+	rObj = elems[0];
     }
-    if (n < 2) {
-	Tcl_SetObjResult(interp, Tcl_NewStringObj(
-		"bad answer of farmSubmit", -1));
-	code = TCL_ERROR;
-	goto done;
-    }
+    Tcl_IncrRefCount(rObj);
 
     /*
      * Dispatch now (one job at a time then costs no trip through the
@@ -615,15 +665,11 @@ SubmitMethod(
 
     valueObj = GetVar(interp, fnPtr, E_PUMPING, TCL_LEAVE_ERR_MSG);
     if (valueObj == NULL
-	    || Tcl_GetBooleanFromObj(interp, valueObj, &flag) != TCL_OK) {
+	    || Tcl_GetBooleanFromObj(interp, valueObj, &pumping) != TCL_OK) {
 	code = TCL_ERROR;
 	goto done;
     }
-    if (!flag) {
-	if (Tcl_GetBooleanFromObj(interp, elems[1], &flag) != TCL_OK) {
-	    code = TCL_ERROR;
-	    goto done;
-	}
+    if (!pumping) {
 	if (flag) {
 	    code = EvalCall(interp, fnPtr->pumpObj);
 	} else {
@@ -635,7 +681,7 @@ SubmitMethod(
 	    Tcl_GetStringFromObj(valueObj, &n);
 	    code = TCL_CONTINUE;
 	    if (n == 0) {
-		code = OnePass(interp, fnPtr);
+		code = OnePass(interp, fnPtr, NULL, NULL);
 	    } else {
 		Tcl_Obj *cancelObjv[3];
 
@@ -656,13 +702,19 @@ SubmitMethod(
 	    goto done;
 	}
     }
-    Tcl_SetObjResult(interp, elems[0]);
+    Tcl_SetObjResult(interp, rObj);
 
   done:
     if (rObj != NULL) {
 	Tcl_DecrRefCount(rObj);
     }
-    Tcl_DecrRefCount(optionsObj);
+    if (classObj != NULL) {
+	Tcl_DecrRefCount(classObj);
+    }
+    if (optionsObj != NULL) {
+	Tcl_DecrRefCount(optionsObj);
+    }
+    Tcl_DecrRefCount(idObj);
     return code;
 }
 
@@ -673,10 +725,12 @@ SubmitMethod(
  *
  *	The pass PumpNow makes after submit, in C, when it is the plain
  *	one of a job submitted alone: no pump due (PumpId empty), one
- *	class queued, holding that one job from its head, no log file
- *	open, no ledger (the farm's Paying): farmDispatch
+ *	class queued, holding that one job from its head (or, with
+ *	classObj, no job queued and the job of qObj not queued), no log
+ *	file open, no ledger (the farm's Paying): farmDispatch
  *	(P2pFarmDispatch) with the class's bids. If it dispatched the job,
- *	the class leaves Queue and Head, Seq takes the run's number, and
+ *	the class leaves Queue and Head (if queued), Seq takes the run's
+ *	number, and
  *	the run goes to its worker as PumpNow sends it (`run`; SendWorker
  *	for a worker not connected yet): straight from farmDispatch when
  *	Batch is empty, else with the batch (`runs` for more than one).
@@ -695,32 +749,43 @@ SubmitMethod(
 static int
 OnePass(
     Tcl_Interp *interp,
-    FarmNames *fnPtr)
+    FarmNames *fnPtr,
+    Tcl_Obj *classObj,		/* The class of a job not queued, or NULL:
+				 * the one class queued. */
+    Tcl_Obj *qObj)		/* With classObj: the list {id}. */
 {
-    Tcl_Obj *queueObj, *headObj, *classObj, *qObj, *valueObj, *batchObj;
+    Tcl_Obj *queueObj, *headObj, *valueObj, *batchObj;
     Tcl_Obj *callObjv[11], **elems, *addrObj, *runsObj, *sendObjs[2];
     Tcl_Obj *messageObj, *wordObjv[2], *runObjv[4];
     WatchCounts *wcPtr = Counts();
     Tcl_DictSearch search;
     Tcl_Time time;
     int done, n, head, flag, next, code = TCL_OK, i, direct = 0;
+    int queued = 0;
 
     sendObjs[0] = sendObjs[1] = NULL;
 
-    queueObj = GetVar(interp, fnPtr, E_QUEUE, 0);
-    if (queueObj == NULL || Tcl_DictObjSize(NULL, queueObj, &n) != TCL_OK
-	    || n != 1 || Tcl_DictObjFirst(NULL, queueObj, &search, &classObj,
-		&qObj, &done) != TCL_OK) {
-	return TCL_CONTINUE;
-    }
-    Tcl_DictObjDone(&search);
-    headObj = GetVar(interp, fnPtr, E_HEAD, 0);
-    if (headObj == NULL
-	    || Tcl_DictObjGet(NULL, headObj, classObj, &valueObj) != TCL_OK
-	    || valueObj == NULL
-	    || Tcl_GetIntFromObj(NULL, valueObj, &head) != TCL_OK
-	    || Tcl_ListObjLength(NULL, qObj, &n) != TCL_OK || n != head + 1) {
-	return TCL_CONTINUE;
+    if (classObj != NULL) {
+	head = 0;
+    } else {
+	queueObj = GetVar(interp, fnPtr, E_QUEUE, 0);
+	if (queueObj == NULL
+		|| Tcl_DictObjSize(NULL, queueObj, &n) != TCL_OK || n != 1
+		|| Tcl_DictObjFirst(NULL, queueObj, &search, &classObj,
+		    &qObj, &done) != TCL_OK) {
+	    return TCL_CONTINUE;
+	}
+	Tcl_DictObjDone(&search);
+	queued = 1;
+	headObj = GetVar(interp, fnPtr, E_HEAD, 0);
+	if (headObj == NULL
+		|| Tcl_DictObjGet(NULL, headObj, classObj, &valueObj) != TCL_OK
+		|| valueObj == NULL
+		|| Tcl_GetIntFromObj(NULL, valueObj, &head) != TCL_OK
+		|| Tcl_ListObjLength(NULL, qObj, &n) != TCL_OK
+		|| n != head + 1) {
+	    return TCL_CONTINUE;
+	}
     }
     valueObj = GetVar(interp, fnPtr, E_LOGOPEN, 0);
     if (valueObj == NULL
@@ -789,8 +854,11 @@ OnePass(
 	 * number.
 	 */
 
-	if (SetVar(interp, fnPtr, E_SEQ, elems[2]) == NULL
-		|| (queueObj = OwnValue(interp, fnPtr, E_QUEUE)) == NULL
+	if (SetVar(interp, fnPtr, E_SEQ, elems[2]) == NULL) {
+	    code = TCL_ERROR;
+	} else if (!queued) {
+	    /* (Never queued.) */
+	} else if ((queueObj = OwnValue(interp, fnPtr, E_QUEUE)) == NULL
 		|| (headObj = OwnValue(interp, fnPtr, E_HEAD)) == NULL) {
 	    code = TCL_ERROR;
 	} else {

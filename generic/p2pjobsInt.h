@@ -496,8 +496,13 @@ MODULE_SCOPE int	P2pFarmDispatch(Tcl_Interp *interp,
 			    P2pVarHandle *vars, int objc,
 			    Tcl_Obj *const objv[], Tcl_Obj **sendPtr);
 MODULE_SCOPE int	P2pFarmSubmit(Tcl_Interp *interp,
-			    P2pVarHandle *vars, int objc,
-			    Tcl_Obj *const objv[]);
+			    P2pVarHandle *vars, Tcl_Obj *nsObj,
+			    Tcl_Obj *idObj, int numWords,
+			    Tcl_Obj *const words[], int *statusPtr,
+			    Tcl_Obj **classPtr);
+MODULE_SCOPE int	P2pFarmEnqueue(Tcl_Interp *interp,
+			    P2pVarHandle *vars, Tcl_Obj *classObj,
+			    Tcl_Obj *idObj);
 MODULE_SCOPE Tcl_Obj *	P2pFarmPlainList(Tcl_Obj *stringObj);
 MODULE_SCOPE Tcl_Obj *	P2pFarmNumbered(const char *prefix, int prefixLength,
 			    int separator, Tcl_WideInt n);
