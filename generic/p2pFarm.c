@@ -159,7 +159,6 @@ static int	FarmSubmit(P2pVarHandle *handles, Tcl_Interp *interp,
 		    Tcl_Obj *nsObj, Tcl_Obj *idObj, int numWords,
 		    Tcl_Obj *const words[], int *statusPtr,
 		    Tcl_Obj **classPtr);
-static int	DictSize(Tcl_Obj *const *keys, Tcl_Obj *dictObj, int key);
 static Tcl_Obj *const *KeyTable(void);
 static Tcl_Obj *JobClass(Tcl_Obj *kindObj, Tcl_Obj *priceObj);
 static void	FarmKeysExitProc(ClientData clientData);
@@ -681,9 +680,9 @@ FarmDispatch(
     for (; i < numIds; i++) {
 	Tcl_Obj *idObj = ids[i], *jobObj, *valueObj, *pickObj = NULL;
 	Tcl_Obj *addrObj = NULL, *ridObj, *runObj, *elems[3], *listObj;
-	Tcl_Obj *activeObj, *elems4[4];
+	Tcl_Obj *activeObj, *elems4[4], *specObj;
 	const char *id;
-	int k, free, queue, busy, ver, idLength;
+	int k, free, queue, busy, ver, idLength, pickBusy = 0;
 	double load, bestLoad = 0.0;
 	Tcl_WideInt timeout;
 
@@ -702,7 +701,8 @@ FarmDispatch(
 	}
 	if ((valueObj = DictAt(keys, jobObj, F_K)) == NULL
 		|| Tcl_GetIntFromObj(NULL, valueObj, &k) != TCL_OK || k != 1
-		|| DictSize(keys, jobObj, F_ACTIVE) != 0
+		|| (activeObj = DictAt(keys, jobObj, F_ACTIVE)) == NULL
+		|| Tcl_DictObjSize(NULL, activeObj, &k) != TCL_OK || k != 0
 		|| ((valueObj = DictAt(keys, jobObj, F_RESULTS)) != NULL
 		    && (Tcl_DictObjSize(NULL, valueObj, &k) != TCL_OK
 		    || k != 0))
@@ -711,7 +711,7 @@ FarmDispatch(
 		    || k != 0))
 		|| (valueObj = DictAt(keys, jobObj, F_TIMEOUT)) == NULL
 		|| Tcl_GetWideIntFromObj(NULL, valueObj, &timeout) != TCL_OK
-		|| DictAt(keys, jobObj, F_SPEC) == NULL) {
+		|| (specObj = DictAt(keys, jobObj, F_SPEC)) == NULL) {
 	    break;
 	}
 
@@ -743,6 +743,7 @@ FarmDispatch(
 	    if (busy < free) {
 		pickObj = bids[b];
 		addrObj = bidAddrObj;
+		pickBusy = busy;
 		break;
 	    }
 	    queue = 0;
@@ -756,6 +757,7 @@ FarmDispatch(
 		if (pickObj == NULL || load < bestLoad) {
 		    pickObj = bids[b];
 		    addrObj = bidAddrObj;
+		    pickBusy = busy;
 		    bestLoad = load;
 		}
 	    }
@@ -778,8 +780,8 @@ FarmDispatch(
 	Tcl_IncrRefCount(ridObj);
 	jobObj = Unshared(jobsObj, idObj, jobObj);
 	Tcl_DictObjPut(NULL, jobObj, keys[F_STATE], keys[F_RUNNING]);
-	activeObj = Unshared(jobObj, keys[F_ACTIVE],
-		DictAt(keys, jobObj, F_ACTIVE));
+	/* (A copy of the job holds the same active.) */
+	activeObj = Unshared(jobObj, keys[F_ACTIVE], activeObj);
 	/*
 	 * The run, the dict {rid $rid sent $now}, made as a list (RunRid
 	 * reads it as one; Tcl reads it as the dict).
@@ -795,12 +797,8 @@ FarmDispatch(
 	elems[1] = addrObj;
 	elems[2] = Tcl_NewWideIntObj(now + timeout);
 	Tcl_DictObjPut(NULL, runsObj, ridObj, Tcl_NewListObj(3, elems));
-	busy = 0;
-	if (Tcl_DictObjGet(NULL, inflightObj, addrObj, &valueObj) == TCL_OK
-		&& valueObj != NULL) {
-	    Tcl_GetIntFromObj(NULL, valueObj, &busy);
-	}
-	Tcl_DictObjPut(NULL, inflightObj, addrObj, Tcl_NewIntObj(busy + 1));
+	Tcl_DictObjPut(NULL, inflightObj, addrObj,
+		Tcl_NewIntObj(pickBusy + 1));
 	if (sendPtr != NULL) {
 	    /*
 	     * The run to send now, the last of this call.
@@ -811,7 +809,7 @@ FarmDispatch(
 	    messageObjv[0] = keys[F_RUN];
 	    messageObjv[1] = ridObj;
 	    messageObjv[2] = tokenObj;
-	    messageObjv[3] = DictAt(keys, jobObj, F_SPEC);
+	    messageObjv[3] = specObj;
 	    sendPtr[0] = addrObj;
 	    sendPtr[1] = Tcl_NewListObj(4, messageObjv);
 	    Tcl_IncrRefCount(sendPtr[0]);
@@ -831,7 +829,7 @@ FarmDispatch(
 	}
 	Tcl_ListObjAppendElement(NULL, listObj, ridObj);
 	Tcl_ListObjAppendElement(NULL, listObj, tokenObj);
-	Tcl_ListObjAppendElement(NULL, listObj, DictAt(keys, jobObj, F_SPEC));
+	Tcl_ListObjAppendElement(NULL, listObj, specObj);
 	Tcl_InvalidateStringRep(batchObj);
 	Tcl_DecrRefCount(ridObj);
 	if (i == head) {
@@ -1219,36 +1217,6 @@ JobClass(
     fkPtr->classObj = Tcl_NewListObj(2, elems);
     Tcl_IncrRefCount(fkPtr->classObj);
     return fkPtr->classObj;
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * DictSize --
- *
- *	The size of the dict that is the value of farmKeyNames[key] in
- *	dictObj.
- *
- * Results:
- *	The size, or -1 if there is no such value or it is no dict.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-DictSize(
-    Tcl_Obj *const *keys,	/* KeyTable() */
-    Tcl_Obj *dictObj,
-    int key)
-{
-    Tcl_Obj *valueObj = DictAt(keys, dictObj, key);
-    int size;
-
-    if (valueObj == NULL
-	    || Tcl_DictObjSize(NULL, valueObj, &size) != TCL_OK) {
-	return -1;
-    }
-    return size;
 }
 
 /*
