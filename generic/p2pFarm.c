@@ -152,7 +152,8 @@ static int	FarmResultsObjCmd(ClientData clientData, Tcl_Interp *interp,
 static int	FarmDispatchObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
 static int	FarmDispatch(P2pVarHandle *handles, Tcl_Interp *interp,
-		    int objc, Tcl_Obj *const objv[], Tcl_Obj **sendPtr);
+		    int objc, Tcl_Obj *const objv[], Tcl_Obj **sendPtr,
+		    Tcl_WideInt *nums);
 static int	FarmSubmitObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
 static int	FarmSubmit(P2pVarHandle *handles, Tcl_Interp *interp,
@@ -577,7 +578,7 @@ FarmDispatchObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
-    return FarmDispatch(clientData, interp, objc, objv, NULL);
+    return FarmDispatch(clientData, interp, objc, objv, NULL, NULL);
 }
 
 /*
@@ -591,6 +592,9 @@ FarmDispatchObjCmd(
  *	its run does not go in Batch: sendPtr[0] is its worker's address,
  *	sendPtr[1] the message that sends it, {run rid token spec} (each
  *	with a reference for the caller), both NULL if none was dispatched.
+ *	nums, if not NULL (from C too), holds i, head, now and seq (objv's
+ *	are not read) and gets next, head and seq back (nums[0], [1] and
+ *	[3]) in place of the command's result.
  *
  * Results:
  *	Those of farmDispatch.
@@ -607,7 +611,8 @@ FarmDispatch(
     Tcl_Interp *interp,
     int objc,
     Tcl_Obj *const objv[],
-    Tcl_Obj **sendPtr)
+    Tcl_Obj **sendPtr,
+    Tcl_WideInt *nums)		/* Or NULL: see above. */
 {
     Tcl_Obj **ids, **bids = NULL, *jobsObj, *runsObj, *inflightObj;
     Tcl_Obj *batchObj = NULL, *connVerObj, *tokenObj, *offerObj, *out[3];
@@ -623,14 +628,21 @@ FarmDispatch(
 	return TCL_ERROR;
     }
     keys = KeyTable();
-    if (Tcl_ListObjGetElements(interp, objv[2], &numIds, &ids) != TCL_OK
-	    || Tcl_GetIntFromObj(interp, objv[3], &i) != TCL_OK
+    if (nums != NULL) {
+	i = (int) nums[0];
+	head = (int) nums[1];
+	now = nums[2];
+	seq = nums[3];
+    } else if (Tcl_GetIntFromObj(interp, objv[3], &i) != TCL_OK
 	    || Tcl_GetIntFromObj(interp, objv[4], &head) != TCL_OK
 	    || Tcl_GetWideIntFromObj(interp, objv[5], &now) != TCL_OK
+	    || Tcl_GetWideIntFromObj(interp, objv[10], &seq) != TCL_OK) {
+	return TCL_ERROR;
+    }
+    if (Tcl_ListObjGetElements(interp, objv[2], &numIds, &ids) != TCL_OK
 	    || Tcl_DictObjGet(interp, objv[6], objv[7], &offerObj) != TCL_OK
 	    || Tcl_GetWideIntFromObj(interp, objv[8], &ttl) != TCL_OK
-	    || Tcl_DictObjSize(interp, objv[9], &b) != TCL_OK
-	    || Tcl_GetWideIntFromObj(interp, objv[10], &seq) != TCL_OK) {
+	    || Tcl_DictObjSize(interp, objv[9], &b) != TCL_OK) {
 	return TCL_ERROR;
     }
 
@@ -836,10 +848,16 @@ FarmDispatch(
 	    head++;
 	}
     }
-    out[0] = Tcl_NewIntObj(i);
-    out[1] = Tcl_NewIntObj(head);
-    out[2] = Tcl_NewWideIntObj(seq);
-    Tcl_SetObjResult(interp, Tcl_NewListObj(3, out));
+    if (nums != NULL) {
+	nums[0] = i;
+	nums[1] = head;
+	nums[3] = seq;
+    } else {
+	out[0] = Tcl_NewIntObj(i);
+	out[1] = Tcl_NewIntObj(head);
+	out[2] = Tcl_NewWideIntObj(seq);
+	Tcl_SetObjResult(interp, Tcl_NewListObj(3, out));
+    }
 
   done:
     LeaveFarm(&vars);
@@ -1104,7 +1122,7 @@ Enqueue(
  *	order, kept by the caller. P2pFarmResults takes farmResults's
  *	arguments as values (from the first pair: start 0) and gives next
  *	and settled (with a reference) rather than a list of them.
- *	P2pFarmDispatch's sendPtr: see FarmDispatch. P2pFarmSubmit takes
+ *	P2pFarmDispatch's sendPtr and nums: see FarmDispatch. P2pFarmSubmit takes
  *	the id and the options' words, and gives farmSubmit's answer as
  *	*statusPtr (see FarmSubmit, and classPtr); P2pFarmEnqueue queues
  *	the job id of class classObj that it did not queue.
@@ -1140,9 +1158,10 @@ P2pFarmDispatch(
     P2pVarHandle *vars,
     int objc,
     Tcl_Obj *const objv[],
-    Tcl_Obj **sendPtr)
+    Tcl_Obj **sendPtr,
+    Tcl_WideInt *nums)
 {
-    return FarmDispatch(vars, interp, objc, objv, sendPtr);
+    return FarmDispatch(vars, interp, objc, objv, sendPtr, nums);
 }
 
 int
@@ -1509,6 +1528,7 @@ P2pFarmNumbered(
     Tcl_WideInt n)
 {
     char digits[TCL_INTEGER_SPACE + 2], *p = digits + sizeof(digits);
+    char local[64];
     Tcl_WideUInt u = n < 0 ? -(Tcl_WideUInt) n : (Tcl_WideUInt) n;
     int length;
     Tcl_Obj *obj;
@@ -1524,6 +1544,12 @@ P2pFarmNumbered(
 	*--p = (char) separator;
     }
     length = (int) (digits + sizeof(digits) - p);
+    if (prefixLength + length <= (int) sizeof(local)) {
+	/* (One copy, into the new object.) */
+	memcpy(local, prefix, prefixLength);
+	memcpy(local + prefixLength, p, length);
+	return Tcl_NewStringObj(local, prefixLength + length);
+    }
     obj = Tcl_NewObj();
     Tcl_SetObjLength(obj, prefixLength + length);
     memcpy(Tcl_GetString(obj), prefix, prefixLength);

@@ -151,6 +151,8 @@ static Tcl_Obj *GetVar(Tcl_Interp *interp, FarmNames *fnPtr, int name,
 		    int flags);
 static Tcl_Obj *SetVar(Tcl_Interp *interp, FarmNames *fnPtr, int name,
 		    Tcl_Obj *valueObj);
+static Tcl_Obj *SetWide(Tcl_Interp *interp, FarmNames *fnPtr, int name,
+		    Tcl_WideInt value);
 static int	EvalCall(Tcl_Interp *interp, Tcl_Obj *callObj);
 static int	OnePass(Tcl_Interp *interp, FarmNames *fnPtr,
 		    Tcl_Obj *classObj, Tcl_Obj *qObj);
@@ -596,8 +598,7 @@ SubmitMethod(
 	goto done;
     }
     if (status >= 0) {
-	if (SetVar(interp, fnPtr, E_JOBSEQ,
-		Tcl_NewWideIntObj(seq + 1)) == NULL) {
+	if (SetWide(interp, fnPtr, E_JOBSEQ, seq + 1) == NULL) {
 	    code = TCL_ERROR;
 	    goto done;
 	}
@@ -760,8 +761,9 @@ OnePass(
     WatchCounts *wcPtr = Counts();
     Tcl_DictSearch search;
     Tcl_Time time;
-    int done, n, head, flag, next, code = TCL_OK, i, direct = 0;
+    int done, n, head, flag, code = TCL_OK, i, direct = 0;
     int queued = 0;
+    Tcl_WideInt nums[4];
 
     sendObjs[0] = sendObjs[1] = NULL;
 
@@ -814,11 +816,11 @@ OnePass(
     callObjv[0] = fnPtr->objs[N_MY];
     callObjv[1] = fnPtr->objs[N_NS];
     callObjv[2] = qObj;
-    callObjv[3] = Tcl_NewIntObj(head);
-    callObjv[4] = callObjv[3];
+    callObjv[3] = callObjv[4] = callObjv[5] = fnPtr->objs[N_NS];
+				/* (Not read: nums.) */
     Tcl_GetTime(&time);
-    callObjv[5] = Tcl_NewWideIntObj((Tcl_WideInt) time.sec * 1000
-	    + time.usec / 1000);
+    nums[0] = nums[1] = head;
+    nums[2] = (Tcl_WideInt) time.sec * 1000 + time.usec / 1000;
     callObjv[7] = classObj;
     for (i = 2; i < 11; i++) {
 	Tcl_IncrRefCount(callObjv[i]);
@@ -836,29 +838,22 @@ OnePass(
 	batchObj = GetVar(interp, fnPtr, E_BATCH, 0);
 	direct = batchObj != NULL
 		&& Tcl_DictObjSize(NULL, batchObj, &n) == TCL_OK && n == 0;
-	code = P2pFarmDispatch(interp, fnPtr->vars, 11, callObjv,
-		direct ? sendObjs : NULL);
+	if (Tcl_GetWideIntFromObj(interp, callObjv[10], &nums[3]) != TCL_OK) {
+	    code = TCL_ERROR;
+	} else {
+	    code = P2pFarmDispatch(interp, fnPtr->vars, 11, callObjv,
+		    direct ? sendObjs : NULL, nums);
+	}
     }
-    if (code == TCL_OK
-	    && (Tcl_ListObjGetElements(interp, Tcl_GetObjResult(interp), &n,
-		&elems) != TCL_OK || n != 3
-	    || Tcl_GetIntFromObj(interp, elems[0], &next) != TCL_OK)) {
-	code = TCL_ERROR;
-    }
-    if (code == TCL_OK && next <= head) {
+    if (code == TCL_OK && nums[0] <= head) {
 	code = TCL_CONTINUE;		/* Not dispatched: PumpNow's. */
     }
-    if (code == TCL_OK) {
+    if (code == TCL_OK && queued) {
 	/*
-	 * Dispatched: the class leaves the queues; Seq is the last run's
-	 * number.
+	 * Dispatched: the class leaves the queues.
 	 */
 
-	if (SetVar(interp, fnPtr, E_SEQ, elems[2]) == NULL) {
-	    code = TCL_ERROR;
-	} else if (!queued) {
-	    /* (Never queued.) */
-	} else if ((queueObj = OwnValue(interp, fnPtr, E_QUEUE)) == NULL
+	if ((queueObj = OwnValue(interp, fnPtr, E_QUEUE)) == NULL
 		|| (headObj = OwnValue(interp, fnPtr, E_HEAD)) == NULL) {
 	    code = TCL_ERROR;
 	} else {
@@ -868,6 +863,9 @@ OnePass(
     }
     for (i = 2; i < 11; i++) {
 	Tcl_DecrRefCount(callObjv[i]);
+    }
+    if (code == TCL_OK && SetWide(interp, fnPtr, E_SEQ, nums[3]) == NULL) {
+	code = TCL_ERROR;		/* (Seq: the last run's number.) */
     }
     if (direct && sendObjs[0] != NULL) {
 	if (code == TCL_OK) {
@@ -1226,6 +1224,38 @@ SetVar(
 {
     return P2pVarHandleSet(interp, &fnPtr->vars[name], valueObj,
 	    TCL_LEAVE_ERR_MSG);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * SetWide --
+ *
+ *	Sets the farm's variable varNames[name] to the integer value: its
+ *	value object changed in place when only the variable holds it (as
+ *	`incr` does), else a new one; set either way (its traces run).
+ *
+ * Results:
+ *	The value, or NULL with an error.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static Tcl_Obj *
+SetWide(
+    Tcl_Interp *interp,
+    FarmNames *fnPtr,
+    int name,
+    Tcl_WideInt value)
+{
+    Tcl_Obj *valueObj = GetVar(interp, fnPtr, name, 0);
+
+    if (valueObj != NULL && !Tcl_IsShared(valueObj)) {
+	Tcl_SetWideIntObj(valueObj, value);
+    } else {
+	valueObj = Tcl_NewWideIntObj(value);
+    }
+    return SetVar(interp, fnPtr, name, valueObj);
 }
 
 /*

@@ -494,7 +494,8 @@ MODULE_SCOPE int	P2pFarmResults(Tcl_Interp *interp,
 			    Tcl_Obj **settledPtr);
 MODULE_SCOPE int	P2pFarmDispatch(Tcl_Interp *interp,
 			    P2pVarHandle *vars, int objc,
-			    Tcl_Obj *const objv[], Tcl_Obj **sendPtr);
+			    Tcl_Obj *const objv[], Tcl_Obj **sendPtr,
+			    Tcl_WideInt *nums);
 MODULE_SCOPE int	P2pFarmSubmit(Tcl_Interp *interp,
 			    P2pVarHandle *vars, Tcl_Obj *nsObj,
 			    Tcl_Obj *idObj, int numWords,
