@@ -498,8 +498,8 @@ FarmResults(
 
 	Tcl_DictObjRemove(NULL, runsObj, ridObj);
 	jobObj = Unshared(jobsObj, idObj, jobObj);
-	activeObj = Unshared(jobObj, keys[F_ACTIVE],
-		DictAt(keys, jobObj, F_ACTIVE));
+	/* (A copy of the job holds the same active.) */
+	activeObj = Unshared(jobObj, keys[F_ACTIVE], activeObj);
 	Tcl_DictObjRemove(NULL, activeObj, addrObj);
 	if (Tcl_DictObjGet(NULL, inflightObj, addrObj,
 		&countObj) == TCL_OK && countObj != NULL) {
