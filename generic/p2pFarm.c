@@ -156,10 +156,6 @@ static int	FarmDispatch(P2pVarHandle *handles, Tcl_Interp *interp,
 		    Tcl_WideInt *nums);
 static int	FarmSubmitObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
-static int	FarmSubmit(P2pVarHandle *handles, Tcl_Interp *interp,
-		    Tcl_Obj *nsObj, Tcl_Obj *idObj, int numWords,
-		    Tcl_Obj *const words[], int *statusPtr,
-		    Tcl_Obj **classPtr);
 static Tcl_Obj *const *KeyTable(void);
 static Tcl_Obj *JobClass(Tcl_Obj *kindObj, Tcl_Obj *priceObj);
 static void	FarmKeysExitProc(ClientData clientData);
@@ -893,7 +889,7 @@ FarmSubmitObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
-    Tcl_Obj **words, *out[2];
+    Tcl_Obj **words;
     int numWords, status;
 
     if (objc != 4) {
@@ -905,24 +901,26 @@ FarmSubmitObjCmd(
 	return TCL_ERROR;
     }
     Tcl_IncrRefCount(objv[3]);
-    if (FarmSubmit(clientData, interp, objv[1], objv[2], numWords, words,
-	    &status, NULL) != TCL_OK) {
+    if (P2pFarmSubmit(interp, clientData, objv[1], objv[2], numWords,
+	    words, &status, NULL) != TCL_OK) {
 	Tcl_DecrRefCount(objv[3]);
 	return TCL_ERROR;
     }
     Tcl_DecrRefCount(objv[3]);
-    if (status >= 0) {
-	out[0] = objv[2];
-	out[1] = Tcl_NewBooleanObj(status == 1);
-	Tcl_SetObjResult(interp, Tcl_NewListObj(2, out));
+    if (status < 0) {
+	return TCL_OK;			/* (Left to the farm.) */
     }
+    /* {id more} */
+    Tcl_SetObjResult(interp, Tcl_NewListObj(1, &objv[2]));
+    Tcl_ListObjAppendElement(NULL, Tcl_GetObjResult(interp),
+	    Tcl_NewBooleanObj(status == 1));
     return TCL_OK;
 }
 
 /*
  *----------------------------------------------------------------------
  *
- * FarmSubmit --
+ * P2pFarmSubmit --
  *
  *	farmSubmit's work, with the farm's handles (or NULL), the job's
  *	id and its options as words; and, from C (SubmitMethod,
@@ -942,10 +940,10 @@ FarmSubmitObjCmd(
  *----------------------------------------------------------------------
  */
 
-static int
-FarmSubmit(
-    P2pVarHandle *handles,
+int
+P2pFarmSubmit(
     Tcl_Interp *interp,
+    P2pVarHandle *handles,
     Tcl_Obj *nsObj,
     Tcl_Obj *idObj,
     int numWords,
@@ -1112,7 +1110,7 @@ Enqueue(
 /*
  *----------------------------------------------------------------------
  *
- * P2pFarmResults, P2pFarmDispatch, P2pFarmSubmit, P2pFarmEnqueue --
+ * P2pFarmResults, P2pFarmDispatch, P2pFarmEnqueue --
  *
  *	farmResults, farmDispatch and farmSubmit called from C (the farm's methods in
  *	C, generic/p2pFarmMethods.c), with objv as the commands take it
@@ -1122,10 +1120,9 @@ Enqueue(
  *	order, kept by the caller. P2pFarmResults takes farmResults's
  *	arguments as values (from the first pair: start 0) and gives next
  *	and settled (with a reference) rather than a list of them.
- *	P2pFarmDispatch's sendPtr and nums: see FarmDispatch. P2pFarmSubmit takes
- *	the id and the options' words, and gives farmSubmit's answer as
- *	*statusPtr (see FarmSubmit, and classPtr); P2pFarmEnqueue queues
- *	the job id of class classObj that it did not queue.
+ *	P2pFarmDispatch's sendPtr and nums: see FarmDispatch. (P2pFarmSubmit
+ *	is above.) P2pFarmEnqueue queues the job id of class classObj that
+ *	P2pFarmSubmit did not queue.
  *
  * Results:
  *	Those of the commands.
@@ -1162,21 +1159,6 @@ P2pFarmDispatch(
     Tcl_WideInt *nums)
 {
     return FarmDispatch(vars, interp, objc, objv, sendPtr, nums);
-}
-
-int
-P2pFarmSubmit(
-    Tcl_Interp *interp,
-    P2pVarHandle *vars,
-    Tcl_Obj *nsObj,
-    Tcl_Obj *idObj,
-    int numWords,
-    Tcl_Obj *const words[],
-    int *statusPtr,
-    Tcl_Obj **classPtr)
-{
-    return FarmSubmit(vars, interp, nsObj, idObj, numWords, words,
-	    statusPtr, classPtr);
 }
 
 int
