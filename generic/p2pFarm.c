@@ -143,10 +143,24 @@ typedef struct FarmKeys {
 
 static Tcl_ThreadDataKey farmKeysKey;
 
+/*
+ * The words of a results message read in place (P2pFarmResults): where
+ * each starts in the message's string, and its length.
+ */
+
+#define MAX_WORDS 16
+
+typedef struct PlainWords {
+    int count;
+    const char *start[MAX_WORDS];
+    int length[MAX_WORDS];
+} PlainWords;
+
 static int	FarmResults(Tcl_Interp *interp, Tcl_Obj *nsObj,
 		    P2pVarHandle *handles, Tcl_Obj *addrObj,
-		    Tcl_Obj *resultsObj, int start, int logOpen,
-		    Tcl_Obj *escrowsObj, int *nextPtr, Tcl_Obj **settledPtr);
+		    Tcl_Obj *resultsObj, PlainWords *pwPtr, int start,
+		    int logOpen, Tcl_Obj *escrowsObj, int *nextPtr,
+		    Tcl_Obj **settledPtr);
 static int	FarmResultsObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
 static int	FarmDispatchObjCmd(ClientData clientData, Tcl_Interp *interp,
@@ -162,7 +176,7 @@ static void	FarmKeysExitProc(ClientData clientData);
 static Tcl_Obj *DictAt(Tcl_Obj *const *keys, Tcl_Obj *dictObj, int key);
 static Tcl_Obj *RunRid(Tcl_Obj *const *keys, Tcl_Obj *runObj);
 static int	IsFinal(Tcl_Obj *stateObj);
-static Tcl_Obj *PlainDict(Tcl_Obj *stringObj, int *sameKeysPtr);
+static Tcl_Obj *PlainDict(const char *p, int length, int *sameKeysPtr);
 
 /*
  * How a command names the farm's variables during one call: by their
@@ -276,8 +290,8 @@ FarmResultsObjCmd(
 	    || Tcl_GetBooleanFromObj(interp, objv[5], &logOpen) != TCL_OK)) {
 	return TCL_ERROR;
     }
-    if (FarmResults(interp, objv[1], clientData, objv[2], objv[3], start,
-	    logOpen, objv[6], &next, &settledObj) != TCL_OK) {
+    if (FarmResults(interp, objv[1], clientData, objv[2], objv[3], NULL,
+	    start, logOpen, objv[6], &next, &settledObj) != TCL_OK) {
 	return TCL_ERROR;
     }
     out[0] = Tcl_NewIntObj(next);
@@ -295,8 +309,9 @@ FarmResultsObjCmd(
  *	farmResults's work (see the header of this file), with its
  *	arguments as values: the farm of namespace nsObj, or of the
  *	variables handles (the P2P_FARM_VARS handles, or NULL), the
- *	results of worker addrObj from pair start on, logOpen and the
- *	farm's Escrows.
+ *	results of worker addrObj (the list resultsObj, or the words of a
+ *	message read in place, pwPtr, if resultsObj is NULL) from pair
+ *	start on, logOpen and the farm's Escrows.
  *
  * Results:
  *	TCL_OK with *nextPtr and *settledPtr (a list with a reference for
@@ -316,13 +331,14 @@ FarmResults(
     P2pVarHandle *handles,
     Tcl_Obj *addrObj,
     Tcl_Obj *resultsObj,
+    PlainWords *pwPtr,
     int start,
     int logOpen,
     Tcl_Obj *escrowsObj,
     int *nextPtr,
     Tcl_Obj **settledPtr)
 {
-    Tcl_Obj **pairs, *jobsObj, *runsObj, *inflightObj;
+    Tcl_Obj **pairs = NULL, *jobsObj, *runsObj, *inflightObj;
     Tcl_Obj *resultObj, *doneObj, *settledObj;
     Tcl_Obj *const *keys;
     FarmVars vars;
@@ -334,7 +350,9 @@ FarmResults(
 	F_ERROR, F_RESULT
     };
 
-    if (Tcl_ListObjGetElements(NULL, resultsObj, &numPairs,
+    if (resultsObj == NULL) {
+	numPairs = pwPtr->count;	/* (Even: P2pFarmResults.) */
+    } else if (Tcl_ListObjGetElements(NULL, resultsObj, &numPairs,
 	    &pairs) != TCL_OK || numPairs % 2) {
 	Tcl_SetObjResult(interp, Tcl_NewStringObj(
 		"bad results: must be a list of rid result ...", -1));
@@ -356,7 +374,9 @@ FarmResults(
     EnterFarm(interp, nsObj, handles, &vars);
     keys = vars.keys;
     doneObj = keys[F_DONE];
-    Tcl_IncrRefCount(resultsObj);
+    if (resultsObj != NULL) {
+	Tcl_IncrRefCount(resultsObj);
+    }
     Tcl_IncrRefCount(escrowsObj);
 
     /*
@@ -375,14 +395,21 @@ FarmResults(
     Tcl_IncrRefCount(settledObj);
 
     for (i = start; i < numPairs; i += 2) {
-	Tcl_Obj *ridObj = pairs[i], *idObj, *jobObj, *activeObj, *runObj;
+	Tcl_Obj *ridObj = NULL, *idObj, *jobObj, *activeObj, *runObj;
 	Tcl_Obj *valueObj, *statusObj, *stateObj, *countObj, *ownObj = NULL;
-	const char *rid, *dot;
+	const char *rid, *dot, *runRid;
 	int ridLen, k, n, final, complete, sameKeys = 0, plain = 0;
 
-	resultObj = pairs[i + 1];
-	rid = Tcl_GetStringFromObj(ridObj, &ridLen);
-	dot = strchr(rid, '.');
+	if (pairs != NULL) {
+	    ridObj = pairs[i];
+	    resultObj = pairs[i + 1];
+	    rid = Tcl_GetStringFromObj(ridObj, &ridLen);
+	} else {
+	    resultObj = NULL;		/* (Made from its words below.) */
+	    rid = pwPtr->start[i];
+	    ridLen = pwPtr->length[i];
+	}
+	dot = memchr(rid, '.', ridLen);
 	idObj = Tcl_NewStringObj(rid, dot ? (int) (dot - rid) : ridLen);
 	Tcl_IncrRefCount(idObj);
 
@@ -396,15 +423,26 @@ FarmResults(
 		|| Tcl_DictObjGet(NULL, activeObj, addrObj,
 		    &runObj) != TCL_OK || runObj == NULL
 		|| (valueObj = RunRid(keys, runObj)) == NULL
-		|| strcmp(Tcl_GetString(valueObj), rid) != 0) {
+		|| (runRid = Tcl_GetStringFromObj(valueObj, &n), n != ridLen)
+		|| memcmp(runRid, rid, ridLen) != 0) {
 	    Tcl_DecrRefCount(idObj);
 	    continue;
+	}
+	if (ridObj == NULL) {
+	    ridObj = valueObj;		/* (The same rid: the run's.) */
 	}
 	if ((stateObj = DictAt(keys, jobObj, F_STATE)) == NULL) {
 	    Tcl_DecrRefCount(idObj);
 	    break;
 	}
 	final = IsFinal(stateObj);
+	if (final && resultObj == NULL) {
+	    /* (Only its status is looked at.) */
+	    ownObj = Tcl_NewStringObj(pwPtr->start[i + 1],
+		    pwPtr->length[i + 1]);
+	    Tcl_IncrRefCount(ownObj);
+	    resultObj = ownObj;
+	}
 	if (!final) {
 	    /*
 	     * What the farm must decide: a job of several workers (votes),
@@ -435,8 +473,21 @@ FarmResults(
 	     * copied as a dict (which cost some 3,900 instructions).
 	     */
 
-	    if (resultObj->typePtr == NULL && resultObj->bytes != NULL) {
-		ownObj = PlainDict(resultObj, &sameKeys);
+	    if (resultObj == NULL) {
+		/* (Its words in the message.) */
+		ownObj = PlainDict(pwPtr->start[i + 1], pwPtr->length[i + 1],
+			&sameKeys);
+		plain = ownObj != NULL;
+		if (ownObj == NULL) {
+		    ownObj = Tcl_NewStringObj(pwPtr->start[i + 1],
+			    pwPtr->length[i + 1]);
+		}
+		Tcl_IncrRefCount(ownObj);
+		resultObj = ownObj;
+	    } else if (resultObj->typePtr == NULL
+		    && resultObj->bytes != NULL) {
+		ownObj = PlainDict(resultObj->bytes, resultObj->length,
+			&sameKeys);
 		plain = ownObj != NULL;
 		if (ownObj == NULL) {
 		    ownObj = Tcl_DuplicateObj(resultObj);
@@ -511,6 +562,9 @@ FarmResults(
 	}
 	if (final) {
 	    Tcl_InvalidateStringRep(jobsObj);
+	    if (ownObj != NULL) {
+		Tcl_DecrRefCount(ownObj);
+	    }
 	    Tcl_DecrRefCount(idObj);
 	    continue;
 	}
@@ -544,7 +598,9 @@ FarmResults(
 
   done:
     LeaveFarm(&vars);
-    Tcl_DecrRefCount(resultsObj);
+    if (resultsObj != NULL) {
+	Tcl_DecrRefCount(resultsObj);
+    }
     Tcl_DecrRefCount(escrowsObj);
     return code;
 }
@@ -1118,8 +1174,12 @@ Enqueue(
  *	Inflight, Batch, Queue and Head reached through handles
  *	(p2pVarHandle.c): vars holds the P2P_FARM_VARS handles, in that
  *	order, kept by the caller. P2pFarmResults takes farmResults's
- *	arguments as values (from the first pair: start 0) and gives next
- *	and settled (with a reference) rather than a list of them.
+ *	arguments as values (from the first pair: start 0), the results
+ *	as the message's word (read as P2pFarmPlainList or Tcl reads it,
+ *	or, a few plain words, in place), and gives next and settled (with
+ *	a reference) rather than a list of them, and in *restPtr the
+ *	results as a list (with a reference) if some are left, else
+ *	NULL.
  *	P2pFarmDispatch's sendPtr and nums: see FarmDispatch. (P2pFarmSubmit
  *	is above.) P2pFarmEnqueue queues the job id of class classObj that
  *	P2pFarmSubmit did not queue.
@@ -1139,14 +1199,74 @@ P2pFarmResults(
     P2pVarHandle *vars,
     Tcl_Obj *nsObj,
     Tcl_Obj *addrObj,
-    Tcl_Obj *resultsObj,
+    Tcl_Obj *messageObj,
     int logOpen,
     Tcl_Obj *escrowsObj,
     int *nextPtr,
-    Tcl_Obj **settledPtr)
+    Tcl_Obj **settledPtr,
+    Tcl_Obj **restPtr)
 {
-    return FarmResults(interp, nsObj, vars, addrObj, resultsObj, 0,
+    PlainWords pw;
+    Tcl_Obj *resultsObj = NULL;
+    const char *p, *end;
+    int length, found = -1, numPairs, code;
+
+    /*
+     * A message's string of a few plain words (P2pPlainWord) is read in
+     * place: no list made of it, no string for each word.
+     */
+
+    Tcl_IncrRefCount(messageObj);
+    pw.count = 0;
+    if (messageObj->typePtr == NULL && messageObj->bytes != NULL) {
+	p = messageObj->bytes;
+	end = p + messageObj->length;
+	while (pw.count < MAX_WORDS && (found = P2pPlainWord(&p, end,
+		&pw.start[pw.count], &pw.length[pw.count])) == 1) {
+	    pw.count++;
+	}
+	if (found == 1) {
+	    const char *more;
+
+	    found = P2pPlainWord(&p, end, &more, &length) == 0
+		    ? 0 : -1;		/* (More words: not in place.) */
+	}
+    }
+    if (found != 0 || pw.count % 2) {
+	resultsObj = P2pFarmPlainList(messageObj);
+	if (resultsObj == NULL) {
+	    resultsObj = messageObj;
+	}
+	Tcl_IncrRefCount(resultsObj);
+    }
+    code = FarmResults(interp, nsObj, vars, addrObj, resultsObj, &pw, 0,
 	    logOpen, escrowsObj, nextPtr, settledPtr);
+
+    /*
+     * The results as a list where some are left (for the farm's
+     * ResultsRest).
+     */
+
+    *restPtr = NULL;
+    numPairs = pw.count;
+    if (code == TCL_OK && resultsObj != NULL
+	    && Tcl_ListObjLength(interp, resultsObj, &numPairs) != TCL_OK) {
+	Tcl_DecrRefCount(*settledPtr);
+	code = TCL_ERROR;
+    }
+    if (code == TCL_OK && *nextPtr < numPairs) {
+	if (resultsObj == NULL) {
+	    resultsObj = P2pFarmPlainList(messageObj);
+	    Tcl_IncrRefCount(resultsObj);
+	}
+	*restPtr = resultsObj;
+	Tcl_IncrRefCount(resultsObj);
+    }
+    if (resultsObj != NULL) {
+	Tcl_DecrRefCount(resultsObj);
+    }
+    Tcl_DecrRefCount(messageObj);
+    return code;
 }
 
 int
@@ -1544,8 +1664,8 @@ P2pFarmNumbered(
  *
  * PlainDict --
  *
- *	The dict that the string of stringObj is, when it is a list of an
- *	even number of plain words (P2pPlainWord). A key given twice keeps its
+ *	The dict that a string is, when it is a list of an even number of
+ *	plain words (P2pPlainWord). A key given twice keeps its
  *	first place and its last value, as in Tcl's own dict. The keys are
  *	those of the dict made last where they are the same, in the same
  *	place (a worker's results all have the same keys). *sameKeysPtr
@@ -1561,12 +1681,12 @@ P2pFarmNumbered(
 
 static Tcl_Obj *
 PlainDict(
-    Tcl_Obj *stringObj,
+    const char *p,		/* The string's characters ... */
+    int length,			/* ... and their number. */
     int *sameKeysPtr)
 {
     FarmKeys *fkPtr = Tcl_GetThreadData(&farmKeysKey, sizeof(FarmKeys));
-    int length, n, i = 0, keyLength, found;
-    const char *p = Tcl_GetStringFromObj(stringObj, &length);
+    int n, i = 0, keyLength, found;
     const char *end = p + length, *start, *key;
     Tcl_Obj *dictObj = Tcl_NewDictObj(), *keyObj = NULL, *wordObj;
     Tcl_Obj **lastPtr;

@@ -1104,7 +1104,7 @@ OnResultsMethod(
     int skip = Tcl_ObjectContextSkippedArgs(context), code, n, next, flag;
     FarmNames *fnPtr = Names(Tcl_ObjectContextObject(context));
     Tcl_Obj *valueObj, *addrObj = NULL, *escrowsObj, *settledObj;
-    Tcl_Obj *restObjv[4], *resultsObj;
+    Tcl_Obj *restObjv[4], *restObj;
 
     (void) clientData;
     if (objc != skip + 3) {
@@ -1118,16 +1118,11 @@ OnResultsMethod(
     }
 
     /*
-     * The results, the message's word as it came (a string), read as
-     * a list of plain words when it is one (P2pFarmPlainList), else by
-     * Tcl; either goes on as the results.
+     * The results, the message's word as it came (a string): read in
+     * place, or as a list (P2pFarmResults); what is left goes on as a
+     * list (restObj).
      */
 
-    resultsObj = P2pFarmPlainList(objv[skip + 2]);
-    if (resultsObj == NULL) {
-	resultsObj = objv[skip + 2];
-    }
-    Tcl_IncrRefCount(resultsObj);
     if (addrObj == NULL) {
 	addrObj = Tcl_NewObj();
     }
@@ -1140,30 +1135,24 @@ OnResultsMethod(
 	code = TCL_ERROR;
     } else {
 	code = P2pFarmResults(interp, fnPtr->vars, fnPtr->objs[N_NS],
-		addrObj, resultsObj, flag, escrowsObj, &next, &settledObj);
+		addrObj, objv[skip + 2], flag, escrowsObj, &next, &settledObj,
+		&restObj);
     }
     Tcl_DecrRefCount(addrObj);
     if (code != TCL_OK) {
-	Tcl_DecrRefCount(resultsObj);
 	return code;
     }
-    if (Tcl_ListObjLength(interp, resultsObj, &n) != TCL_OK) {
-	Tcl_DecrRefCount(settledObj);
-	Tcl_DecrRefCount(resultsObj);
-	return TCL_ERROR;
-    }
-    if (next < n) {
+    if (restObj != NULL) {
 	/* tailcall my ResultsRest $h $results {*}$r */
 	restObjv[0] = objv[skip];
-	restObjv[1] = resultsObj;
+	restObjv[1] = restObj;
 	restObjv[2] = Tcl_NewIntObj(next);
 	restObjv[3] = settledObj;
 	code = CallFarm(interp, fnPtr, "ResultsRest", 4, restObjv);
 	Tcl_DecrRefCount(settledObj);
-	Tcl_DecrRefCount(resultsObj);
+	Tcl_DecrRefCount(restObj);
 	return code;
     }
-    Tcl_DecrRefCount(resultsObj);
     if (Tcl_ListObjLength(NULL, settledObj, &n) == TCL_OK && n > 0) {
 	if (SetVar(interp, fnPtr, E_SETTLED, settledObj) == NULL) {
 	    Tcl_DecrRefCount(settledObj);

@@ -489,9 +489,9 @@ MODULE_SCOPE int	P2pFarmInit(Tcl_Interp *interp);
 #define P2P_FARM_VARS 6		/* Jobs Runs Inflight Batch Queue Head */
 MODULE_SCOPE int	P2pFarmResults(Tcl_Interp *interp,
 			    P2pVarHandle *vars, Tcl_Obj *nsObj,
-			    Tcl_Obj *addrObj, Tcl_Obj *resultsObj,
+			    Tcl_Obj *addrObj, Tcl_Obj *messageObj,
 			    int logOpen, Tcl_Obj *escrowsObj, int *nextPtr,
-			    Tcl_Obj **settledPtr);
+			    Tcl_Obj **settledPtr, Tcl_Obj **restPtr);
 MODULE_SCOPE int	P2pFarmDispatch(Tcl_Interp *interp,
 			    P2pVarHandle *vars, int objc,
 			    Tcl_Obj *const objv[], Tcl_Obj **sendPtr,
