@@ -95,7 +95,7 @@ enum {
     F_OUTPUTS, F_SIGNAL, F_EXIT, F_STDERR, F_STDOUT, F_ERROR,
     F_QUEUED, F_RUNNING, F_RESULTS, F_EXCLUDED, F_TIMEOUT, F_SPEC,
     F_ADDRESS, F_FREE, F_QUEUE, F_SENT, F_KIND, F_PRICE, F_RETRIES,
-    F_TIME, F_BIDS, F_TOKEN,
+    F_TIME, F_BIDS, F_TOKEN, F_RUN,
     V_JOBS, V_RUNS, V_INFLIGHT, V_BATCH, V_QUEUE, V_HEAD,
     NUM_FARM_KEYS
 };
@@ -106,15 +106,26 @@ static const char *const farmKeyNames[NUM_FARM_KEYS] = {
     "outputs", "signal", "exit", "stderr", "stdout", "error",
     "queued", "running", "results", "excluded", "timeout", "spec",
     "address", "free", "queue", "sent", "kind", "price", "retries",
-    "time", "bids", "token",
+    "time", "bids", "token", "run",
     "Jobs", "Runs", "Inflight", "Batch", "Queue", "Head"
 };
 
 #define PLAIN_KEYS 24
 
+/*
+ * Values that every job has, the same (defaults of submit, what a
+ * result without reissues or attempts gets, an empty word): one object
+ * each per thread, shared by every job rather than one each (no script
+ * changes a value in place: Tcl copies a shared one).
+ */
+
+enum { C_EMPTY, C_ZERO, C_ONE, C_THREE, C_TIMEOUT, NUM_CONSTS };
+static const int constValues[NUM_CONSTS] = { 0, 0, 1, 3, 600000 };
+
 typedef struct FarmKeys {
     int made;			/* The exit handler is registered. */
     Tcl_Obj *objs[NUM_FARM_KEYS];
+    Tcl_Obj *consts[NUM_CONSTS];	/* By C_*: "", then integers. */
     Tcl_Obj *classObj;		/* The class farmSubmit made last, {kind
 				 * price}, or NULL: the next job of that
 				 * class gets the same (its string, the key
@@ -132,23 +143,40 @@ typedef struct FarmKeys {
 
 static Tcl_ThreadDataKey farmKeysKey;
 
+/*
+ * The words of a results message read in place (P2pFarmResults): where
+ * each starts in the message's string, and its length.
+ */
+
+#define MAX_WORDS 16
+
+typedef struct PlainWords {
+    int count;
+    const char *start[MAX_WORDS];
+    int length[MAX_WORDS];
+} PlainWords;
+
 static int	FarmResults(Tcl_Interp *interp, Tcl_Obj *nsObj,
 		    P2pVarHandle *handles, Tcl_Obj *addrObj,
-		    Tcl_Obj *resultsObj, int start, int logOpen,
-		    Tcl_Obj *escrowsObj, int *nextPtr, Tcl_Obj **settledPtr);
+		    Tcl_Obj *resultsObj, PlainWords *pwPtr, int start,
+		    int logOpen, Tcl_Obj *escrowsObj, int *nextPtr,
+		    Tcl_Obj **settledPtr);
 static int	FarmResultsObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
 static int	FarmDispatchObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
+static int	FarmDispatch(P2pVarHandle *handles, Tcl_Interp *interp,
+		    int objc, Tcl_Obj *const objv[], Tcl_Obj **sendPtr,
+		    Tcl_WideInt *nums);
 static int	FarmSubmitObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
-static int	DictSize(Tcl_Obj *const *keys, Tcl_Obj *dictObj, int key);
 static Tcl_Obj *const *KeyTable(void);
 static Tcl_Obj *JobClass(Tcl_Obj *kindObj, Tcl_Obj *priceObj);
 static void	FarmKeysExitProc(ClientData clientData);
 static Tcl_Obj *DictAt(Tcl_Obj *const *keys, Tcl_Obj *dictObj, int key);
+static Tcl_Obj *RunRid(Tcl_Obj *const *keys, Tcl_Obj *runObj);
 static int	IsFinal(Tcl_Obj *stateObj);
-static Tcl_Obj *PlainDict(Tcl_Obj *stringObj, int *sameKeysPtr);
+static Tcl_Obj *PlainDict(const char *p, int length, int *sameKeysPtr);
 
 /*
  * How a command names the farm's variables during one call: by their
@@ -180,6 +208,8 @@ static void	LeaveFarm(FarmVars *fvPtr);
 static Tcl_Obj *OwnVar(Tcl_Interp *interp, FarmVars *fvPtr, int var);
 static Tcl_Obj *Unshared(Tcl_Obj *dictObj, Tcl_Obj *keyObj,
 		    Tcl_Obj *valueObj);
+static int	Enqueue(Tcl_Interp *interp, FarmVars *fvPtr,
+		    Tcl_Obj *classObj, Tcl_Obj *idObj, int *morePtr);
 
 /*
  *----------------------------------------------------------------------
@@ -260,8 +290,8 @@ FarmResultsObjCmd(
 	    || Tcl_GetBooleanFromObj(interp, objv[5], &logOpen) != TCL_OK)) {
 	return TCL_ERROR;
     }
-    if (FarmResults(interp, objv[1], clientData, objv[2], objv[3], start,
-	    logOpen, objv[6], &next, &settledObj) != TCL_OK) {
+    if (FarmResults(interp, objv[1], clientData, objv[2], objv[3], NULL,
+	    start, logOpen, objv[6], &next, &settledObj) != TCL_OK) {
 	return TCL_ERROR;
     }
     out[0] = Tcl_NewIntObj(next);
@@ -279,8 +309,9 @@ FarmResultsObjCmd(
  *	farmResults's work (see the header of this file), with its
  *	arguments as values: the farm of namespace nsObj, or of the
  *	variables handles (the P2P_FARM_VARS handles, or NULL), the
- *	results of worker addrObj from pair start on, logOpen and the
- *	farm's Escrows.
+ *	results of worker addrObj (the list resultsObj, or the words of a
+ *	message read in place, pwPtr, if resultsObj is NULL) from pair
+ *	start on, logOpen and the farm's Escrows.
  *
  * Results:
  *	TCL_OK with *nextPtr and *settledPtr (a list with a reference for
@@ -300,13 +331,14 @@ FarmResults(
     P2pVarHandle *handles,
     Tcl_Obj *addrObj,
     Tcl_Obj *resultsObj,
+    PlainWords *pwPtr,
     int start,
     int logOpen,
     Tcl_Obj *escrowsObj,
     int *nextPtr,
     Tcl_Obj **settledPtr)
 {
-    Tcl_Obj **pairs, *jobsObj, *runsObj, *inflightObj;
+    Tcl_Obj **pairs = NULL, *jobsObj, *runsObj, *inflightObj;
     Tcl_Obj *resultObj, *doneObj, *settledObj;
     Tcl_Obj *const *keys;
     FarmVars vars;
@@ -318,7 +350,9 @@ FarmResults(
 	F_ERROR, F_RESULT
     };
 
-    if (Tcl_ListObjGetElements(NULL, resultsObj, &numPairs,
+    if (resultsObj == NULL) {
+	numPairs = pwPtr->count;	/* (Even: P2pFarmResults.) */
+    } else if (Tcl_ListObjGetElements(NULL, resultsObj, &numPairs,
 	    &pairs) != TCL_OK || numPairs % 2) {
 	Tcl_SetObjResult(interp, Tcl_NewStringObj(
 		"bad results: must be a list of rid result ...", -1));
@@ -340,7 +374,9 @@ FarmResults(
     EnterFarm(interp, nsObj, handles, &vars);
     keys = vars.keys;
     doneObj = keys[F_DONE];
-    Tcl_IncrRefCount(resultsObj);
+    if (resultsObj != NULL) {
+	Tcl_IncrRefCount(resultsObj);
+    }
     Tcl_IncrRefCount(escrowsObj);
 
     /*
@@ -359,14 +395,21 @@ FarmResults(
     Tcl_IncrRefCount(settledObj);
 
     for (i = start; i < numPairs; i += 2) {
-	Tcl_Obj *ridObj = pairs[i], *idObj, *jobObj, *activeObj, *runObj;
+	Tcl_Obj *ridObj = NULL, *idObj, *jobObj, *activeObj, *runObj;
 	Tcl_Obj *valueObj, *statusObj, *stateObj, *countObj, *ownObj = NULL;
-	const char *rid, *dot;
+	const char *rid, *dot, *runRid;
 	int ridLen, k, n, final, complete, sameKeys = 0, plain = 0;
 
-	resultObj = pairs[i + 1];
-	rid = Tcl_GetStringFromObj(ridObj, &ridLen);
-	dot = strchr(rid, '.');
+	if (pairs != NULL) {
+	    ridObj = pairs[i];
+	    resultObj = pairs[i + 1];
+	    rid = Tcl_GetStringFromObj(ridObj, &ridLen);
+	} else {
+	    resultObj = NULL;		/* (Made from its words below.) */
+	    rid = pwPtr->start[i];
+	    ridLen = pwPtr->length[i];
+	}
+	dot = memchr(rid, '.', ridLen);
 	idObj = Tcl_NewStringObj(rid, dot ? (int) (dot - rid) : ridLen);
 	Tcl_IncrRefCount(idObj);
 
@@ -379,16 +422,27 @@ FarmResults(
 		|| (activeObj = DictAt(keys, jobObj, F_ACTIVE)) == NULL
 		|| Tcl_DictObjGet(NULL, activeObj, addrObj,
 		    &runObj) != TCL_OK || runObj == NULL
-		|| (valueObj = DictAt(keys, runObj, F_RID)) == NULL
-		|| strcmp(Tcl_GetString(valueObj), rid) != 0) {
+		|| (valueObj = RunRid(keys, runObj)) == NULL
+		|| (runRid = Tcl_GetStringFromObj(valueObj, &n), n != ridLen)
+		|| memcmp(runRid, rid, ridLen) != 0) {
 	    Tcl_DecrRefCount(idObj);
 	    continue;
+	}
+	if (ridObj == NULL) {
+	    ridObj = valueObj;		/* (The same rid: the run's.) */
 	}
 	if ((stateObj = DictAt(keys, jobObj, F_STATE)) == NULL) {
 	    Tcl_DecrRefCount(idObj);
 	    break;
 	}
 	final = IsFinal(stateObj);
+	if (final && resultObj == NULL) {
+	    /* (Only its status is looked at.) */
+	    ownObj = Tcl_NewStringObj(pwPtr->start[i + 1],
+		    pwPtr->length[i + 1]);
+	    Tcl_IncrRefCount(ownObj);
+	    resultObj = ownObj;
+	}
 	if (!final) {
 	    /*
 	     * What the farm must decide: a job of several workers (votes),
@@ -419,8 +473,21 @@ FarmResults(
 	     * copied as a dict (which cost some 3,900 instructions).
 	     */
 
-	    if (resultObj->typePtr == NULL && resultObj->bytes != NULL) {
-		ownObj = PlainDict(resultObj, &sameKeys);
+	    if (resultObj == NULL) {
+		/* (Its words in the message.) */
+		ownObj = PlainDict(pwPtr->start[i + 1], pwPtr->length[i + 1],
+			&sameKeys);
+		plain = ownObj != NULL;
+		if (ownObj == NULL) {
+		    ownObj = Tcl_NewStringObj(pwPtr->start[i + 1],
+			    pwPtr->length[i + 1]);
+		}
+		Tcl_IncrRefCount(ownObj);
+		resultObj = ownObj;
+	    } else if (resultObj->typePtr == NULL
+		    && resultObj->bytes != NULL) {
+		ownObj = PlainDict(resultObj->bytes, resultObj->length,
+			&sameKeys);
 		plain = ownObj != NULL;
 		if (ownObj == NULL) {
 		    ownObj = Tcl_DuplicateObj(resultObj);
@@ -478,8 +545,8 @@ FarmResults(
 
 	Tcl_DictObjRemove(NULL, runsObj, ridObj);
 	jobObj = Unshared(jobsObj, idObj, jobObj);
-	activeObj = Unshared(jobObj, keys[F_ACTIVE],
-		DictAt(keys, jobObj, F_ACTIVE));
+	/* (A copy of the job holds the same active.) */
+	activeObj = Unshared(jobObj, keys[F_ACTIVE], activeObj);
 	Tcl_DictObjRemove(NULL, activeObj, addrObj);
 	if (Tcl_DictObjGet(NULL, inflightObj, addrObj,
 		&countObj) == TCL_OK && countObj != NULL) {
@@ -495,6 +562,9 @@ FarmResults(
 	}
 	if (final) {
 	    Tcl_InvalidateStringRep(jobsObj);
+	    if (ownObj != NULL) {
+		Tcl_DecrRefCount(ownObj);
+	    }
 	    Tcl_DecrRefCount(idObj);
 	    continue;
 	}
@@ -511,10 +581,10 @@ FarmResults(
 	Tcl_DictObjPut(NULL, resultObj, keys[F_ID], idObj);
 	valueObj = DictAt(keys, jobObj, F_REISSUES);
 	Tcl_DictObjPut(NULL, resultObj, keys[F_REISSUES],
-		valueObj ? valueObj : Tcl_NewIntObj(0));
+		valueObj ? valueObj : fkPtr->consts[C_ZERO]);
 	valueObj = DictAt(keys, jobObj, F_ATTEMPTS);
 	Tcl_DictObjPut(NULL, resultObj, keys[F_ATTEMPTS],
-		valueObj ? valueObj : Tcl_NewObj());
+		valueObj ? valueObj : fkPtr->consts[C_EMPTY]);
 	Tcl_DictObjPut(NULL, jobObj, keys[F_STATE], doneObj);
 	Tcl_DictObjPut(NULL, jobObj, keys[F_RESULT], resultObj);
 	Tcl_DecrRefCount(resultObj);
@@ -528,7 +598,9 @@ FarmResults(
 
   done:
     LeaveFarm(&vars);
-    Tcl_DecrRefCount(resultsObj);
+    if (resultsObj != NULL) {
+	Tcl_DecrRefCount(resultsObj);
+    }
     Tcl_DecrRefCount(escrowsObj);
     return code;
 }
@@ -558,8 +630,44 @@ FarmDispatchObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
+    return FarmDispatch(clientData, interp, objc, objv, NULL, NULL);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * FarmDispatch --
+ *
+ *	farmDispatch's work, with the farm's handles (or NULL) and, from C
+ *	(OnePass, p2pFarmMethods.c), sendPtr: if not NULL, the first job
+ *	dispatched is the last (the others are left as not dispatched), and
+ *	its run does not go in Batch: sendPtr[0] is its worker's address,
+ *	sendPtr[1] the message that sends it, {run rid token spec} (each
+ *	with a reference for the caller), both NULL if none was dispatched.
+ *	nums, if not NULL (from C too), holds i, head, now and seq (objv's
+ *	are not read) and gets next, head and seq back (nums[0], [1] and
+ *	[3]) in place of the command's result.
+ *
+ * Results:
+ *	Those of farmDispatch.
+ *
+ * Side effects:
+ *	Those of farmDispatch.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+FarmDispatch(
+    P2pVarHandle *handles,
+    Tcl_Interp *interp,
+    int objc,
+    Tcl_Obj *const objv[],
+    Tcl_Obj **sendPtr,
+    Tcl_WideInt *nums)		/* Or NULL: see above. */
+{
     Tcl_Obj **ids, **bids = NULL, *jobsObj, *runsObj, *inflightObj;
-    Tcl_Obj *batchObj, *connVerObj, *tokenObj, *offerObj, *out[3];
+    Tcl_Obj *batchObj = NULL, *connVerObj, *tokenObj, *offerObj, *out[3];
     Tcl_Obj *bidsObj = NULL, *timeObj;
     Tcl_Obj *const *keys;
     FarmVars vars;
@@ -572,14 +680,21 @@ FarmDispatchObjCmd(
 	return TCL_ERROR;
     }
     keys = KeyTable();
-    if (Tcl_ListObjGetElements(interp, objv[2], &numIds, &ids) != TCL_OK
-	    || Tcl_GetIntFromObj(interp, objv[3], &i) != TCL_OK
+    if (nums != NULL) {
+	i = (int) nums[0];
+	head = (int) nums[1];
+	now = nums[2];
+	seq = nums[3];
+    } else if (Tcl_GetIntFromObj(interp, objv[3], &i) != TCL_OK
 	    || Tcl_GetIntFromObj(interp, objv[4], &head) != TCL_OK
 	    || Tcl_GetWideIntFromObj(interp, objv[5], &now) != TCL_OK
+	    || Tcl_GetWideIntFromObj(interp, objv[10], &seq) != TCL_OK) {
+	return TCL_ERROR;
+    }
+    if (Tcl_ListObjGetElements(interp, objv[2], &numIds, &ids) != TCL_OK
 	    || Tcl_DictObjGet(interp, objv[6], objv[7], &offerObj) != TCL_OK
 	    || Tcl_GetWideIntFromObj(interp, objv[8], &ttl) != TCL_OK
-	    || Tcl_DictObjSize(interp, objv[9], &b) != TCL_OK
-	    || Tcl_GetWideIntFromObj(interp, objv[10], &seq) != TCL_OK) {
+	    || Tcl_DictObjSize(interp, objv[9], &b) != TCL_OK) {
 	return TCL_ERROR;
     }
 
@@ -604,7 +719,10 @@ FarmDispatchObjCmd(
 	numBids = 0;			/* No dispatch: no token needed. */
     }
     connVerObj = objv[9];
-    EnterFarm(interp, objv[1], clientData, &vars);
+    if (sendPtr != NULL) {
+	sendPtr[0] = sendPtr[1] = NULL;
+    }
+    EnterFarm(interp, objv[1], handles, &vars);
     Tcl_IncrRefCount(objv[2]);
     Tcl_IncrRefCount(objv[6]);
     Tcl_IncrRefCount(connVerObj);
@@ -617,7 +735,8 @@ FarmDispatchObjCmd(
     if ((jobsObj = OwnVar(interp, &vars, V_JOBS)) == NULL
 	    || (runsObj = OwnVar(interp, &vars, V_RUNS)) == NULL
 	    || (inflightObj = OwnVar(interp, &vars, V_INFLIGHT)) == NULL
-	    || (batchObj = OwnVar(interp, &vars, V_BATCH)) == NULL) {
+	    || (sendPtr == NULL
+		&& (batchObj = OwnVar(interp, &vars, V_BATCH)) == NULL)) {
 	code = TCL_ERROR;
 	goto done;
     }
@@ -625,9 +744,9 @@ FarmDispatchObjCmd(
     for (; i < numIds; i++) {
 	Tcl_Obj *idObj = ids[i], *jobObj, *valueObj, *pickObj = NULL;
 	Tcl_Obj *addrObj = NULL, *ridObj, *runObj, *elems[3], *listObj;
-	Tcl_Obj *activeObj;
+	Tcl_Obj *activeObj, *elems4[4], *specObj;
 	const char *id;
-	int k, free, queue, busy, ver, idLength;
+	int k, free, queue, busy, ver, idLength, pickBusy = 0;
 	double load, bestLoad = 0.0;
 	Tcl_WideInt timeout;
 
@@ -646,7 +765,8 @@ FarmDispatchObjCmd(
 	}
 	if ((valueObj = DictAt(keys, jobObj, F_K)) == NULL
 		|| Tcl_GetIntFromObj(NULL, valueObj, &k) != TCL_OK || k != 1
-		|| DictSize(keys, jobObj, F_ACTIVE) != 0
+		|| (activeObj = DictAt(keys, jobObj, F_ACTIVE)) == NULL
+		|| Tcl_DictObjSize(NULL, activeObj, &k) != TCL_OK || k != 0
 		|| ((valueObj = DictAt(keys, jobObj, F_RESULTS)) != NULL
 		    && (Tcl_DictObjSize(NULL, valueObj, &k) != TCL_OK
 		    || k != 0))
@@ -655,7 +775,7 @@ FarmDispatchObjCmd(
 		    || k != 0))
 		|| (valueObj = DictAt(keys, jobObj, F_TIMEOUT)) == NULL
 		|| Tcl_GetWideIntFromObj(NULL, valueObj, &timeout) != TCL_OK
-		|| DictAt(keys, jobObj, F_SPEC) == NULL) {
+		|| (specObj = DictAt(keys, jobObj, F_SPEC)) == NULL) {
 	    break;
 	}
 
@@ -687,6 +807,7 @@ FarmDispatchObjCmd(
 	    if (busy < free) {
 		pickObj = bids[b];
 		addrObj = bidAddrObj;
+		pickBusy = busy;
 		break;
 	    }
 	    queue = 0;
@@ -700,6 +821,7 @@ FarmDispatchObjCmd(
 		if (pickObj == NULL || load < bestLoad) {
 		    pickObj = bids[b];
 		    addrObj = bidAddrObj;
+		    pickBusy = busy;
 		    bestLoad = load;
 		}
 	    }
@@ -722,22 +844,46 @@ FarmDispatchObjCmd(
 	Tcl_IncrRefCount(ridObj);
 	jobObj = Unshared(jobsObj, idObj, jobObj);
 	Tcl_DictObjPut(NULL, jobObj, keys[F_STATE], keys[F_RUNNING]);
-	activeObj = Unshared(jobObj, keys[F_ACTIVE],
-		DictAt(keys, jobObj, F_ACTIVE));
-	runObj = Tcl_NewDictObj();
-	Tcl_DictObjPut(NULL, runObj, keys[F_RID], ridObj);
-	Tcl_DictObjPut(NULL, runObj, keys[F_SENT], Tcl_NewWideIntObj(now));
+	/* (A copy of the job holds the same active.) */
+	activeObj = Unshared(jobObj, keys[F_ACTIVE], activeObj);
+	/*
+	 * The run, the dict {rid $rid sent $now}, made as a list (RunRid
+	 * reads it as one; Tcl reads it as the dict).
+	 */
+
+	elems4[0] = keys[F_RID];
+	elems4[1] = ridObj;
+	elems4[2] = keys[F_SENT];
+	elems4[3] = Tcl_NewWideIntObj(now);
+	runObj = Tcl_NewListObj(4, elems4);
 	Tcl_DictObjPut(NULL, activeObj, addrObj, runObj);
 	elems[0] = idObj;
 	elems[1] = addrObj;
 	elems[2] = Tcl_NewWideIntObj(now + timeout);
 	Tcl_DictObjPut(NULL, runsObj, ridObj, Tcl_NewListObj(3, elems));
-	busy = 0;
-	if (Tcl_DictObjGet(NULL, inflightObj, addrObj, &valueObj) == TCL_OK
-		&& valueObj != NULL) {
-	    Tcl_GetIntFromObj(NULL, valueObj, &busy);
+	Tcl_DictObjPut(NULL, inflightObj, addrObj,
+		Tcl_NewIntObj(pickBusy + 1));
+	if (sendPtr != NULL) {
+	    /*
+	     * The run to send now, the last of this call.
+	     */
+
+	    Tcl_Obj *messageObjv[4];
+
+	    messageObjv[0] = keys[F_RUN];
+	    messageObjv[1] = ridObj;
+	    messageObjv[2] = tokenObj;
+	    messageObjv[3] = specObj;
+	    sendPtr[0] = addrObj;
+	    sendPtr[1] = Tcl_NewListObj(4, messageObjv);
+	    Tcl_IncrRefCount(sendPtr[0]);
+	    Tcl_IncrRefCount(sendPtr[1]);
+	    Tcl_DecrRefCount(ridObj);
+	    if (i++ == head) {
+		head++;
+	    }
+	    break;
 	}
-	Tcl_DictObjPut(NULL, inflightObj, addrObj, Tcl_NewIntObj(busy + 1));
 	if (Tcl_DictObjGet(NULL, batchObj, addrObj, &listObj) != TCL_OK
 		|| listObj == NULL) {
 	    listObj = Tcl_NewObj();
@@ -747,17 +893,23 @@ FarmDispatchObjCmd(
 	}
 	Tcl_ListObjAppendElement(NULL, listObj, ridObj);
 	Tcl_ListObjAppendElement(NULL, listObj, tokenObj);
-	Tcl_ListObjAppendElement(NULL, listObj, DictAt(keys, jobObj, F_SPEC));
+	Tcl_ListObjAppendElement(NULL, listObj, specObj);
 	Tcl_InvalidateStringRep(batchObj);
 	Tcl_DecrRefCount(ridObj);
 	if (i == head) {
 	    head++;
 	}
     }
-    out[0] = Tcl_NewIntObj(i);
-    out[1] = Tcl_NewIntObj(head);
-    out[2] = Tcl_NewWideIntObj(seq);
-    Tcl_SetObjResult(interp, Tcl_NewListObj(3, out));
+    if (nums != NULL) {
+	nums[0] = i;
+	nums[1] = head;
+	nums[3] = seq;
+    } else {
+	out[0] = Tcl_NewIntObj(i);
+	out[1] = Tcl_NewIntObj(head);
+	out[2] = Tcl_NewWideIntObj(seq);
+	Tcl_SetObjResult(interp, Tcl_NewListObj(3, out));
+    }
 
   done:
     LeaveFarm(&vars);
@@ -793,17 +945,8 @@ FarmSubmitObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
-    static const char *const options[] = {
-	"-job", "-command", "-redundancy", "-retries", "-timeout", NULL
-    };
-    enum { O_JOB, O_COMMAND, O_REDUNDANCY, O_RETRIES, O_TIMEOUT };
-    Tcl_Obj *given[5] = {NULL, NULL, NULL, NULL, NULL};
-    Tcl_Obj **words, *kindObj = NULL, *priceObj = NULL, *classObj;
-    Tcl_Obj *idObj, *jobObj, *jobsObj, *queueObj, *headObj, *listObj;
-    Tcl_Obj *out[2];
-    Tcl_Obj *const *keys;
-    FarmVars vars;
-    int numWords, i, index, value, other = 0, n, head, code = TCL_OK;
+    Tcl_Obj **words;
+    int numWords, status;
 
     if (objc != 4) {
 	Tcl_WrongNumArgs(interp, 1, objv, "ns id options");
@@ -813,6 +956,70 @@ FarmSubmitObjCmd(
 	    &words) != TCL_OK) {
 	return TCL_ERROR;
     }
+    Tcl_IncrRefCount(objv[3]);
+    if (P2pFarmSubmit(interp, clientData, objv[1], objv[2], numWords,
+	    words, &status, NULL) != TCL_OK) {
+	Tcl_DecrRefCount(objv[3]);
+	return TCL_ERROR;
+    }
+    Tcl_DecrRefCount(objv[3]);
+    if (status < 0) {
+	return TCL_OK;			/* (Left to the farm.) */
+    }
+    /* {id more} */
+    Tcl_SetObjResult(interp, Tcl_NewListObj(1, &objv[2]));
+    Tcl_ListObjAppendElement(NULL, Tcl_GetObjResult(interp),
+	    Tcl_NewBooleanObj(status == 1));
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pFarmSubmit --
+ *
+ *	farmSubmit's work, with the farm's handles (or NULL), the job's
+ *	id and its options as words; and, from C (SubmitMethod,
+ *	p2pFarmMethods.c), classPtr: if not NULL and no job is queued
+ *	(Queue is empty), the job gets its entry in Jobs but is not queued:
+ *	*classPtr is its class (with a reference for the caller), which
+ *	either dispatches it at once or queues it (P2pFarmEnqueue).
+ *
+ * Results:
+ *	TCL_OK with *statusPtr: -1 for an option left to the farm (nothing
+ *	changed), 0 queued, 1 queued behind other jobs of its class, 2 not
+ *	queued (classPtr); or TCL_ERROR (farmSubmit's).
+ *
+ * Side effects:
+ *	Changes the farm's variables Jobs, Queue and Head.
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+P2pFarmSubmit(
+    Tcl_Interp *interp,
+    P2pVarHandle *handles,
+    Tcl_Obj *nsObj,
+    Tcl_Obj *idObj,
+    int numWords,
+    Tcl_Obj *const words[],
+    int *statusPtr,
+    Tcl_Obj **classPtr)
+{
+    static const char *const options[] = {
+	"-job", "-command", "-redundancy", "-retries", "-timeout", NULL
+    };
+    enum { O_JOB, O_COMMAND, O_REDUNDANCY, O_RETRIES, O_TIMEOUT };
+    Tcl_Obj *given[5] = {NULL, NULL, NULL, NULL, NULL};
+    Tcl_Obj *kindObj = NULL, *priceObj = NULL, *classObj;
+    Tcl_Obj *jobObj, *jobsObj, *queueObj;
+    Tcl_Obj *const *keys;
+    FarmKeys *fkPtr;
+    FarmVars vars;
+    int i, index, value, other = 0, n, more = 0, code = TCL_OK;
+
+    *statusPtr = -1;
     if (numWords % 2) {
 	return TCL_OK;
     }
@@ -841,6 +1048,7 @@ FarmSubmitObjCmd(
 	return TCL_OK;
     }
     keys = KeyTable();
+    fkPtr = Tcl_GetThreadData(&farmKeysKey, sizeof(FarmKeys));
     if (given[O_JOB] == NULL
 	    || Tcl_DictObjGet(NULL, given[O_JOB], keys[F_KIND],
 		&kindObj) != TCL_OK || kindObj == NULL) {
@@ -852,61 +1060,43 @@ FarmSubmitObjCmd(
     Tcl_DictObjGet(NULL, given[O_JOB], keys[F_PRICE], &priceObj);
     classObj = JobClass(kindObj, priceObj);
     Tcl_IncrRefCount(classObj);
-    idObj = objv[2];
 
     /*
      * As submit's `dict set Jobs`, `dict lappend Queue` and `dict set
      * Head` do: each variable made its own first, then changed in place.
+     * (Not queued, with classPtr, while no job is.)
      */
 
-    EnterFarm(interp, objv[1], clientData, &vars);
-    if ((jobsObj = OwnVar(interp, &vars, V_JOBS)) == NULL
-	    || (queueObj = OwnVar(interp, &vars, V_QUEUE)) == NULL
-	    || (headObj = OwnVar(interp, &vars, V_HEAD)) == NULL) {
+    EnterFarm(interp, nsObj, handles, &vars);
+    if ((jobsObj = OwnVar(interp, &vars, V_JOBS)) == NULL) {
 	code = TCL_ERROR;
 	goto done;
     }
-    if (Tcl_DictObjGet(interp, queueObj, classObj, &listObj) != TCL_OK) {
+    if (classPtr != NULL
+	    && (queueObj = FarmGet(interp, &vars, V_QUEUE, 0)) != NULL
+	    && Tcl_DictObjSize(NULL, queueObj, &n) == TCL_OK && n == 0) {
+	*classPtr = classObj;
+	Tcl_IncrRefCount(classObj);
+	*statusPtr = 2;
+    } else if (Enqueue(interp, &vars, classObj, idObj, &more) != TCL_OK) {
 	code = TCL_ERROR;
 	goto done;
-    }
-    if (listObj == NULL) {
-	listObj = Tcl_NewObj();
-	Tcl_DictObjPut(NULL, queueObj, classObj, listObj);
     } else {
-	listObj = Unshared(queueObj, classObj, listObj);
-    }
-    if (Tcl_ListObjAppendElement(interp, listObj, idObj) != TCL_OK) {
-	code = TCL_ERROR;
-	goto done;
-    }
-    Tcl_ListObjLength(NULL, listObj, &n);
-    if (Tcl_DictObjGet(interp, headObj, classObj, &listObj) != TCL_OK
-	    || (listObj != NULL
-		&& Tcl_GetIntFromObj(interp, listObj, &head) != TCL_OK)) {
-	code = TCL_ERROR;
-	goto done;
-    }
-    if (listObj == NULL) {
-	head = 0;
-	Tcl_DictObjPut(NULL, headObj, classObj, Tcl_NewIntObj(0));
+	*statusPtr = more;
     }
     jobObj = Tcl_NewDictObj();
     Tcl_DictObjPut(NULL, jobObj, keys[F_SPEC], given[O_JOB]);
     Tcl_DictObjPut(NULL, jobObj, keys[F_STATE], keys[F_QUEUED]);
     Tcl_DictObjPut(NULL, jobObj, keys[F_COMMAND],
-	    given[O_COMMAND] ? given[O_COMMAND] : Tcl_NewObj());
+	    given[O_COMMAND] ? given[O_COMMAND] : fkPtr->consts[C_EMPTY]);
     Tcl_DictObjPut(NULL, jobObj, keys[F_K],
-	    given[O_REDUNDANCY] ? given[O_REDUNDANCY] : Tcl_NewIntObj(1));
+	    given[O_REDUNDANCY] ? given[O_REDUNDANCY] : fkPtr->consts[C_ONE]);
     Tcl_DictObjPut(NULL, jobObj, keys[F_RETRIES],
-	    given[O_RETRIES] ? given[O_RETRIES] : Tcl_NewIntObj(3));
+	    given[O_RETRIES] ? given[O_RETRIES] : fkPtr->consts[C_THREE]);
     Tcl_DictObjPut(NULL, jobObj, keys[F_TIMEOUT],
-	    given[O_TIMEOUT] ? given[O_TIMEOUT] : Tcl_NewIntObj(600000));
+	    given[O_TIMEOUT] ? given[O_TIMEOUT] : fkPtr->consts[C_TIMEOUT]);
     Tcl_DictObjPut(NULL, jobObj, keys[F_ACTIVE], Tcl_NewObj());
     Tcl_DictObjPut(NULL, jobsObj, idObj, jobObj);
-    out[0] = idObj;
-    out[1] = Tcl_NewBooleanObj(n - head > 1);
-    Tcl_SetObjResult(interp, Tcl_NewListObj(2, out));
 
   done:
     LeaveFarm(&vars);
@@ -917,7 +1107,66 @@ FarmSubmitObjCmd(
 /*
  *----------------------------------------------------------------------
  *
- * P2pFarmResults, P2pFarmDispatch, P2pFarmSubmit --
+ * Enqueue --
+ *
+ *	`dict lappend Queue $class $id`, and Head's entry for the class
+ *	(0) if it has none, as submit does.
+ *
+ * Results:
+ *	TCL_OK with *morePtr (whether jobs of the class wait before it), or
+ *	TCL_ERROR (Queue or Head not a dict, or missing).
+ *
+ * Side effects:
+ *	Changes Queue and Head.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+Enqueue(
+    Tcl_Interp *interp,
+    FarmVars *fvPtr,
+    Tcl_Obj *classObj,
+    Tcl_Obj *idObj,
+    int *morePtr)
+{
+    FarmKeys *fkPtr = Tcl_GetThreadData(&farmKeysKey, sizeof(FarmKeys));
+    Tcl_Obj *queueObj, *headObj, *listObj;
+    int n, head;
+
+    if ((queueObj = OwnVar(interp, fvPtr, V_QUEUE)) == NULL
+	    || (headObj = OwnVar(interp, fvPtr, V_HEAD)) == NULL
+	    || Tcl_DictObjGet(interp, queueObj, classObj,
+		&listObj) != TCL_OK) {
+	return TCL_ERROR;
+    }
+    if (listObj == NULL) {
+	listObj = Tcl_NewObj();
+	Tcl_DictObjPut(NULL, queueObj, classObj, listObj);
+    } else {
+	listObj = Unshared(queueObj, classObj, listObj);
+    }
+    if (Tcl_ListObjAppendElement(interp, listObj, idObj) != TCL_OK) {
+	return TCL_ERROR;
+    }
+    Tcl_ListObjLength(NULL, listObj, &n);
+    if (Tcl_DictObjGet(interp, headObj, classObj, &listObj) != TCL_OK
+	    || (listObj != NULL
+		&& Tcl_GetIntFromObj(interp, listObj, &head) != TCL_OK)) {
+	return TCL_ERROR;
+    }
+    if (listObj == NULL) {
+	head = 0;
+	Tcl_DictObjPut(NULL, headObj, classObj, fkPtr->consts[C_ZERO]);
+    }
+    *morePtr = n - head > 1;
+    return TCL_OK;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pFarmResults, P2pFarmDispatch, P2pFarmEnqueue --
  *
  *	farmResults, farmDispatch and farmSubmit called from C (the farm's methods in
  *	C, generic/p2pFarmMethods.c), with objv as the commands take it
@@ -925,8 +1174,15 @@ FarmSubmitObjCmd(
  *	Inflight, Batch, Queue and Head reached through handles
  *	(p2pVarHandle.c): vars holds the P2P_FARM_VARS handles, in that
  *	order, kept by the caller. P2pFarmResults takes farmResults's
- *	arguments as values (from the first pair: start 0) and gives next
- *	and settled (with a reference) rather than a list of them.
+ *	arguments as values (from the first pair: start 0), the results
+ *	as the message's word (read as P2pFarmPlainList or Tcl reads it,
+ *	or, a few plain words, in place), and gives next and settled (with
+ *	a reference) rather than a list of them, and in *restPtr the
+ *	results as a list (with a reference) if some are left, else
+ *	NULL.
+ *	P2pFarmDispatch's sendPtr and nums: see FarmDispatch. (P2pFarmSubmit
+ *	is above.) P2pFarmEnqueue queues the job id of class classObj that
+ *	P2pFarmSubmit did not queue.
  *
  * Results:
  *	Those of the commands.
@@ -943,14 +1199,74 @@ P2pFarmResults(
     P2pVarHandle *vars,
     Tcl_Obj *nsObj,
     Tcl_Obj *addrObj,
-    Tcl_Obj *resultsObj,
+    Tcl_Obj *messageObj,
     int logOpen,
     Tcl_Obj *escrowsObj,
     int *nextPtr,
-    Tcl_Obj **settledPtr)
+    Tcl_Obj **settledPtr,
+    Tcl_Obj **restPtr)
 {
-    return FarmResults(interp, nsObj, vars, addrObj, resultsObj, 0,
+    PlainWords pw;
+    Tcl_Obj *resultsObj = NULL;
+    const char *p, *end;
+    int length, found = -1, numPairs, code;
+
+    /*
+     * A message's string of a few plain words (P2pPlainWord) is read in
+     * place: no list made of it, no string for each word.
+     */
+
+    Tcl_IncrRefCount(messageObj);
+    pw.count = 0;
+    if (messageObj->typePtr == NULL && messageObj->bytes != NULL) {
+	p = messageObj->bytes;
+	end = p + messageObj->length;
+	while (pw.count < MAX_WORDS && (found = P2pPlainWord(&p, end,
+		&pw.start[pw.count], &pw.length[pw.count])) == 1) {
+	    pw.count++;
+	}
+	if (found == 1) {
+	    const char *more;
+
+	    found = P2pPlainWord(&p, end, &more, &length) == 0
+		    ? 0 : -1;		/* (More words: not in place.) */
+	}
+    }
+    if (found != 0 || pw.count % 2) {
+	resultsObj = P2pFarmPlainList(messageObj);
+	if (resultsObj == NULL) {
+	    resultsObj = messageObj;
+	}
+	Tcl_IncrRefCount(resultsObj);
+    }
+    code = FarmResults(interp, nsObj, vars, addrObj, resultsObj, &pw, 0,
 	    logOpen, escrowsObj, nextPtr, settledPtr);
+
+    /*
+     * The results as a list where some are left (for the farm's
+     * ResultsRest).
+     */
+
+    *restPtr = NULL;
+    numPairs = pw.count;
+    if (code == TCL_OK && resultsObj != NULL
+	    && Tcl_ListObjLength(interp, resultsObj, &numPairs) != TCL_OK) {
+	Tcl_DecrRefCount(*settledPtr);
+	code = TCL_ERROR;
+    }
+    if (code == TCL_OK && *nextPtr < numPairs) {
+	if (resultsObj == NULL) {
+	    resultsObj = P2pFarmPlainList(messageObj);
+	    Tcl_IncrRefCount(resultsObj);
+	}
+	*restPtr = resultsObj;
+	Tcl_IncrRefCount(resultsObj);
+    }
+    if (resultsObj != NULL) {
+	Tcl_DecrRefCount(resultsObj);
+    }
+    Tcl_DecrRefCount(messageObj);
+    return code;
 }
 
 int
@@ -958,19 +1274,27 @@ P2pFarmDispatch(
     Tcl_Interp *interp,
     P2pVarHandle *vars,
     int objc,
-    Tcl_Obj *const objv[])
+    Tcl_Obj *const objv[],
+    Tcl_Obj **sendPtr,
+    Tcl_WideInt *nums)
 {
-    return FarmDispatchObjCmd((ClientData) vars, interp, objc, objv);
+    return FarmDispatch(vars, interp, objc, objv, sendPtr, nums);
 }
 
 int
-P2pFarmSubmit(
+P2pFarmEnqueue(
     Tcl_Interp *interp,
     P2pVarHandle *vars,
-    int objc,
-    Tcl_Obj *const objv[])
+    Tcl_Obj *classObj,
+    Tcl_Obj *idObj)
 {
-    return FarmSubmitObjCmd((ClientData) vars, interp, objc, objv);
+    FarmVars fv;
+    int more, code;
+
+    EnterFarm(interp, NULL, vars, &fv);
+    code = Enqueue(interp, &fv, classObj, idObj, &more);
+    LeaveFarm(&fv);
+    return code;
 }
 
 /*
@@ -1014,36 +1338,6 @@ JobClass(
     fkPtr->classObj = Tcl_NewListObj(2, elems);
     Tcl_IncrRefCount(fkPtr->classObj);
     return fkPtr->classObj;
-}
-
-/*
- *----------------------------------------------------------------------
- *
- * DictSize --
- *
- *	The size of the dict that is the value of farmKeyNames[key] in
- *	dictObj.
- *
- * Results:
- *	The size, or -1 if there is no such value or it is no dict.
- *
- *----------------------------------------------------------------------
- */
-
-static int
-DictSize(
-    Tcl_Obj *const *keys,	/* KeyTable() */
-    Tcl_Obj *dictObj,
-    int key)
-{
-    Tcl_Obj *valueObj = DictAt(keys, dictObj, key);
-    int size;
-
-    if (valueObj == NULL
-	    || Tcl_DictObjSize(NULL, valueObj, &size) != TCL_OK) {
-	return -1;
-    }
-    return size;
 }
 
 /*
@@ -1279,6 +1573,42 @@ DictAt(
 /*
  *----------------------------------------------------------------------
  *
+ * RunRid --
+ *
+ *	The rid of a run in a job's active: the value of rid in the dict
+ *	runObj, read without making a dict of the list {rid R sent T}
+ *	that farmDispatch makes (any other value is read as a dict).
+ *
+ * Results:
+ *	The rid, or NULL if there is none.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static Tcl_Obj *
+RunRid(
+    Tcl_Obj *const *keys,	/* KeyTable() */
+    Tcl_Obj *runObj)
+{
+    static const Tcl_ObjType *listTypePtr = NULL;
+    Tcl_Obj **elems;
+    int n;
+
+    if (listTypePtr == NULL) {
+	listTypePtr = Tcl_GetObjType("list");
+    }
+    if (runObj->typePtr == listTypePtr
+	    && Tcl_ListObjGetElements(NULL, runObj, &n, &elems) == TCL_OK
+	    && n == 4 && strcmp(Tcl_GetString(elems[0]), "rid") == 0
+	    && strcmp(Tcl_GetString(elems[2]), "rid") != 0) {
+	return elems[1];
+    }
+    return DictAt(keys, runObj, F_RID);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * P2pFarmNumbered --
  *
  *	A string of prefix, then the character separator (unless 0), then
@@ -1300,6 +1630,7 @@ P2pFarmNumbered(
     Tcl_WideInt n)
 {
     char digits[TCL_INTEGER_SPACE + 2], *p = digits + sizeof(digits);
+    char local[64];
     Tcl_WideUInt u = n < 0 ? -(Tcl_WideUInt) n : (Tcl_WideUInt) n;
     int length;
     Tcl_Obj *obj;
@@ -1315,6 +1646,12 @@ P2pFarmNumbered(
 	*--p = (char) separator;
     }
     length = (int) (digits + sizeof(digits) - p);
+    if (prefixLength + length <= (int) sizeof(local)) {
+	/* (One copy, into the new object.) */
+	memcpy(local, prefix, prefixLength);
+	memcpy(local + prefixLength, p, length);
+	return Tcl_NewStringObj(local, prefixLength + length);
+    }
     obj = Tcl_NewObj();
     Tcl_SetObjLength(obj, prefixLength + length);
     memcpy(Tcl_GetString(obj), prefix, prefixLength);
@@ -1327,8 +1664,8 @@ P2pFarmNumbered(
  *
  * PlainDict --
  *
- *	The dict that the string of stringObj is, when it is a list of an
- *	even number of plain words (P2pPlainWord). A key given twice keeps its
+ *	The dict that a string is, when it is a list of an even number of
+ *	plain words (P2pPlainWord). A key given twice keeps its
  *	first place and its last value, as in Tcl's own dict. The keys are
  *	those of the dict made last where they are the same, in the same
  *	place (a worker's results all have the same keys). *sameKeysPtr
@@ -1344,12 +1681,12 @@ P2pFarmNumbered(
 
 static Tcl_Obj *
 PlainDict(
-    Tcl_Obj *stringObj,
+    const char *p,		/* The string's characters ... */
+    int length,			/* ... and their number. */
     int *sameKeysPtr)
 {
     FarmKeys *fkPtr = Tcl_GetThreadData(&farmKeysKey, sizeof(FarmKeys));
-    int length, n, i = 0, keyLength, found;
-    const char *p = Tcl_GetStringFromObj(stringObj, &length);
+    int n, i = 0, keyLength, found;
     const char *end = p + length, *start, *key;
     Tcl_Obj *dictObj = Tcl_NewDictObj(), *keyObj = NULL, *wordObj;
     Tcl_Obj **lastPtr;
@@ -1357,7 +1694,8 @@ PlainDict(
 
     while ((found = P2pPlainWord(&p, end, &start, &n)) == 1) {
 	if (keyObj != NULL) {
-	    wordObj = n ? Tcl_NewStringObj(start, n) : Tcl_NewObj();
+	    wordObj = n ? Tcl_NewStringObj(start, n)
+		    : fkPtr->consts[C_EMPTY];
 	    Tcl_DictObjPut(NULL, dictObj, keyObj, wordObj);
 	    Tcl_DecrRefCount(keyObj);
 	    keyObj = NULL;
@@ -1480,6 +1818,11 @@ KeyTable(void)
 	    fkPtr->objs[i] = Tcl_NewStringObj(farmKeyNames[i], -1);
 	    Tcl_IncrRefCount(fkPtr->objs[i]);
 	}
+	for (i = 0; i < NUM_CONSTS; i++) {
+	    fkPtr->consts[i] = i == C_EMPTY ? Tcl_NewObj()
+		    : Tcl_NewIntObj(constValues[i]);
+	    Tcl_IncrRefCount(fkPtr->consts[i]);
+	}
     }
     return fkPtr->objs;
 }
@@ -1506,6 +1849,12 @@ FarmKeysExitProc(
 	if (fkPtr->objs[i] != NULL) {
 	    Tcl_DecrRefCount(fkPtr->objs[i]);
 	    fkPtr->objs[i] = NULL;
+	}
+    }
+    for (i = 0; i < NUM_CONSTS; i++) {
+	if (fkPtr->consts[i] != NULL) {
+	    Tcl_DecrRefCount(fkPtr->consts[i]);
+	    fkPtr->consts[i] = NULL;
 	}
     }
     if (fkPtr->classObj != NULL) {

@@ -49,8 +49,8 @@
  *	The farm's variables that these methods, and farmSubmit and
  *	farmResults and farmDispatch under them, read at every job (Jobs
  *	Runs Inflight Batch Queue Head Pumping PumpId JobSeq ConnOf
- *	Escrows Offers Config ConnVer Seq ConnUp Conns Settled, and
- *	::p2p::log::Open, which the farm's LogOpen links to) are reached
+ *	Escrows Offers Config ConnVer Seq ConnUp Conns Settled, paying.tcl's
+ *	Account and PayingOwn, and ::p2p::log::Open, which the farm's LogOpen links to) are reached
  *	through handles to their Var structs (p2pVarHandle.c): no name is
  *	looked up (some 1k instructions each) unless a variable is gone or
  *	a link. Waits is read by its qualified name. Each object keeps the
@@ -95,6 +95,7 @@ enum {
 				/* P2P_FARM_VARS, in p2pFarm.c's order. */
     E_PUMPING, E_PUMPID, E_JOBSEQ, E_CONNOF, E_ESCROWS, E_OFFERS,
     E_CONFIG, E_CONNVER, E_SEQ, E_CONNUP, E_CONNS, E_SETTLED,
+    E_ACCOUNT, E_PAYINGOWN,	/* (paying.tcl's.) */
     E_LOGOPEN,
     NUM_VARS
 };
@@ -102,7 +103,8 @@ enum {
 static const char *const varNames[NUM_VARS] = {
     "Jobs", "Runs", "Inflight", "Batch", "Queue", "Head", "Pumping",
     "PumpId", "JobSeq", "ConnOf", "Escrows", "Offers", "Config",
-    "ConnVer", "Seq", "ConnUp", "Conns", "Settled",
+    "ConnVer", "Seq", "ConnUp", "Conns", "Settled", "Account",
+    "PayingOwn",
     NULL			/* The farm's LogOpen is a link to this: */
 };
 #define LOG_OPEN "::p2p::log::Open"
@@ -128,6 +130,7 @@ typedef struct FarmNames {
     Tcl_Obj *pumpNowObj;	/* The list {$ns::my PumpNow}. */
     Tcl_Obj *pumpObj;		/* The list {$ns::my Pump}. */
     Tcl_Obj *payingObj;		/* The list {$ns::my Paying}. */
+    Tcl_Obj *payingOwnObj;	/* The list {$ns::my PayingOwn}. */
 } FarmNames;
 
 static int	FarmWatchObjCmd(ClientData clientData, Tcl_Interp *interp,
@@ -148,8 +151,14 @@ static Tcl_Obj *GetVar(Tcl_Interp *interp, FarmNames *fnPtr, int name,
 		    int flags);
 static Tcl_Obj *SetVar(Tcl_Interp *interp, FarmNames *fnPtr, int name,
 		    Tcl_Obj *valueObj);
+static Tcl_Obj *SetWide(Tcl_Interp *interp, FarmNames *fnPtr, int name,
+		    Tcl_WideInt value);
 static int	EvalCall(Tcl_Interp *interp, Tcl_Obj *callObj);
-static int	OnePass(Tcl_Interp *interp, FarmNames *fnPtr);
+static int	OnePass(Tcl_Interp *interp, FarmNames *fnPtr,
+		    Tcl_Obj *classObj, Tcl_Obj *qObj);
+static int	Paying(Tcl_Interp *interp, FarmNames *fnPtr, int *payingPtr);
+static int	SendRun(Tcl_Interp *interp, FarmNames *fnPtr,
+		    Tcl_Obj *addrObj, Tcl_Obj *messageObj);
 static Tcl_Obj *OwnValue(Tcl_Interp *interp, FarmNames *fnPtr, int name);
 static char *	SettledTraceProc(ClientData clientData, Tcl_Interp *interp,
 		    const char *name1, const char *name2, int flags);
@@ -527,7 +536,12 @@ ForgetMethod(
  *	(a tree job, a bad option); then, unless a pass is under way
  *	(Pumping), a pass now (PumpNow, after the pump that was due is
  *	cancelled), or soon (Pump) when other jobs of its class wait
- *	before it.
+ *	before it. When no pass is under way, no pump due and no job
+ *	queued, farmSubmit does not queue the job: OnePass dispatches it
+ *	(no entry made in Queue and Head, and removed, for it), or it is
+ *	queued then (P2pFarmEnqueue) and the pass is PumpNow's, as if it
+ *	had been queued first (also when OnePass fails before the job was
+ *	dispatched).
  *
  * Results:
  *	The job's id, or the errors of farmSubmit, SubmitOther or the
@@ -548,57 +562,100 @@ SubmitMethod(
     Tcl_Obj *const *objv)
 {
     int skip = Tcl_ObjectContextSkippedArgs(context), code, n, flag;
+    int status, pumping, alone;
     FarmNames *fnPtr = Names(Tcl_ObjectContextObject(context));
-    Tcl_Obj *optionsObj, *valueObj, *rObj = NULL, **elems, *callObjv[4];
+    Tcl_Obj *optionsObj = NULL, *valueObj, *rObj = NULL, **elems;
+    Tcl_Obj *idObj, *classObj = NULL, *qObj;
     Tcl_WideInt seq;
 
     (void) clientData;
-    optionsObj = Tcl_NewListObj(objc - skip, objv + skip);
-    Tcl_IncrRefCount(optionsObj);
     valueObj = GetVar(interp, fnPtr, E_JOBSEQ, TCL_LEAVE_ERR_MSG);
     if (valueObj == NULL
 	    || Tcl_GetWideIntFromObj(interp, valueObj, &seq) != TCL_OK) {
-	code = TCL_ERROR;
-	goto done;
+	return TCL_ERROR;
     }
-    callObjv[0] = objv[skip - 1];
-    callObjv[1] = fnPtr->objs[N_NS];
-    callObjv[2] = P2pFarmNumbered("job", 3, 0, seq + 1);
-    callObjv[3] = optionsObj;
-    Tcl_IncrRefCount(callObjv[2]);
-    code = P2pFarmSubmit(interp, fnPtr->vars, 4, callObjv);
-    Tcl_DecrRefCount(callObjv[2]);
+
+    /*
+     * A job that is dispatched at once (no pass under way, no pump due,
+     * no job queued: see below) need not be queued first: farmSubmit
+     * leaves it to OnePass then, which queues it if it does not
+     * dispatch it.
+     */
+
+    alone = 0;
+    if ((valueObj = GetVar(interp, fnPtr, E_PUMPING, 0)) != NULL
+	    && Tcl_GetBooleanFromObj(NULL, valueObj, &pumping) == TCL_OK
+	    && !pumping
+	    && (valueObj = GetVar(interp, fnPtr, E_PUMPID, 0)) != NULL) {
+	(void) Tcl_GetStringFromObj(valueObj, &n);
+	alone = (n == 0);
+    }
+    idObj = P2pFarmNumbered("job", 3, 0, seq + 1);
+    Tcl_IncrRefCount(idObj);
+    code = P2pFarmSubmit(interp, fnPtr->vars, fnPtr->objs[N_NS], idObj,
+	    objc - skip, objv + skip, &status, alone ? &classObj : NULL);
     if (code != TCL_OK) {
 	goto done;
     }
-    rObj = Tcl_GetObjResult(interp);
-    Tcl_IncrRefCount(rObj);
-    if (Tcl_ListObjGetElements(NULL, rObj, &n, &elems) == TCL_OK && n) {
-	if (SetVar(interp, fnPtr, E_JOBSEQ,
-		Tcl_NewWideIntObj(seq + 1)) == NULL) {
+    if (status >= 0) {
+	if (SetWide(interp, fnPtr, E_JOBSEQ, seq + 1) == NULL) {
 	    code = TCL_ERROR;
 	    goto done;
 	}
+	if (status == 2) {
+	    /*
+	     * Not queued: dispatched now, else queued and PumpNow's pass
+	     * (which takes it, or asks for bids).
+	     */
+
+	    qObj = Tcl_NewListObj(1, &idObj);
+	    Tcl_IncrRefCount(qObj);
+	    code = OnePass(interp, fnPtr, classObj, qObj);
+	    Tcl_DecrRefCount(qObj);
+	    if (code != TCL_OK && (valueObj = JobOf(interp, fnPtr,
+		    idObj)) != NULL && Tcl_DictObjGet(NULL, valueObj,
+		    Counts()->words[W_STATE], &valueObj) == TCL_OK
+		    && valueObj != NULL
+		    && strcmp(Tcl_GetString(valueObj), "queued") == 0) {
+		if (P2pFarmEnqueue(interp, fnPtr->vars, classObj,
+			idObj) != TCL_OK) {
+		    code = TCL_ERROR;
+		} else if (code == TCL_CONTINUE) {
+		    code = EvalCall(interp, fnPtr->pumpNowObj);
+		}
+	    }
+	    if (code == TCL_OK) {
+		Tcl_SetObjResult(interp, idObj);
+	    }
+	    goto done;
+	}
+	rObj = idObj;
+	flag = status;
     } else {
-	Tcl_DecrRefCount(rObj);
-	rObj = NULL;
+	optionsObj = Tcl_NewListObj(objc - skip, objv + skip);
+	Tcl_IncrRefCount(optionsObj);
 	code = CallFarm(interp, fnPtr, "SubmitOther", 1, &optionsObj);
 	if (code != TCL_OK) {
 	    goto done;
 	}
-	rObj = Tcl_GetObjResult(interp);
-	Tcl_IncrRefCount(rObj);
-	if (Tcl_ListObjGetElements(interp, rObj, &n, &elems) != TCL_OK) {
+	valueObj = Tcl_GetObjResult(interp);
+	if (Tcl_ListObjGetElements(interp, valueObj, &n, &elems) != TCL_OK) {
 	    code = TCL_ERROR;
 	    goto done;
 	}
+	if (n < 2) {
+	    Tcl_SetObjResult(interp, Tcl_NewStringObj(
+		    "bad answer of farmSubmit", -1));
+	    code = TCL_ERROR;
+	    goto done;
+	}
+	if (Tcl_GetBooleanFromObj(interp, elems[1], &flag) != TCL_OK) {
+	    code = TCL_ERROR;
+	    goto done;
+	}
+	rObj = elems[0];
     }
-    if (n < 2) {
-	Tcl_SetObjResult(interp, Tcl_NewStringObj(
-		"bad answer of farmSubmit", -1));
-	code = TCL_ERROR;
-	goto done;
-    }
+    Tcl_IncrRefCount(rObj);
 
     /*
      * Dispatch now (one job at a time then costs no trip through the
@@ -609,15 +666,11 @@ SubmitMethod(
 
     valueObj = GetVar(interp, fnPtr, E_PUMPING, TCL_LEAVE_ERR_MSG);
     if (valueObj == NULL
-	    || Tcl_GetBooleanFromObj(interp, valueObj, &flag) != TCL_OK) {
+	    || Tcl_GetBooleanFromObj(interp, valueObj, &pumping) != TCL_OK) {
 	code = TCL_ERROR;
 	goto done;
     }
-    if (!flag) {
-	if (Tcl_GetBooleanFromObj(interp, elems[1], &flag) != TCL_OK) {
-	    code = TCL_ERROR;
-	    goto done;
-	}
+    if (!pumping) {
 	if (flag) {
 	    code = EvalCall(interp, fnPtr->pumpObj);
 	} else {
@@ -629,7 +682,7 @@ SubmitMethod(
 	    Tcl_GetStringFromObj(valueObj, &n);
 	    code = TCL_CONTINUE;
 	    if (n == 0) {
-		code = OnePass(interp, fnPtr);
+		code = OnePass(interp, fnPtr, NULL, NULL);
 	    } else {
 		Tcl_Obj *cancelObjv[3];
 
@@ -650,13 +703,19 @@ SubmitMethod(
 	    goto done;
 	}
     }
-    Tcl_SetObjResult(interp, elems[0]);
+    Tcl_SetObjResult(interp, rObj);
 
   done:
     if (rObj != NULL) {
 	Tcl_DecrRefCount(rObj);
     }
-    Tcl_DecrRefCount(optionsObj);
+    if (classObj != NULL) {
+	Tcl_DecrRefCount(classObj);
+    }
+    if (optionsObj != NULL) {
+	Tcl_DecrRefCount(optionsObj);
+    }
+    Tcl_DecrRefCount(idObj);
     return code;
 }
 
@@ -667,12 +726,15 @@ SubmitMethod(
  *
  *	The pass PumpNow makes after submit, in C, when it is the plain
  *	one of a job submitted alone: no pump due (PumpId empty), one
- *	class queued, holding that one job from its head, no log file
- *	open, no ledger (the farm's Paying): farmDispatch
+ *	class queued, holding that one job from its head (or, with
+ *	classObj, no job queued and the job of qObj not queued), no log
+ *	file open, no ledger (the farm's Paying): farmDispatch
  *	(P2pFarmDispatch) with the class's bids. If it dispatched the job,
- *	the class leaves Queue and Head, Seq takes the run's number, and
- *	the batch goes to its worker as PumpNow sends it (`run` for one
- *	run, else `runs`; SendWorker for a worker not connected yet).
+ *	the class leaves Queue and Head (if queued), Seq takes the run's
+ *	number, and
+ *	the run goes to its worker as PumpNow sends it (`run`; SendWorker
+ *	for a worker not connected yet): straight from farmDispatch when
+ *	Batch is empty, else with the batch (`runs` for more than one).
  *
  * Results:
  *	TCL_CONTINUE when the pass is PumpNow's (not plain, or the job was
@@ -688,30 +750,44 @@ SubmitMethod(
 static int
 OnePass(
     Tcl_Interp *interp,
-    FarmNames *fnPtr)
+    FarmNames *fnPtr,
+    Tcl_Obj *classObj,		/* The class of a job not queued, or NULL:
+				 * the one class queued. */
+    Tcl_Obj *qObj)		/* With classObj: the list {id}. */
 {
-    Tcl_Obj *queueObj, *headObj, *classObj, *qObj, *valueObj, *batchObj;
-    Tcl_Obj *callObjv[11], **elems, *addrObj, *runsObj;
-    Tcl_Obj *messageObj, *wordObjv[3], *runObjv[4];
+    Tcl_Obj *queueObj, *headObj, *valueObj, *batchObj;
+    Tcl_Obj *callObjv[11], **elems, *addrObj, *runsObj, *sendObjs[2];
+    Tcl_Obj *messageObj, *wordObjv[2], *runObjv[4];
     WatchCounts *wcPtr = Counts();
     Tcl_DictSearch search;
     Tcl_Time time;
-    int done, n, head, flag, next, code = TCL_OK, i;
+    int done, n, head, flag, code = TCL_OK, i, direct = 0;
+    int queued = 0;
+    Tcl_WideInt nums[4];
 
-    queueObj = GetVar(interp, fnPtr, E_QUEUE, 0);
-    if (queueObj == NULL || Tcl_DictObjSize(NULL, queueObj, &n) != TCL_OK
-	    || n != 1 || Tcl_DictObjFirst(NULL, queueObj, &search, &classObj,
-		&qObj, &done) != TCL_OK) {
-	return TCL_CONTINUE;
-    }
-    Tcl_DictObjDone(&search);
-    headObj = GetVar(interp, fnPtr, E_HEAD, 0);
-    if (headObj == NULL
-	    || Tcl_DictObjGet(NULL, headObj, classObj, &valueObj) != TCL_OK
-	    || valueObj == NULL
-	    || Tcl_GetIntFromObj(NULL, valueObj, &head) != TCL_OK
-	    || Tcl_ListObjLength(NULL, qObj, &n) != TCL_OK || n != head + 1) {
-	return TCL_CONTINUE;
+    sendObjs[0] = sendObjs[1] = NULL;
+
+    if (classObj != NULL) {
+	head = 0;
+    } else {
+	queueObj = GetVar(interp, fnPtr, E_QUEUE, 0);
+	if (queueObj == NULL
+		|| Tcl_DictObjSize(NULL, queueObj, &n) != TCL_OK || n != 1
+		|| Tcl_DictObjFirst(NULL, queueObj, &search, &classObj,
+		    &qObj, &done) != TCL_OK) {
+	    return TCL_CONTINUE;
+	}
+	Tcl_DictObjDone(&search);
+	queued = 1;
+	headObj = GetVar(interp, fnPtr, E_HEAD, 0);
+	if (headObj == NULL
+		|| Tcl_DictObjGet(NULL, headObj, classObj, &valueObj) != TCL_OK
+		|| valueObj == NULL
+		|| Tcl_GetIntFromObj(NULL, valueObj, &head) != TCL_OK
+		|| Tcl_ListObjLength(NULL, qObj, &n) != TCL_OK
+		|| n != head + 1) {
+	    return TCL_CONTINUE;
+	}
     }
     valueObj = GetVar(interp, fnPtr, E_LOGOPEN, 0);
     if (valueObj == NULL
@@ -733,50 +809,51 @@ OnePass(
     }
 
     /*
-     * Paying last: a method (a tree foreman's asks its worker). The
-     * values read are held across it.
+     * Paying last: it may be a method (a tree foreman's asks its
+     * worker). The values read are held across it.
      */
 
     callObjv[0] = fnPtr->objs[N_MY];
     callObjv[1] = fnPtr->objs[N_NS];
     callObjv[2] = qObj;
-    callObjv[3] = Tcl_NewIntObj(head);
-    callObjv[4] = callObjv[3];
+    callObjv[3] = callObjv[4] = callObjv[5] = fnPtr->objs[N_NS];
+				/* (Not read: nums.) */
     Tcl_GetTime(&time);
-    callObjv[5] = Tcl_NewWideIntObj((Tcl_WideInt) time.sec * 1000
-	    + time.usec / 1000);
+    nums[0] = nums[1] = head;
+    nums[2] = (Tcl_WideInt) time.sec * 1000 + time.usec / 1000;
     callObjv[7] = classObj;
     for (i = 2; i < 11; i++) {
 	Tcl_IncrRefCount(callObjv[i]);
     }
-    code = EvalCall(interp, fnPtr->payingObj);
-    if (code == TCL_OK && (Tcl_GetBooleanFromObj(interp,
-	    Tcl_GetObjResult(interp), &flag) != TCL_OK)) {
-	code = TCL_ERROR;
-    }
+    code = Paying(interp, fnPtr, &flag);
     if (code == TCL_OK && flag) {
 	code = TCL_CONTINUE;
     }
     if (code == TCL_OK) {
-	code = P2pFarmDispatch(interp, fnPtr->vars, 11, callObjv);
-    }
-    if (code == TCL_OK
-	    && (Tcl_ListObjGetElements(interp, Tcl_GetObjResult(interp), &n,
-		&elems) != TCL_OK || n != 3
-	    || Tcl_GetIntFromObj(interp, elems[0], &next) != TCL_OK)) {
-	code = TCL_ERROR;
-    }
-    if (code == TCL_OK && next <= head) {
-	code = TCL_CONTINUE;		/* Not dispatched: PumpNow's. */
-    }
-    if (code == TCL_OK) {
 	/*
-	 * Dispatched: the class leaves the queues; Seq is the last run's
-	 * number.
+	 * The run goes straight to its worker (sendObjs) when Batch holds
+	 * none to send with it.
 	 */
 
-	if (SetVar(interp, fnPtr, E_SEQ, elems[2]) == NULL
-		|| (queueObj = OwnValue(interp, fnPtr, E_QUEUE)) == NULL
+	batchObj = GetVar(interp, fnPtr, E_BATCH, 0);
+	direct = batchObj != NULL
+		&& Tcl_DictObjSize(NULL, batchObj, &n) == TCL_OK && n == 0;
+	if (Tcl_GetWideIntFromObj(interp, callObjv[10], &nums[3]) != TCL_OK) {
+	    code = TCL_ERROR;
+	} else {
+	    code = P2pFarmDispatch(interp, fnPtr->vars, 11, callObjv,
+		    direct ? sendObjs : NULL, nums);
+	}
+    }
+    if (code == TCL_OK && nums[0] <= head) {
+	code = TCL_CONTINUE;		/* Not dispatched: PumpNow's. */
+    }
+    if (code == TCL_OK && queued) {
+	/*
+	 * Dispatched: the class leaves the queues.
+	 */
+
+	if ((queueObj = OwnValue(interp, fnPtr, E_QUEUE)) == NULL
 		|| (headObj = OwnValue(interp, fnPtr, E_HEAD)) == NULL) {
 	    code = TCL_ERROR;
 	} else {
@@ -786,6 +863,20 @@ OnePass(
     }
     for (i = 2; i < 11; i++) {
 	Tcl_DecrRefCount(callObjv[i]);
+    }
+    if (code == TCL_OK && SetWide(interp, fnPtr, E_SEQ, nums[3]) == NULL) {
+	code = TCL_ERROR;		/* (Seq: the last run's number.) */
+    }
+    if (direct && sendObjs[0] != NULL) {
+	if (code == TCL_OK) {
+	    code = SendRun(interp, fnPtr, sendObjs[0], sendObjs[1]);
+	}
+	Tcl_DecrRefCount(sendObjs[0]);
+	Tcl_DecrRefCount(sendObjs[1]);
+	if (code == TCL_OK) {
+	    Tcl_ResetResult(interp);
+	}
+	return code;
     }
     if (code != TCL_OK) {
 	return code;
@@ -823,35 +914,129 @@ OnePass(
 	    messageObj = Tcl_NewListObj(2, wordObjv);
 	}
 	Tcl_IncrRefCount(messageObj);
-	valueObj = GetVar(interp, fnPtr, E_CONNUP, 0);
-	flag = 0;
-	if (valueObj != NULL && Tcl_DictObjGet(NULL, valueObj, addrObj,
-		&valueObj) == TCL_OK && valueObj != NULL) {
-	    (void) Tcl_GetBooleanFromObj(NULL, valueObj, &flag);
-	}
-	valueObj = flag ? GetVar(interp, fnPtr, E_CONNS, 0) : NULL;
-	if (valueObj != NULL && Tcl_DictObjGet(NULL, valueObj, addrObj,
-		&valueObj) == TCL_OK && valueObj != NULL) {
-	    /* [dict get $Conns $addr] send $message */
-	    wordObjv[0] = valueObj;
-	    wordObjv[1] = wcPtr->words[W_SEND];
-	    wordObjv[2] = messageObj;
-	    Tcl_IncrRefCount(wordObjv[0]);
-	    Tcl_IncrRefCount(wordObjv[1]);
-	    code = Tcl_EvalObjv(interp, 3, wordObjv, 0);
-	    Tcl_DecrRefCount(wordObjv[0]);
-	    Tcl_DecrRefCount(wordObjv[1]);
-	} else {
-	    wordObjv[0] = addrObj;
-	    wordObjv[1] = messageObj;
-	    code = CallFarm(interp, fnPtr, "SendWorker", 2, wordObjv);
-	}
+	code = SendRun(interp, fnPtr, addrObj, messageObj);
 	Tcl_DecrRefCount(messageObj);
     }
     Tcl_DictObjDone(&search);
     Tcl_DecrRefCount(batchObj);
     if (code == TCL_OK) {
 	Tcl_ResetResult(interp);
+    }
+    return code;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * SendRun --
+ *
+ *	Sends messageObj (run or runs) to the worker addrObj, as PumpNow
+ *	does: [dict get $Conns $addr] send $message to a worker connected
+ *	(ConnUp), else the farm's SendWorker.
+ *
+ * Results:
+ *	Those of the send.
+ *
+ * Side effects:
+ *	The message sent (or SendWorker's).
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+SendRun(
+    Tcl_Interp *interp,
+    FarmNames *fnPtr,
+    Tcl_Obj *addrObj,
+    Tcl_Obj *messageObj)
+{
+    WatchCounts *wcPtr = Counts();
+    Tcl_Obj *valueObj, *wordObjv[3];
+    int flag = 0, code;
+
+    valueObj = GetVar(interp, fnPtr, E_CONNUP, 0);
+    if (valueObj != NULL && Tcl_DictObjGet(NULL, valueObj, addrObj,
+	    &valueObj) == TCL_OK && valueObj != NULL) {
+	(void) Tcl_GetBooleanFromObj(NULL, valueObj, &flag);
+    }
+    valueObj = flag ? GetVar(interp, fnPtr, E_CONNS, 0) : NULL;
+    if (valueObj != NULL && Tcl_DictObjGet(NULL, valueObj, addrObj,
+	    &valueObj) == TCL_OK && valueObj != NULL) {
+	/* [dict get $Conns $addr] send $message */
+	wordObjv[0] = valueObj;
+	wordObjv[1] = wcPtr->words[W_SEND];
+	wordObjv[2] = messageObj;
+	Tcl_IncrRefCount(wordObjv[0]);
+	Tcl_IncrRefCount(wordObjv[1]);
+	code = Tcl_EvalObjv(interp, 3, wordObjv, 0);
+	Tcl_DecrRefCount(wordObjv[0]);
+	Tcl_DecrRefCount(wordObjv[1]);
+    } else {
+	wordObjv[0] = addrObj;
+	wordObjv[1] = messageObj;
+	code = CallFarm(interp, fnPtr, "SendWorker", 2, wordObjv);
+    }
+    return code;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * Paying --
+ *
+ *	The farm's `my Paying` (is there a ledger to pay?), as OnePass
+ *	asks it. When the object's Paying is paying.tcl's own, its
+ *	answer, [dict size $Account] > 0, is read here from the variable
+ *	Account; else (a tree foreman's asks its worker, a subclass or
+ *	mixin may say anything) the method is called. Whether it is
+ *	paying.tcl's own is the variable PayingOwn: 1 or 0, or empty
+ *	(PayInit's) until the first pass here, which asks paying.tcl's
+ *	PayingOwn (it looks at the object's classes, mixins, methods and
+ *	filters, and sets the variable). So it is decided once, at the
+ *	object's first job passed here: Paying defined, mixins or filters
+ *	added after that are not seen, unless PayingOwn is set to "" again
+ *	(doc/foreman.n). Without PayingOwn (a farm with no paying.tcl),
+ *	or with an Account that is no dict, the method is called.
+ *
+ * Results:
+ *	TCL_OK with *payingPtr set, or the errors of Paying or PayingOwn.
+ *
+ * Side effects:
+ *	Those of the method; PayingOwn set the first time.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+Paying(
+    Tcl_Interp *interp,
+    FarmNames *fnPtr,
+    int *payingPtr)
+{
+    Tcl_Obj *valueObj = GetVar(interp, fnPtr, E_PAYINGOWN, 0);
+    int own = 0, n, code;
+
+    if (valueObj != NULL) {
+	(void) Tcl_GetStringFromObj(valueObj, &n);
+	if (n == 0) {
+	    code = EvalCall(interp, fnPtr->payingOwnObj);
+	    if (code != TCL_OK) {
+		return code;
+	    }
+	    valueObj = GetVar(interp, fnPtr, E_PAYINGOWN, 0);
+	}
+    }
+    if (valueObj != NULL
+	    && Tcl_GetBooleanFromObj(NULL, valueObj, &own) == TCL_OK && own
+	    && (valueObj = GetVar(interp, fnPtr, E_ACCOUNT, 0)) != NULL
+	    && Tcl_DictObjSize(NULL, valueObj, &n) == TCL_OK) {
+	*payingPtr = (n > 0);
+	return TCL_OK;
+    }
+    code = EvalCall(interp, fnPtr->payingObj);
+    if (code == TCL_OK && Tcl_GetBooleanFromObj(interp,
+	    Tcl_GetObjResult(interp), payingPtr) != TCL_OK) {
+	code = TCL_ERROR;
     }
     return code;
 }
@@ -919,7 +1104,7 @@ OnResultsMethod(
     int skip = Tcl_ObjectContextSkippedArgs(context), code, n, next, flag;
     FarmNames *fnPtr = Names(Tcl_ObjectContextObject(context));
     Tcl_Obj *valueObj, *addrObj = NULL, *escrowsObj, *settledObj;
-    Tcl_Obj *restObjv[4], *resultsObj;
+    Tcl_Obj *restObjv[4], *restObj;
 
     (void) clientData;
     if (objc != skip + 3) {
@@ -933,16 +1118,11 @@ OnResultsMethod(
     }
 
     /*
-     * The results, the message's word as it came (a string), read as
-     * a list of plain words when it is one (P2pFarmPlainList), else by
-     * Tcl; either goes on as the results.
+     * The results, the message's word as it came (a string): read in
+     * place, or as a list (P2pFarmResults); what is left goes on as a
+     * list (restObj).
      */
 
-    resultsObj = P2pFarmPlainList(objv[skip + 2]);
-    if (resultsObj == NULL) {
-	resultsObj = objv[skip + 2];
-    }
-    Tcl_IncrRefCount(resultsObj);
     if (addrObj == NULL) {
 	addrObj = Tcl_NewObj();
     }
@@ -955,30 +1135,24 @@ OnResultsMethod(
 	code = TCL_ERROR;
     } else {
 	code = P2pFarmResults(interp, fnPtr->vars, fnPtr->objs[N_NS],
-		addrObj, resultsObj, flag, escrowsObj, &next, &settledObj);
+		addrObj, objv[skip + 2], flag, escrowsObj, &next, &settledObj,
+		&restObj);
     }
     Tcl_DecrRefCount(addrObj);
     if (code != TCL_OK) {
-	Tcl_DecrRefCount(resultsObj);
 	return code;
     }
-    if (Tcl_ListObjLength(interp, resultsObj, &n) != TCL_OK) {
-	Tcl_DecrRefCount(settledObj);
-	Tcl_DecrRefCount(resultsObj);
-	return TCL_ERROR;
-    }
-    if (next < n) {
+    if (restObj != NULL) {
 	/* tailcall my ResultsRest $h $results {*}$r */
 	restObjv[0] = objv[skip];
-	restObjv[1] = resultsObj;
+	restObjv[1] = restObj;
 	restObjv[2] = Tcl_NewIntObj(next);
 	restObjv[3] = settledObj;
 	code = CallFarm(interp, fnPtr, "ResultsRest", 4, restObjv);
 	Tcl_DecrRefCount(settledObj);
-	Tcl_DecrRefCount(resultsObj);
+	Tcl_DecrRefCount(restObj);
 	return code;
     }
-    Tcl_DecrRefCount(resultsObj);
     if (Tcl_ListObjLength(NULL, settledObj, &n) == TCL_OK && n > 0) {
 	if (SetVar(interp, fnPtr, E_SETTLED, settledObj) == NULL) {
 	    Tcl_DecrRefCount(settledObj);
@@ -1039,6 +1213,38 @@ SetVar(
 {
     return P2pVarHandleSet(interp, &fnPtr->vars[name], valueObj,
 	    TCL_LEAVE_ERR_MSG);
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
+ * SetWide --
+ *
+ *	Sets the farm's variable varNames[name] to the integer value: its
+ *	value object changed in place when only the variable holds it (as
+ *	`incr` does), else a new one; set either way (its traces run).
+ *
+ * Results:
+ *	The value, or NULL with an error.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static Tcl_Obj *
+SetWide(
+    Tcl_Interp *interp,
+    FarmNames *fnPtr,
+    int name,
+    Tcl_WideInt value)
+{
+    Tcl_Obj *valueObj = GetVar(interp, fnPtr, name, 0);
+
+    if (valueObj != NULL && !Tcl_IsShared(valueObj)) {
+	Tcl_SetWideIntObj(valueObj, value);
+    } else {
+	valueObj = Tcl_NewWideIntObj(value);
+    }
+    return SetVar(interp, fnPtr, name, valueObj);
 }
 
 /*
@@ -1213,6 +1419,9 @@ Names(
 	elems[1] = Tcl_NewStringObj("Paying", -1);
 	fnPtr->payingObj = Tcl_NewListObj(2, elems);
 	Tcl_IncrRefCount(fnPtr->payingObj);
+	elems[1] = Tcl_NewStringObj("PayingOwn", -1);
+	fnPtr->payingOwnObj = Tcl_NewListObj(2, elems);
+	Tcl_IncrRefCount(fnPtr->payingOwnObj);
 	Tcl_ObjectSetMetadata(object, &namesMetaType, fnPtr);
     }
     return fnPtr;
@@ -1254,6 +1463,7 @@ ReleaseNames(
     Tcl_DecrRefCount(fnPtr->pumpNowObj);
     Tcl_DecrRefCount(fnPtr->pumpObj);
     Tcl_DecrRefCount(fnPtr->payingObj);
+    Tcl_DecrRefCount(fnPtr->payingOwnObj);
     ckfree((char *) fnPtr);
 }
 

@@ -489,15 +489,21 @@ MODULE_SCOPE int	P2pFarmInit(Tcl_Interp *interp);
 #define P2P_FARM_VARS 6		/* Jobs Runs Inflight Batch Queue Head */
 MODULE_SCOPE int	P2pFarmResults(Tcl_Interp *interp,
 			    P2pVarHandle *vars, Tcl_Obj *nsObj,
-			    Tcl_Obj *addrObj, Tcl_Obj *resultsObj,
+			    Tcl_Obj *addrObj, Tcl_Obj *messageObj,
 			    int logOpen, Tcl_Obj *escrowsObj, int *nextPtr,
-			    Tcl_Obj **settledPtr);
+			    Tcl_Obj **settledPtr, Tcl_Obj **restPtr);
 MODULE_SCOPE int	P2pFarmDispatch(Tcl_Interp *interp,
 			    P2pVarHandle *vars, int objc,
-			    Tcl_Obj *const objv[]);
+			    Tcl_Obj *const objv[], Tcl_Obj **sendPtr,
+			    Tcl_WideInt *nums);
 MODULE_SCOPE int	P2pFarmSubmit(Tcl_Interp *interp,
-			    P2pVarHandle *vars, int objc,
-			    Tcl_Obj *const objv[]);
+			    P2pVarHandle *vars, Tcl_Obj *nsObj,
+			    Tcl_Obj *idObj, int numWords,
+			    Tcl_Obj *const words[], int *statusPtr,
+			    Tcl_Obj **classPtr);
+MODULE_SCOPE int	P2pFarmEnqueue(Tcl_Interp *interp,
+			    P2pVarHandle *vars, Tcl_Obj *classObj,
+			    Tcl_Obj *idObj);
 MODULE_SCOPE Tcl_Obj *	P2pFarmPlainList(Tcl_Obj *stringObj);
 MODULE_SCOPE Tcl_Obj *	P2pFarmNumbered(const char *prefix, int prefixLength,
 			    int separator, Tcl_WideInt n);

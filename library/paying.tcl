@@ -28,7 +28,7 @@ namespace eval ::p2p {}
 
 oo::class create ::p2p::paying {
     variable Config Client Jobs Account Pending Escrows ResendId Session \
-	Security
+	Security PayingOwn
 
     method PayInit {} {
 	set Account {}
@@ -38,6 +38,8 @@ oo::class create ::p2p::paying {
 	# Run ids start again in every foreman object: with this in the
 	# operation ids, two objects on one account never share one.
 	set Session [format %08x [expr {int(rand() * 0xffffffff)}]][pid]
+	# Whether Paying is the one below: not decided yet (PayingOwn).
+	set PayingOwn ""
     }
 
     method PayDestroy {} {
@@ -78,6 +80,43 @@ oo::class create ::p2p::paying {
     #	True when the authority keeps a ledger (it gave us an account).
     method Paying {} {
 	expr {[dict size $Account] > 0}
+    }
+
+    # PayingOwn --
+    #	1 if the object's Paying is the one above, 0 if a class, mixin or
+    #	the object itself defines another, or a filter is in the way;
+    #	sets PayingOwn. The farm's pass in C (OnePass, in
+    #	generic/p2pFarmMethods.c) then reads Account instead of calling
+    #	Paying, for every job: it calls this once, at the first job it
+    #	passes, while PayingOwn is "" (PayInit's). A Paying defined, a
+    #	mixin or a filter added after that is not seen unless PayingOwn
+    #	is set to "" again.
+    method PayingOwn {} {
+	set PayingOwn 0
+	set self [self object]
+	if {[llength [info object filters $self]]
+		|| "Paying" in [info object methods $self -private]} {
+	    return 0
+	}
+	# Every class whose methods the object has: its mixins and class,
+	# theirs, and their superclasses.
+	set todo [list {*}[info object mixins $self] [info object class $self]]
+	set seen {}
+	while {[llength $todo]} {
+	    set todo [lassign $todo class]
+	    if {[dict exists $seen $class]} {
+		continue
+	    }
+	    dict set seen $class 1
+	    if {[llength [info class filters $class]]
+		    || ($class ne "::p2p::paying"
+			&& "Paying" in [info class methods $class -private])} {
+		return 0
+	    }
+	    lappend todo {*}[info class mixins $class] \
+		{*}[info class superclasses $class]
+	}
+	set PayingOwn [dict exists $seen ::p2p::paying]
     }
 
     # Hold --
