@@ -65,6 +65,11 @@ typedef struct JobInterp {
     Tcl_Obj *scriptObj;		/* The last job's script: compiled for the
 				 * child, it serves the next job with the
 				 * same text (the jobs of a batch). */
+    Tcl_Obj *varsObj;		/* The last job's vars (as its spec had them)
+				 * and their pairs, checked (GetPairs,
+				 * CheckVars): the next job with the same
+				 * object takes the pairs as they are. */
+    Tcl_Obj *varsListObj;
 } JobInterp;
 
 #define JOB_ASSOC	"p2pJobInterp"
@@ -143,6 +148,7 @@ typedef struct JobOutcome {
 } JobOutcome;
 
 static void	JobInterpRelease(JobInterp *jiPtr);
+static void	VarsForget(JobInterp *jiPtr);
 static void	AssocDeleteProc(ClientData clientData, Tcl_Interp *interp);
 static void	CmdDeleteProc(ClientData clientData);
 static int	HiddenPuts(JobInterp *jiPtr, Tcl_Interp *child, int objc,
@@ -299,7 +305,24 @@ JobInterpRelease(
     if (jiPtr->scriptObj) {
 	Tcl_DecrRefCount(jiPtr->scriptObj);
     }
+    VarsForget(jiPtr);
     ckfree(jiPtr);
+}
+
+/*
+ * VarsForget --
+ *	Lets go of the last job's vars and their pairs.
+ */
+
+static void
+VarsForget(
+    JobInterp *jiPtr)
+{
+    if (jiPtr->varsObj != NULL) {
+	Tcl_DecrRefCount(jiPtr->varsObj);
+	Tcl_DecrRefCount(jiPtr->varsListObj);
+	jiPtr->varsObj = jiPtr->varsListObj = NULL;
+    }
 }
 
 static void
@@ -321,6 +344,7 @@ AssocDeleteProc(
 	Tcl_DecrRefCount(jiPtr->scriptObj);
 	jiPtr->scriptObj = NULL;
     }
+    VarsForget(jiPtr);
     JobInterpRelease(jiPtr);
 }
 
@@ -1202,7 +1226,12 @@ RunOne(
 	    time = optsPtr->time;
 	}
     }
-    if (varsObj != NULL) {
+    if (varsObj != NULL && varsObj == jiPtr->varsObj) {
+	/* (The last job's vars again: their pairs, checked then.) */
+	listObj = jiPtr->varsListObj;
+	Tcl_IncrRefCount(listObj);
+	Tcl_ListObjGetElements(NULL, listObj, &numElems, &elems);
+    } else if (varsObj != NULL) {
 	/* (Its pairs serve the check, the setting and the cleanup.) */
 	if (GetPairs(varsObj, &listObj, &numElems, &elems) != TCL_OK) {
 	    msgObj = Tcl_NewStringObj("bad value for -vars: must be a dict"
@@ -1213,6 +1242,11 @@ RunOne(
 	    Tcl_DecrRefCount(listObj);
 	    goto badSpec;
 	}
+	VarsForget(jiPtr);
+	jiPtr->varsObj = varsObj;
+	jiPtr->varsListObj = listObj;
+	Tcl_IncrRefCount(varsObj);
+	Tcl_IncrRefCount(listObj);
     }
     scriptObj = scriptObj ? scriptObj : Tcl_NewObj();
     if (jiPtr->scriptObj != NULL && jiPtr->scriptObj != scriptObj) {
@@ -2101,26 +2135,30 @@ P2pJobOptionsGood(
  *
  *	Whether spec (a job's spec, as it came) is a script job: `dict get
  *	$spec kind` is script. Read as jobRun reads specs (a string is
- *	read as a list, not made a dict; a plain string by P2pPlainList,
- *	into a new list, which jobRun then reads).
+ *	read as a list, not made a dict; a plain string by P2pPlainListLike,
+ *	into a list, which jobRun then reads). likeObj (or NULL) is a spec
+ *	read so before, likely to have words in common with this one (the
+ *	last spec of the same worker, or of the same message): those words
+ *	are shared, not made again.
  *
  * Results:
- *	The spec as read (specObj, or a new list with no reference), or
- *	NULL if it is not a script job.
+ *	The spec as read (specObj, likeObj, or a new list with no
+ *	reference), or NULL if it is not a script job.
  *
  *----------------------------------------------------------------------
  */
 
 Tcl_Obj *
 P2pJobScriptSpec(
-    Tcl_Obj *specObj)
+    Tcl_Obj *specObj,
+    Tcl_Obj *likeObj)
 {
     Tcl_Obj *kindObj, *listObj = NULL;
     const char *s;
     int len;
 
     if (specObj->typePtr == NULL
-	    && (listObj = P2pPlainList(specObj)) != NULL) {
+	    && (listObj = P2pPlainListLike(specObj, likeObj)) != NULL) {
 	specObj = listObj;
     }
     if (PairValue(specObj, K_KIND, &kindObj) == TCL_OK && kindObj != NULL) {
@@ -2235,7 +2273,7 @@ JobBatchObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
-    Tcl_Obj **jobs, *specObj, *idsObj, *specsObj, *pair[2];
+    Tcl_Obj **jobs, *specObj = NULL, *idsObj, *specsObj, *pair[2];
     Tcl_HashTable seen;
     int numJobs, i, len, tokenLen, isNew, ok = 1;
     const char *token, *s;
@@ -2258,9 +2296,13 @@ JobBatchObjCmd(
     for (i = 0; i < numJobs && ok; i += 3) {
 	s = Tcl_GetStringFromObj(jobs[i + 1], &len);
 	ok = len == tokenLen && memcmp(s, token, len) == 0
-		&& (specObj = P2pJobScriptSpec(jobs[i + 2])) != NULL;
+		&& (specObj = P2pJobScriptSpec(jobs[i + 2], specObj)) != NULL;
 	if (ok) {
-	    /* (The spec as read: jobRun reads it again.) */
+	    /*
+	     * (The spec as read: jobRun reads it again. The next spec
+	     * shares the words it has in common with this one.)
+	     */
+
 	    Tcl_ListObjAppendElement(NULL, specsObj, specObj);
 	    Tcl_ListObjAppendElement(NULL, idsObj, jobs[i]);
 	    Tcl_CreateHashEntry(&seen, Tcl_GetString(jobs[i]), &isNew);

@@ -96,6 +96,9 @@ typedef struct Derived {
     unsigned progressEpoch;
     Tcl_Obj *timeoutObj;	/* Opts' job_timeout, or NULL. */
     unsigned optsEpoch;
+    Tcl_Obj *specObj;		/* The last script job's spec as read, or
+				 * NULL: the next spec shares its words
+				 * (P2pJobScriptSpec). */
 } Derived;
 
 /*
@@ -214,6 +217,9 @@ LoneRunRelease(
     }
     if (lrPtr->d.timeoutObj != NULL) {
 	Tcl_DecrRefCount(lrPtr->d.timeoutObj);
+    }
+    if (lrPtr->d.specObj != NULL) {
+	Tcl_DecrRefCount(lrPtr->d.specObj);
     }
     ckfree(lrPtr);
 }
@@ -459,10 +465,17 @@ Plain(
      * A script job.
      */
 
-    if ((*specPtr = P2pJobScriptSpec(w[4])) == NULL) {
+    if ((*specPtr = P2pJobScriptSpec(w[4], dPtr->specObj)) == NULL) {
 	return 0;
     }
     Tcl_IncrRefCount(*specPtr);
+    if (dPtr->specObj != *specPtr) {
+	if (dPtr->specObj != NULL) {
+	    Tcl_DecrRefCount(dPtr->specObj);
+	}
+	dPtr->specObj = *specPtr;
+	Tcl_IncrRefCount(dPtr->specObj);
+    }
     KeyFor(lrPtr, w);
 
     /*
