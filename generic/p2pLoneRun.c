@@ -96,9 +96,10 @@ typedef struct Derived {
     unsigned progressEpoch;
     Tcl_Obj *timeoutObj;	/* Opts' job_timeout, or NULL. */
     unsigned optsEpoch;
-    Tcl_Obj *specObj;		/* The last script job's spec as read, or
-				 * NULL: the next spec shares its words
-				 * (P2pJobScriptSpec). */
+    Tcl_Obj *specSrcObj;	/* The last script job's spec as it came,
+				 * and as read, or NULLs: the next spec
+				 * shares its words (P2pJobScriptSpec). */
+    Tcl_Obj *specObj;
 } Derived;
 
 /*
@@ -219,6 +220,7 @@ LoneRunRelease(
 	Tcl_DecrRefCount(lrPtr->d.timeoutObj);
     }
     if (lrPtr->d.specObj != NULL) {
+	Tcl_DecrRefCount(lrPtr->d.specSrcObj);
 	Tcl_DecrRefCount(lrPtr->d.specObj);
     }
     ckfree(lrPtr);
@@ -465,14 +467,18 @@ Plain(
      * A script job.
      */
 
-    if ((*specPtr = P2pJobScriptSpec(w[4], dPtr->specObj)) == NULL) {
+    if ((*specPtr = P2pJobScriptSpec(w[4], dPtr->specSrcObj,
+	    dPtr->specObj)) == NULL) {
 	return 0;
     }
     Tcl_IncrRefCount(*specPtr);
     if (dPtr->specObj != *specPtr) {
+	Tcl_IncrRefCount(w[4]);
 	if (dPtr->specObj != NULL) {
+	    Tcl_DecrRefCount(dPtr->specSrcObj);
 	    Tcl_DecrRefCount(dPtr->specObj);
 	}
+	dPtr->specSrcObj = w[4];
 	dPtr->specObj = *specPtr;
 	Tcl_IncrRefCount(dPtr->specObj);
     }
