@@ -77,6 +77,22 @@ typedef struct JobInterp {
 #define MAX_TIME	2147483647
 
 /*
+ * Options of jobRun.
+ */
+
+typedef struct RunOptions {
+    Tcl_WideInt commands;	/* Default command limit. */
+    int time;			/* Default (and longest) time limit, ms. */
+    Tcl_WideInt output;		/* Output limit, characters. */
+    Tcl_Obj *progressObj;	/* Prefix, or NULL. */
+    Tcl_Obj *tagsObj;		/* Per job: a word added to the prefix. */
+    Tcl_Obj *workerObj;		/* Worker's address: results in its form. */
+    Tcl_DString worker;		/* " worker ADDRESS" as a result has it (made
+				 * by RunJobs for the batch). */
+    int workerSafe;		/* AppendValue's answer for it. */
+} RunOptions;
+
+/*
  * The words this file puts in and looks up in dicts, made once per thread
  * (and let go when it exits) instead of once per job.
  */
@@ -95,31 +111,23 @@ static const char *const keyNames[NUM_KEYS] = {
     "kind", "results"
 };
 
+#define MAX_KEPT_OPTS 16
+
 typedef struct ThreadKeys {
     int made;			/* The exit handler is registered. */
     Tcl_Obj *objs[NUM_KEYS];
     JobInterp *lastPtr;		/* The job interpreter of the last jobRun
 				 * (a reference), found again by its name
 				 * without Tcl_GetSlave's parse of a path. */
+    int numOpts;		/* The options of the last jobRun (a
+				 * reference each), or -1, */
+    Tcl_Obj *optv[MAX_KEPT_OPTS];
+    RunOptions opts;		/* and what ParseOptions made of them: the
+				 * same objects (values that do not change)
+				 * give the same. */
 } ThreadKeys;
 
 static Tcl_ThreadDataKey keysKey;
-
-/*
- * Options of jobRun.
- */
-
-typedef struct RunOptions {
-    Tcl_WideInt commands;	/* Default command limit. */
-    int time;			/* Default (and longest) time limit, ms. */
-    Tcl_WideInt output;		/* Output limit, characters. */
-    Tcl_Obj *progressObj;	/* Prefix, or NULL. */
-    Tcl_Obj *tagsObj;		/* Per job: a word added to the prefix. */
-    Tcl_Obj *workerObj;		/* Worker's address: results in its form. */
-    Tcl_DString worker;		/* " worker ADDRESS" as a result has it (made
-				 * by RunJobs for the batch). */
-    int workerSafe;		/* AppendValue's answer for it. */
-} RunOptions;
 
 /*
  * The type of a job result in a worker's form (WorkerResult) whose string
@@ -165,6 +173,9 @@ static int	JobBatchObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
 static int	JobReplyObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
+static int	KeptOptions(Tcl_Interp *interp, ThreadKeys *tkPtr,
+		    int objc, Tcl_Obj *const objv[], RunOptions *optsPtr);
+static void	OptionsForget(ThreadKeys *tkPtr);
 static int	ParseOptions(Tcl_Interp *interp, int objc,
 		    Tcl_Obj *const objv[], RunOptions *optsPtr);
 static Tcl_Obj *RunJobs(Tcl_Interp *child, JobInterp *jiPtr,
@@ -1084,6 +1095,7 @@ Key(
     if (tkPtr->objs[key] == NULL) {
 	if (!tkPtr->made) {
 	    tkPtr->made = 1;
+	    tkPtr->numOpts = -1;
 	    Tcl_CreateThreadExitHandler(KeysExitProc, NULL);
 	}
 	tkPtr->objs[key] = Tcl_NewStringObj(keyNames[key], -1);
@@ -1121,6 +1133,7 @@ KeysExitProc(
 	JobInterpRelease(tkPtr->lastPtr);
 	tkPtr->lastPtr = NULL;
     }
+    OptionsForget(tkPtr);
     tkPtr->made = 0;
 }
 
@@ -1854,6 +1867,70 @@ ParseOptions(
 /*
  *----------------------------------------------------------------------
  *
+ * KeptOptions, OptionsForget --
+ *
+ *	KeptOptions: ParseOptions for jobRun, whose options are mostly the
+ *	very objects of the last call (the pool's defaults, the worker's
+ *	kept -worker, -time and -progress): then what they gave then,
+ *	without going over them again. The objects are held meanwhile, so
+ *	that they are not changed, nor freed and made again at the same
+ *	address. OptionsForget lets go of them.
+ *
+ * Results:
+ *	As ParseOptions.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+KeptOptions(
+    Tcl_Interp *interp,
+    ThreadKeys *tkPtr,
+    int objc,
+    Tcl_Obj *const objv[],
+    RunOptions *optsPtr)
+{
+    int i;
+
+    if (tkPtr->made && objc == tkPtr->numOpts) {
+	for (i = 0; i < objc && objv[i] == tkPtr->optv[i]; i++) {
+	    /* (The same object.) */
+	}
+	if (i == objc) {
+	    *optsPtr = tkPtr->opts;
+	    return TCL_OK;
+	}
+    }
+    if (ParseOptions(interp, objc, objv, optsPtr) != TCL_OK) {
+	return TCL_ERROR;
+    }
+    if (tkPtr->made && objc <= MAX_KEPT_OPTS) {
+	for (i = 0; i < objc; i++) {
+	    Tcl_IncrRefCount(objv[i]);
+	}
+	OptionsForget(tkPtr);
+	memcpy(tkPtr->optv, objv, objc * sizeof(Tcl_Obj *));
+	tkPtr->numOpts = objc;
+	tkPtr->opts = *optsPtr;
+    }
+    return TCL_OK;
+}
+
+static void
+OptionsForget(
+    ThreadKeys *tkPtr)
+{
+    int i;
+
+    for (i = 0; i < tkPtr->numOpts; i++) {
+	Tcl_DecrRefCount(tkPtr->optv[i]);
+    }
+    tkPtr->numOpts = -1;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * RunJobs --
  *
  *	Runs the jobs of specsObj in the armed, idle child, in turn, until
@@ -2084,7 +2161,7 @@ P2pJobRunIn(
 	return P2pError(interp, "P2P SANDBOX BUSY", "interpreter \"%s\" is"
 		" running a job", name);
     }
-    if (ParseOptions(interp, optc, optv, &opts) != TCL_OK
+    if (KeptOptions(interp, tkPtr, optc, optv, &opts) != TCL_OK
 	    || Tcl_ListObjLength(interp, specsObj, &numSpecs) != TCL_OK) {
 	return TCL_ERROR;
     }
