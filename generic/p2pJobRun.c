@@ -73,6 +73,7 @@ typedef struct JobInterp {
 } JobInterp;
 
 #define JOB_ASSOC	"p2pJobInterp"
+#define LOCAL_PAIRS	8	/* P2pJobReply's pairs on the stack. */
 #define MAX_COMMANDS	1000000000
 #define MAX_TIME	2147483647
 
@@ -2283,10 +2284,12 @@ P2pJobReply(
     int numResults,
     Tcl_Obj *const results[])
 {
-    Tcl_Obj **elems, *emptyObj, *pairsObj, *pair[2];
-    Tcl_DString ds;
-    int n, i, len, need, flags, at;
+    Tcl_Obj *localElems[2 * LOCAL_PAIRS], **elems = localElems;
+    Tcl_Obj *emptyObj, *pairsObj, *pair[2];
+    int localFlags[2 * LOCAL_PAIRS], *flags = localFlags;
+    int n, i, len, total;
     const char *s;
+    char *bytes, *p;
 
     n = numIds > numResults ? numIds : numResults;
     if (n == 0) {
@@ -2294,8 +2297,17 @@ P2pJobReply(
     }
     emptyObj = Tcl_NewObj();
     Tcl_IncrRefCount(emptyObj);
-    elems = ckalloc(2 * n * sizeof(Tcl_Obj *));
-    Tcl_DStringInit(&ds);
+    if (n > LOCAL_PAIRS) {
+	elems = ckalloc(2 * n * sizeof(Tcl_Obj *));
+	flags = ckalloc(2 * n * sizeof(int));
+    }
+
+    /*
+     * The string's length first (at most: what Tcl's scan of each element
+     * says), then the string, in one block.
+     */
+
+    total = 2 * n;
     for (i = 0; i < 2 * n; i++) {
 	Tcl_Obj *objPtr = i % 2 == 0
 		? (i / 2 < numIds ? ids[i / 2] : emptyObj)
@@ -2303,34 +2315,40 @@ P2pJobReply(
 
 	elems[i] = objPtr;
 	s = Tcl_GetStringFromObj(objPtr, &len);
-	at = Tcl_DStringLength(&ds) + (i > 0);
 	if (objPtr->typePtr == &jobResultType) {
-	    Tcl_DStringSetLength(&ds, at + len + 2);
-	    memcpy(Tcl_DStringValue(&ds) + at + 1, s, len);
-	    Tcl_DStringValue(&ds)[at] = '{';
-	    Tcl_DStringValue(&ds)[at + len + 1] = '}';
+	    flags[i] = -1;
+	    total += len + 2;
 	} else {
-	    flags = i > 0 ? TCL_DONT_QUOTE_HASH : 0;
-	    need = Tcl_ScanCountedElement(s, len, &flags);
-	    Tcl_DStringSetLength(&ds, at + need);
-	    need = Tcl_ConvertCountedElement(s, len,
-		    Tcl_DStringValue(&ds) + at, flags);
-	    Tcl_DStringSetLength(&ds, at + need);
-	}
-	if (i > 0) {
-	    Tcl_DStringValue(&ds)[at - 1] = ' ';
+	    flags[i] = i > 0 ? TCL_DONT_QUOTE_HASH : 0;
+	    total += Tcl_ScanCountedElement(s, len, &flags[i]);
 	}
     }
+    p = bytes = ckalloc(total);
+    for (i = 0; i < 2 * n; i++) {
+	s = Tcl_GetStringFromObj(elems[i], &len);
+	if (i > 0) {
+	    *p++ = ' ';
+	}
+	if (flags[i] == -1) {
+	    *p++ = '{';
+	    memcpy(p, s, len);
+	    p += len;
+	    *p++ = '}';
+	} else {
+	    p += Tcl_ConvertCountedElement(s, len, p, flags[i]);
+	}
+    }
+    *p = '\0';
     pairsObj = Tcl_NewListObj(2 * n, elems);
-    ckfree(elems);
+    if (elems != localElems) {
+	ckfree(elems);
+	ckfree(flags);
+    }
     Tcl_DecrRefCount(emptyObj);
 
     /* (A list has no string until asked for one: this is it.) */
-    len = Tcl_DStringLength(&ds);
-    pairsObj->bytes = ckalloc(len + 1);
-    memcpy(pairsObj->bytes, Tcl_DStringValue(&ds), len + 1);
-    pairsObj->length = len;
-    Tcl_DStringFree(&ds);
+    pairsObj->bytes = bytes;
+    pairsObj->length = (int) (p - bytes);
     pair[0] = Key(K_RESULTS);
     pair[1] = pairsObj;
     return Tcl_NewListObj(2, pair);
