@@ -73,6 +73,15 @@ typedef struct JobInterp {
 } JobInterp;
 
 #define JOB_ASSOC	"p2pJobInterp"
+
+/*
+ * What follows the result in a worker's result of a job that ended well
+ * and wrote nothing, up to the worker's address (see WorkerResult).
+ */
+
+#define OK_TAIL \
+    " error {} stdout {} stderr {} exit 0 signal {} outputs {}"
+#define OK_TAIL_LEN	((int) sizeof(OK_TAIL) - 1)
 #define LOCAL_PAIRS	8	/* P2pJobReply's pairs on the stack. */
 #define MAX_COMMANDS	1000000000
 #define MAX_TIME	2147483647
@@ -88,8 +97,8 @@ typedef struct RunOptions {
     Tcl_Obj *progressObj;	/* Prefix, or NULL. */
     Tcl_Obj *tagsObj;		/* Per job: a word added to the prefix. */
     Tcl_Obj *workerObj;		/* Worker's address: results in its form. */
-    Tcl_DString worker;		/* " worker ADDRESS" as a result has it (made
-				 * by RunJobs for the batch). */
+    Tcl_DString worker;		/* OK_TAIL " worker ADDRESS" as a result has
+				 * them (made by RunJobs for the batch). */
     int workerSafe;		/* AppendValue's answer for it. */
 } RunOptions;
 
@@ -210,6 +219,7 @@ static int	AppendValue(Tcl_DString *dsPtr, const char *key,
 		    const char *value, int len);
 static int	AppendObj(Tcl_DString *dsPtr, const char *key,
 		    Tcl_Obj *objPtr);
+static char *	NumberBack(char *end, const char *key, Tcl_WideInt value);
 static void	AppendNumber(Tcl_DString *dsPtr, const char *key,
 		    Tcl_WideInt value);
 static Tcl_Obj *WorkerResult(const JobOutcome *outPtr, JobInterp *jiPtr,
@@ -1578,12 +1588,14 @@ ResultDict(
 /*
  *----------------------------------------------------------------------
  *
- * AppendValue, AppendObj, AppendNumber --
+ * AppendValue, AppendObj, AppendNumber, NumberBack --
  *
  *	Append a key (text) and a value, as a word of a list after a space,
- *	to a string being built.
+ *	to a string being built. NumberBack writes " KEY NUMBER" (a short
+ *	key) into a buffer from the back, ending at end.
  *
  * Results:
+ *	NumberBack: where it began writing.
  *	AppendValue, AppendObj: 1 if the value went in as it is or in
  *	braces, not with backslashes. (A string made only of such words,
  *	joined by spaces, has balanced braces and no backslash that Tcl's
@@ -1659,22 +1671,17 @@ AppendObj(
     return AppendValue(dsPtr, key, value, len);
 }
 
-static void
-AppendNumber(
-    Tcl_DString *dsPtr,
+static char *
+NumberBack(
+    char *end,
     const char *key,
     Tcl_WideInt value)
 {
-    char buf[TCL_INTEGER_SPACE * 2 + 16];
-    char *p = buf + sizeof(buf);
+    char *p = end;
     Tcl_WideUInt u = value < 0 ? -(Tcl_WideUInt) value : (Tcl_WideUInt) value;
     size_t keyLen = strlen(key);
 
-    /*
-     * (By hand: snprintf cost more than the rest of a result. The key,
-     * a short word of this file, goes in front, for one append.)
-     */
-
+    /* (By hand: snprintf cost more than the rest of a result.) */
     do {
 	*--p = (char) ('0' + u % 10);
 	u /= 10;
@@ -1683,12 +1690,20 @@ AppendNumber(
 	*--p = '-';
     }
     *--p = ' ';
-    if (keyLen > (size_t) (p - buf)) {
-	Tcl_DStringAppend(dsPtr, key, (int) keyLen);
-    } else {
-	p -= keyLen;
-	memcpy(p, key, keyLen);
-    }
+    p -= keyLen;
+    memcpy(p, key, keyLen);
+    return p;
+}
+
+static void
+AppendNumber(
+    Tcl_DString *dsPtr,
+    const char *key,
+    Tcl_WideInt value)
+{
+    char buf[TCL_INTEGER_SPACE + 16];
+    char *p = NumberBack(buf + sizeof(buf), key, value);
+
     Tcl_DStringAppend(dsPtr, p, (int) (buf + sizeof(buf) - p));
 }
 
@@ -1716,6 +1731,9 @@ WorkerResult(
     Tcl_DString ds;
     Tcl_Obj *resultObj;
     int ok = strcmp(outPtr->status, "ok") == 0, safe = optsPtr->workerSafe;
+    int len, at;
+    const char *value;
+    char buf[3 * TCL_INTEGER_SPACE + 32], *p, *end = buf + sizeof(buf);
 
     Tcl_DStringInit(&ds);
     if (outPtr->bad) {
@@ -1727,6 +1745,22 @@ WorkerResult(
 	safe &= AppendObj(&ds, " error", msgObj);
 	Tcl_DecrRefCount(msgObj);
 	Tcl_DStringAppend(&ds, " stdout {} stderr {} exit 1", -1);
+    } else if (ok && (Tcl_GetStringFromObj(jiPtr->outObj, &len), len == 0)
+	    && (Tcl_GetStringFromObj(jiPtr->errObj, &len), len == 0)) {
+	/*
+	 * (The common case: the words after the result are those made
+	 * for the batch, up to the times. Room for all of it at once.)
+	 */
+
+	value = Tcl_GetStringFromObj(outPtr->resultObj, &len);
+	Tcl_DStringSetLength(&ds, len + Tcl_DStringLength(&optsPtr->worker)
+		+ (int) sizeof(buf) + 32);
+	Tcl_DStringSetLength(&ds, 0);
+	Tcl_DStringAppend(&ds, "status ok", 9);
+	safe &= AppendValue(&ds, " result", value, len);
+	Tcl_DStringAppend(&ds, Tcl_DStringValue(&optsPtr->worker),
+		Tcl_DStringLength(&optsPtr->worker));
+	goto times;
     } else {
 	Tcl_DStringAppend(&ds, "status ", -1);
 	Tcl_DStringAppend(&ds, outPtr->status, -1);
@@ -1742,11 +1776,17 @@ WorkerResult(
 	AppendNumber(&ds, " exit", !ok);
     }
     Tcl_DStringAppend(&ds, " signal {} outputs {}", -1);
-    Tcl_DStringAppend(&ds, Tcl_DStringValue(&optsPtr->worker),
-	    Tcl_DStringLength(&optsPtr->worker));
-    AppendNumber(&ds, " started", startedMs);
-    AppendNumber(&ds, " finished", finishedMs);
-    AppendNumber(&ds, " ms", finishedMs - startedMs);
+    Tcl_DStringAppend(&ds, Tcl_DStringValue(&optsPtr->worker) + OK_TAIL_LEN,
+	    Tcl_DStringLength(&optsPtr->worker) - OK_TAIL_LEN);
+
+  times:
+    /* (The three numbers written back to front into one buffer.) */
+    p = NumberBack(end, " ms", finishedMs - startedMs);
+    p = NumberBack(p, " finished", finishedMs);
+    p = NumberBack(p, " started", startedMs);
+    at = Tcl_DStringLength(&ds);
+    Tcl_DStringSetLength(&ds, at + (int) (end - p));
+    memcpy(Tcl_DStringValue(&ds) + at, p, end - p);
     if (ds.string != ds.staticSpace) {
 	/*
 	 * The string of the result is the DString's own (ckalloc'd)
@@ -1971,6 +2011,7 @@ RunJobs(
     if (optsPtr->workerObj) {
 	Tcl_IncrRefCount(optsPtr->workerObj);
 	Tcl_DStringInit(&optsPtr->worker);
+	Tcl_DStringAppend(&optsPtr->worker, OK_TAIL, OK_TAIL_LEN);
 	optsPtr->workerSafe = AppendObj(&optsPtr->worker, " worker",
 		optsPtr->workerObj);
     }
