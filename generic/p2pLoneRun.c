@@ -100,6 +100,10 @@ typedef struct Derived {
 				 * and as read, or NULLs: the next spec
 				 * shares its words (P2pJobScriptSpec). */
     Tcl_Obj *specObj;
+    Tcl_Obj *specsObj;		/* [list specObj], or NULL. */
+    Tcl_Obj *idsObj;		/* A list of one id (the last run's), or
+				 * NULL: its element replaced for the next
+				 * run while nothing else holds it. */
 } Derived;
 
 /*
@@ -222,6 +226,12 @@ LoneRunRelease(
     if (lrPtr->d.specObj != NULL) {
 	Tcl_DecrRefCount(lrPtr->d.specSrcObj);
 	Tcl_DecrRefCount(lrPtr->d.specObj);
+    }
+    if (lrPtr->d.specsObj != NULL) {
+	Tcl_DecrRefCount(lrPtr->d.specsObj);
+    }
+    if (lrPtr->d.idsObj != NULL) {
+	Tcl_DecrRefCount(lrPtr->d.idsObj);
     }
     ckfree(lrPtr);
 }
@@ -481,6 +491,10 @@ Plain(
 	dPtr->specSrcObj = w[4];
 	dPtr->specObj = *specPtr;
 	Tcl_IncrRefCount(dPtr->specObj);
+	if (dPtr->specsObj != NULL) {
+	    Tcl_DecrRefCount(dPtr->specsObj);
+	    dPtr->specsObj = NULL;
+	}
     }
     KeyFor(lrPtr, w);
 
@@ -695,10 +709,24 @@ OnRun2Method(
     Tcl_IncrRefCount(sandboxObj);
     keyObj = dPtr->keyObj;
     Tcl_IncrRefCount(keyObj);
-    specsObj = Tcl_NewListObj(1, &specObj);
+    /* (specObj is dPtr->specObj, which Plain kept.) */
+    if (dPtr->specsObj == NULL) {
+	dPtr->specsObj = Tcl_NewListObj(1, &specObj);
+	Tcl_IncrRefCount(dPtr->specsObj);
+    }
+    specsObj = dPtr->specsObj;
     Tcl_IncrRefCount(specsObj);
     Tcl_DecrRefCount(specObj);
-    idsObj = Tcl_NewListObj(1, w + 2);
+    if (dPtr->idsObj != NULL && !Tcl_IsShared(dPtr->idsObj)) {
+	Tcl_ListObjReplace(NULL, dPtr->idsObj, 0, 1, 1, w + 2);
+    } else {
+	if (dPtr->idsObj != NULL) {
+	    Tcl_DecrRefCount(dPtr->idsObj);
+	}
+	dPtr->idsObj = Tcl_NewListObj(1, w + 2);
+	Tcl_IncrRefCount(dPtr->idsObj);
+    }
+    idsObj = dPtr->idsObj;
     Tcl_IncrRefCount(idsObj);
     lrPtr->refCount++;
     code = P2pPoolRuns(interp, sandboxObj, keyObj, specsObj, 6, optv,
