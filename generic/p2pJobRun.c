@@ -65,11 +65,42 @@ typedef struct JobInterp {
     Tcl_Obj *scriptObj;		/* The last job's script: compiled for the
 				 * child, it serves the next job with the
 				 * same text (the jobs of a batch). */
+    Tcl_Obj *varsObj;		/* The last job's vars (as its spec had them)
+				 * and their pairs, checked (GetPairs,
+				 * CheckVars): the next job with the same
+				 * object takes the pairs as they are. */
+    Tcl_Obj *varsListObj;
 } JobInterp;
 
 #define JOB_ASSOC	"p2pJobInterp"
+
+/*
+ * What follows the result in a worker's result of a job that ended well
+ * and wrote nothing, up to the worker's address (see WorkerResult).
+ */
+
+#define OK_TAIL \
+    " error {} stdout {} stderr {} exit 0 signal {} outputs {}"
+#define OK_TAIL_LEN	((int) sizeof(OK_TAIL) - 1)
+#define LOCAL_PAIRS	8	/* P2pJobReply's pairs on the stack. */
 #define MAX_COMMANDS	1000000000
 #define MAX_TIME	2147483647
+
+/*
+ * Options of jobRun.
+ */
+
+typedef struct RunOptions {
+    Tcl_WideInt commands;	/* Default command limit. */
+    int time;			/* Default (and longest) time limit, ms. */
+    Tcl_WideInt output;		/* Output limit, characters. */
+    Tcl_Obj *progressObj;	/* Prefix, or NULL. */
+    Tcl_Obj *tagsObj;		/* Per job: a word added to the prefix. */
+    Tcl_Obj *workerObj;		/* Worker's address: results in its form. */
+    Tcl_DString worker;		/* OK_TAIL " worker ADDRESS" as a result has
+				 * them (made by RunJobs for the batch). */
+    int workerSafe;		/* AppendValue's answer for it. */
+} RunOptions;
 
 /*
  * The words this file puts in and looks up in dicts, made once per thread
@@ -90,31 +121,23 @@ static const char *const keyNames[NUM_KEYS] = {
     "kind", "results"
 };
 
+#define MAX_KEPT_OPTS 16
+
 typedef struct ThreadKeys {
     int made;			/* The exit handler is registered. */
     Tcl_Obj *objs[NUM_KEYS];
     JobInterp *lastPtr;		/* The job interpreter of the last jobRun
 				 * (a reference), found again by its name
 				 * without Tcl_GetSlave's parse of a path. */
+    int numOpts;		/* The options of the last jobRun (a
+				 * reference each), or -1, */
+    Tcl_Obj *optv[MAX_KEPT_OPTS];
+    RunOptions opts;		/* and what ParseOptions made of them: the
+				 * same objects (values that do not change)
+				 * give the same. */
 } ThreadKeys;
 
 static Tcl_ThreadDataKey keysKey;
-
-/*
- * Options of jobRun.
- */
-
-typedef struct RunOptions {
-    Tcl_WideInt commands;	/* Default command limit. */
-    int time;			/* Default (and longest) time limit, ms. */
-    Tcl_WideInt output;		/* Output limit, characters. */
-    Tcl_Obj *progressObj;	/* Prefix, or NULL. */
-    Tcl_Obj *tagsObj;		/* Per job: a word added to the prefix. */
-    Tcl_Obj *workerObj;		/* Worker's address: results in its form. */
-    Tcl_DString worker;		/* " worker ADDRESS" as a result has it (made
-				 * by RunJobs for the batch). */
-    int workerSafe;		/* AppendValue's answer for it. */
-} RunOptions;
 
 /*
  * The type of a job result in a worker's form (WorkerResult) whose string
@@ -143,6 +166,7 @@ typedef struct JobOutcome {
 } JobOutcome;
 
 static void	JobInterpRelease(JobInterp *jiPtr);
+static void	VarsForget(JobInterp *jiPtr);
 static void	AssocDeleteProc(ClientData clientData, Tcl_Interp *interp);
 static void	CmdDeleteProc(ClientData clientData);
 static int	HiddenPuts(JobInterp *jiPtr, Tcl_Interp *child, int objc,
@@ -159,6 +183,9 @@ static int	JobBatchObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
 static int	JobReplyObjCmd(ClientData clientData, Tcl_Interp *interp,
 		    int objc, Tcl_Obj *const objv[]);
+static int	KeptOptions(Tcl_Interp *interp, ThreadKeys *tkPtr,
+		    int objc, Tcl_Obj *const objv[], RunOptions *optsPtr);
+static void	OptionsForget(ThreadKeys *tkPtr);
 static int	ParseOptions(Tcl_Interp *interp, int objc,
 		    Tcl_Obj *const objv[], RunOptions *optsPtr);
 static Tcl_Obj *RunJobs(Tcl_Interp *child, JobInterp *jiPtr,
@@ -192,6 +219,7 @@ static int	AppendValue(Tcl_DString *dsPtr, const char *key,
 		    const char *value, int len);
 static int	AppendObj(Tcl_DString *dsPtr, const char *key,
 		    Tcl_Obj *objPtr);
+static char *	NumberBack(char *end, const char *key, Tcl_WideInt value);
 static void	AppendNumber(Tcl_DString *dsPtr, const char *key,
 		    Tcl_WideInt value);
 static Tcl_Obj *WorkerResult(const JobOutcome *outPtr, JobInterp *jiPtr,
@@ -299,7 +327,24 @@ JobInterpRelease(
     if (jiPtr->scriptObj) {
 	Tcl_DecrRefCount(jiPtr->scriptObj);
     }
+    VarsForget(jiPtr);
     ckfree(jiPtr);
+}
+
+/*
+ * VarsForget --
+ *	Lets go of the last job's vars and their pairs.
+ */
+
+static void
+VarsForget(
+    JobInterp *jiPtr)
+{
+    if (jiPtr->varsObj != NULL) {
+	Tcl_DecrRefCount(jiPtr->varsObj);
+	Tcl_DecrRefCount(jiPtr->varsListObj);
+	jiPtr->varsObj = jiPtr->varsListObj = NULL;
+    }
 }
 
 static void
@@ -321,6 +366,7 @@ AssocDeleteProc(
 	Tcl_DecrRefCount(jiPtr->scriptObj);
 	jiPtr->scriptObj = NULL;
     }
+    VarsForget(jiPtr);
     JobInterpRelease(jiPtr);
 }
 
@@ -1060,6 +1106,7 @@ Key(
     if (tkPtr->objs[key] == NULL) {
 	if (!tkPtr->made) {
 	    tkPtr->made = 1;
+	    tkPtr->numOpts = -1;
 	    Tcl_CreateThreadExitHandler(KeysExitProc, NULL);
 	}
 	tkPtr->objs[key] = Tcl_NewStringObj(keyNames[key], -1);
@@ -1097,6 +1144,7 @@ KeysExitProc(
 	JobInterpRelease(tkPtr->lastPtr);
 	tkPtr->lastPtr = NULL;
     }
+    OptionsForget(tkPtr);
     tkPtr->made = 0;
 }
 
@@ -1202,7 +1250,12 @@ RunOne(
 	    time = optsPtr->time;
 	}
     }
-    if (varsObj != NULL) {
+    if (varsObj != NULL && varsObj == jiPtr->varsObj) {
+	/* (The last job's vars again: their pairs, checked then.) */
+	listObj = jiPtr->varsListObj;
+	Tcl_IncrRefCount(listObj);
+	Tcl_ListObjGetElements(NULL, listObj, &numElems, &elems);
+    } else if (varsObj != NULL) {
 	/* (Its pairs serve the check, the setting and the cleanup.) */
 	if (GetPairs(varsObj, &listObj, &numElems, &elems) != TCL_OK) {
 	    msgObj = Tcl_NewStringObj("bad value for -vars: must be a dict"
@@ -1213,6 +1266,11 @@ RunOne(
 	    Tcl_DecrRefCount(listObj);
 	    goto badSpec;
 	}
+	VarsForget(jiPtr);
+	jiPtr->varsObj = varsObj;
+	jiPtr->varsListObj = listObj;
+	Tcl_IncrRefCount(varsObj);
+	Tcl_IncrRefCount(listObj);
     }
     scriptObj = scriptObj ? scriptObj : Tcl_NewObj();
     if (jiPtr->scriptObj != NULL && jiPtr->scriptObj != scriptObj) {
@@ -1530,12 +1588,14 @@ ResultDict(
 /*
  *----------------------------------------------------------------------
  *
- * AppendValue, AppendObj, AppendNumber --
+ * AppendValue, AppendObj, AppendNumber, NumberBack --
  *
  *	Append a key (text) and a value, as a word of a list after a space,
- *	to a string being built.
+ *	to a string being built. NumberBack writes " KEY NUMBER" (a short
+ *	key) into a buffer from the back, ending at end.
  *
  * Results:
+ *	NumberBack: where it began writing.
  *	AppendValue, AppendObj: 1 if the value went in as it is or in
  *	braces, not with backslashes. (A string made only of such words,
  *	joined by spaces, has balanced braces and no backslash that Tcl's
@@ -1611,22 +1671,17 @@ AppendObj(
     return AppendValue(dsPtr, key, value, len);
 }
 
-static void
-AppendNumber(
-    Tcl_DString *dsPtr,
+static char *
+NumberBack(
+    char *end,
     const char *key,
     Tcl_WideInt value)
 {
-    char buf[TCL_INTEGER_SPACE * 2 + 16];
-    char *p = buf + sizeof(buf);
+    char *p = end;
     Tcl_WideUInt u = value < 0 ? -(Tcl_WideUInt) value : (Tcl_WideUInt) value;
     size_t keyLen = strlen(key);
 
-    /*
-     * (By hand: snprintf cost more than the rest of a result. The key,
-     * a short word of this file, goes in front, for one append.)
-     */
-
+    /* (By hand: snprintf cost more than the rest of a result.) */
     do {
 	*--p = (char) ('0' + u % 10);
 	u /= 10;
@@ -1635,12 +1690,20 @@ AppendNumber(
 	*--p = '-';
     }
     *--p = ' ';
-    if (keyLen > (size_t) (p - buf)) {
-	Tcl_DStringAppend(dsPtr, key, (int) keyLen);
-    } else {
-	p -= keyLen;
-	memcpy(p, key, keyLen);
-    }
+    p -= keyLen;
+    memcpy(p, key, keyLen);
+    return p;
+}
+
+static void
+AppendNumber(
+    Tcl_DString *dsPtr,
+    const char *key,
+    Tcl_WideInt value)
+{
+    char buf[TCL_INTEGER_SPACE + 16];
+    char *p = NumberBack(buf + sizeof(buf), key, value);
+
     Tcl_DStringAppend(dsPtr, p, (int) (buf + sizeof(buf) - p));
 }
 
@@ -1668,6 +1731,9 @@ WorkerResult(
     Tcl_DString ds;
     Tcl_Obj *resultObj;
     int ok = strcmp(outPtr->status, "ok") == 0, safe = optsPtr->workerSafe;
+    int len, at;
+    const char *value;
+    char buf[3 * TCL_INTEGER_SPACE + 32], *p, *end = buf + sizeof(buf);
 
     Tcl_DStringInit(&ds);
     if (outPtr->bad) {
@@ -1679,6 +1745,22 @@ WorkerResult(
 	safe &= AppendObj(&ds, " error", msgObj);
 	Tcl_DecrRefCount(msgObj);
 	Tcl_DStringAppend(&ds, " stdout {} stderr {} exit 1", -1);
+    } else if (ok && (Tcl_GetStringFromObj(jiPtr->outObj, &len), len == 0)
+	    && (Tcl_GetStringFromObj(jiPtr->errObj, &len), len == 0)) {
+	/*
+	 * (The common case: the words after the result are those made
+	 * for the batch, up to the times. Room for all of it at once.)
+	 */
+
+	value = Tcl_GetStringFromObj(outPtr->resultObj, &len);
+	Tcl_DStringSetLength(&ds, len + Tcl_DStringLength(&optsPtr->worker)
+		+ (int) sizeof(buf) + 32);
+	Tcl_DStringSetLength(&ds, 0);
+	Tcl_DStringAppend(&ds, "status ok", 9);
+	safe &= AppendValue(&ds, " result", value, len);
+	Tcl_DStringAppend(&ds, Tcl_DStringValue(&optsPtr->worker),
+		Tcl_DStringLength(&optsPtr->worker));
+	goto times;
     } else {
 	Tcl_DStringAppend(&ds, "status ", -1);
 	Tcl_DStringAppend(&ds, outPtr->status, -1);
@@ -1694,11 +1776,17 @@ WorkerResult(
 	AppendNumber(&ds, " exit", !ok);
     }
     Tcl_DStringAppend(&ds, " signal {} outputs {}", -1);
-    Tcl_DStringAppend(&ds, Tcl_DStringValue(&optsPtr->worker),
-	    Tcl_DStringLength(&optsPtr->worker));
-    AppendNumber(&ds, " started", startedMs);
-    AppendNumber(&ds, " finished", finishedMs);
-    AppendNumber(&ds, " ms", finishedMs - startedMs);
+    Tcl_DStringAppend(&ds, Tcl_DStringValue(&optsPtr->worker) + OK_TAIL_LEN,
+	    Tcl_DStringLength(&optsPtr->worker) - OK_TAIL_LEN);
+
+  times:
+    /* (The three numbers written back to front into one buffer.) */
+    p = NumberBack(end, " ms", finishedMs - startedMs);
+    p = NumberBack(p, " finished", finishedMs);
+    p = NumberBack(p, " started", startedMs);
+    at = Tcl_DStringLength(&ds);
+    Tcl_DStringSetLength(&ds, at + (int) (end - p));
+    memcpy(Tcl_DStringValue(&ds) + at, p, end - p);
     if (ds.string != ds.staticSpace) {
 	/*
 	 * The string of the result is the DString's own (ckalloc'd)
@@ -1820,6 +1908,70 @@ ParseOptions(
 /*
  *----------------------------------------------------------------------
  *
+ * KeptOptions, OptionsForget --
+ *
+ *	KeptOptions: ParseOptions for jobRun, whose options are mostly the
+ *	very objects of the last call (the pool's defaults, the worker's
+ *	kept -worker, -time and -progress): then what they gave then,
+ *	without going over them again. The objects are held meanwhile, so
+ *	that they are not changed, nor freed and made again at the same
+ *	address. OptionsForget lets go of them.
+ *
+ * Results:
+ *	As ParseOptions.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static int
+KeptOptions(
+    Tcl_Interp *interp,
+    ThreadKeys *tkPtr,
+    int objc,
+    Tcl_Obj *const objv[],
+    RunOptions *optsPtr)
+{
+    int i;
+
+    if (tkPtr->made && objc == tkPtr->numOpts) {
+	for (i = 0; i < objc && objv[i] == tkPtr->optv[i]; i++) {
+	    /* (The same object.) */
+	}
+	if (i == objc) {
+	    *optsPtr = tkPtr->opts;
+	    return TCL_OK;
+	}
+    }
+    if (ParseOptions(interp, objc, objv, optsPtr) != TCL_OK) {
+	return TCL_ERROR;
+    }
+    if (tkPtr->made && objc <= MAX_KEPT_OPTS) {
+	for (i = 0; i < objc; i++) {
+	    Tcl_IncrRefCount(objv[i]);
+	}
+	OptionsForget(tkPtr);
+	memcpy(tkPtr->optv, objv, objc * sizeof(Tcl_Obj *));
+	tkPtr->numOpts = objc;
+	tkPtr->opts = *optsPtr;
+    }
+    return TCL_OK;
+}
+
+static void
+OptionsForget(
+    ThreadKeys *tkPtr)
+{
+    int i;
+
+    for (i = 0; i < tkPtr->numOpts; i++) {
+	Tcl_DecrRefCount(tkPtr->optv[i]);
+    }
+    tkPtr->numOpts = -1;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * RunJobs --
  *
  *	Runs the jobs of specsObj in the armed, idle child, in turn, until
@@ -1859,6 +2011,7 @@ RunJobs(
     if (optsPtr->workerObj) {
 	Tcl_IncrRefCount(optsPtr->workerObj);
 	Tcl_DStringInit(&optsPtr->worker);
+	Tcl_DStringAppend(&optsPtr->worker, OK_TAIL, OK_TAIL_LEN);
 	optsPtr->workerSafe = AppendObj(&optsPtr->worker, " worker",
 		optsPtr->workerObj);
     }
@@ -2050,7 +2203,7 @@ P2pJobRunIn(
 	return P2pError(interp, "P2P SANDBOX BUSY", "interpreter \"%s\" is"
 		" running a job", name);
     }
-    if (ParseOptions(interp, optc, optv, &opts) != TCL_OK
+    if (KeptOptions(interp, tkPtr, optc, optv, &opts) != TCL_OK
 	    || Tcl_ListObjLength(interp, specsObj, &numSpecs) != TCL_OK) {
 	return TCL_ERROR;
     }
@@ -2101,26 +2254,40 @@ P2pJobOptionsGood(
  *
  *	Whether spec (a job's spec, as it came) is a script job: `dict get
  *	$spec kind` is script. Read as jobRun reads specs (a string is
- *	read as a list, not made a dict; a plain string by P2pPlainList,
- *	into a new list, which jobRun then reads).
+ *	read as a list, not made a dict; a plain string by P2pPlainListLike,
+ *	into a list, which jobRun then reads). likeObj (or NULL) is a
+ *	script job's spec read so before from likeSrcObj, likely to have
+ *	words in common with this one (the last spec of the same worker, or
+ *	of the same message): those words are shared, not made again, and a
+ *	spec with the very characters of likeSrcObj is likeObj.
  *
  * Results:
- *	The spec as read (specObj, or a new list with no reference), or
- *	NULL if it is not a script job.
+ *	The spec as read (specObj, likeObj, or a new list with no
+ *	reference), or NULL if it is not a script job.
  *
  *----------------------------------------------------------------------
  */
 
 Tcl_Obj *
 P2pJobScriptSpec(
-    Tcl_Obj *specObj)
+    Tcl_Obj *specObj,
+    Tcl_Obj *likeSrcObj,
+    Tcl_Obj *likeObj)
 {
     Tcl_Obj *kindObj, *listObj = NULL;
     const char *s;
     int len;
 
+    if (likeObj != NULL && specObj->typePtr == NULL
+	    && likeSrcObj->bytes != NULL && (specObj == likeSrcObj
+		|| (specObj->length == likeSrcObj->length
+		&& memcmp(specObj->bytes, likeSrcObj->bytes,
+		    specObj->length) == 0))) {
+	/* (A string without a type has its bytes.) */
+	return likeObj;
+    }
     if (specObj->typePtr == NULL
-	    && (listObj = P2pPlainList(specObj)) != NULL) {
+	    && (listObj = P2pPlainListLike(specObj, likeObj)) != NULL) {
 	specObj = listObj;
     }
     if (PairValue(specObj, K_KIND, &kindObj) == TCL_OK && kindObj != NULL) {
@@ -2158,10 +2325,12 @@ P2pJobReply(
     int numResults,
     Tcl_Obj *const results[])
 {
-    Tcl_Obj **elems, *emptyObj, *pairsObj, *pair[2];
-    Tcl_DString ds;
-    int n, i, len, need, flags, at;
+    Tcl_Obj *localElems[2 * LOCAL_PAIRS], **elems = localElems;
+    Tcl_Obj *emptyObj, *pairsObj, *pair[2];
+    int localFlags[2 * LOCAL_PAIRS], *flags = localFlags;
+    int n, i, len, total;
     const char *s;
+    char *bytes, *p;
 
     n = numIds > numResults ? numIds : numResults;
     if (n == 0) {
@@ -2169,8 +2338,17 @@ P2pJobReply(
     }
     emptyObj = Tcl_NewObj();
     Tcl_IncrRefCount(emptyObj);
-    elems = ckalloc(2 * n * sizeof(Tcl_Obj *));
-    Tcl_DStringInit(&ds);
+    if (n > LOCAL_PAIRS) {
+	elems = ckalloc(2 * n * sizeof(Tcl_Obj *));
+	flags = ckalloc(2 * n * sizeof(int));
+    }
+
+    /*
+     * The string's length first (at most: what Tcl's scan of each element
+     * says), then the string, in one block.
+     */
+
+    total = 2 * n;
     for (i = 0; i < 2 * n; i++) {
 	Tcl_Obj *objPtr = i % 2 == 0
 		? (i / 2 < numIds ? ids[i / 2] : emptyObj)
@@ -2178,34 +2356,40 @@ P2pJobReply(
 
 	elems[i] = objPtr;
 	s = Tcl_GetStringFromObj(objPtr, &len);
-	at = Tcl_DStringLength(&ds) + (i > 0);
 	if (objPtr->typePtr == &jobResultType) {
-	    Tcl_DStringSetLength(&ds, at + len + 2);
-	    memcpy(Tcl_DStringValue(&ds) + at + 1, s, len);
-	    Tcl_DStringValue(&ds)[at] = '{';
-	    Tcl_DStringValue(&ds)[at + len + 1] = '}';
+	    flags[i] = -1;
+	    total += len + 2;
 	} else {
-	    flags = i > 0 ? TCL_DONT_QUOTE_HASH : 0;
-	    need = Tcl_ScanCountedElement(s, len, &flags);
-	    Tcl_DStringSetLength(&ds, at + need);
-	    need = Tcl_ConvertCountedElement(s, len,
-		    Tcl_DStringValue(&ds) + at, flags);
-	    Tcl_DStringSetLength(&ds, at + need);
-	}
-	if (i > 0) {
-	    Tcl_DStringValue(&ds)[at - 1] = ' ';
+	    flags[i] = i > 0 ? TCL_DONT_QUOTE_HASH : 0;
+	    total += Tcl_ScanCountedElement(s, len, &flags[i]);
 	}
     }
+    p = bytes = ckalloc(total);
+    for (i = 0; i < 2 * n; i++) {
+	s = Tcl_GetStringFromObj(elems[i], &len);
+	if (i > 0) {
+	    *p++ = ' ';
+	}
+	if (flags[i] == -1) {
+	    *p++ = '{';
+	    memcpy(p, s, len);
+	    p += len;
+	    *p++ = '}';
+	} else {
+	    p += Tcl_ConvertCountedElement(s, len, p, flags[i]);
+	}
+    }
+    *p = '\0';
     pairsObj = Tcl_NewListObj(2 * n, elems);
-    ckfree(elems);
+    if (elems != localElems) {
+	ckfree(elems);
+	ckfree(flags);
+    }
     Tcl_DecrRefCount(emptyObj);
 
     /* (A list has no string until asked for one: this is it.) */
-    len = Tcl_DStringLength(&ds);
-    pairsObj->bytes = ckalloc(len + 1);
-    memcpy(pairsObj->bytes, Tcl_DStringValue(&ds), len + 1);
-    pairsObj->length = len;
-    Tcl_DStringFree(&ds);
+    pairsObj->bytes = bytes;
+    pairsObj->length = (int) (p - bytes);
     pair[0] = Key(K_RESULTS);
     pair[1] = pairsObj;
     return Tcl_NewListObj(2, pair);
@@ -2235,7 +2419,7 @@ JobBatchObjCmd(
     int objc,
     Tcl_Obj *const objv[])
 {
-    Tcl_Obj **jobs, *specObj, *idsObj, *specsObj, *pair[2];
+    Tcl_Obj **jobs, *specObj = NULL, *idsObj, *specsObj, *pair[2];
     Tcl_HashTable seen;
     int numJobs, i, len, tokenLen, isNew, ok = 1;
     const char *token, *s;
@@ -2258,9 +2442,14 @@ JobBatchObjCmd(
     for (i = 0; i < numJobs && ok; i += 3) {
 	s = Tcl_GetStringFromObj(jobs[i + 1], &len);
 	ok = len == tokenLen && memcmp(s, token, len) == 0
-		&& (specObj = P2pJobScriptSpec(jobs[i + 2])) != NULL;
+		&& (specObj = P2pJobScriptSpec(jobs[i + 2],
+		    i > 0 ? jobs[i - 1] : NULL, specObj)) != NULL;
 	if (ok) {
-	    /* (The spec as read: jobRun reads it again.) */
+	    /*
+	     * (The spec as read: jobRun reads it again. The next spec
+	     * shares the words it has in common with this one.)
+	     */
+
 	    Tcl_ListObjAppendElement(NULL, specsObj, specObj);
 	    Tcl_ListObjAppendElement(NULL, idsObj, jobs[i]);
 	    Tcl_CreateHashEntry(&seen, Tcl_GetString(jobs[i]), &isNew);

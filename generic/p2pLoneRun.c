@@ -96,6 +96,14 @@ typedef struct Derived {
     unsigned progressEpoch;
     Tcl_Obj *timeoutObj;	/* Opts' job_timeout, or NULL. */
     unsigned optsEpoch;
+    Tcl_Obj *specSrcObj;	/* The last script job's spec as it came,
+				 * and as read, or NULLs: the next spec
+				 * shares its words (P2pJobScriptSpec). */
+    Tcl_Obj *specObj;
+    Tcl_Obj *specsObj;		/* [list specObj], or NULL. */
+    Tcl_Obj *idsObj;		/* A list of one id (the last run's), or
+				 * NULL: its element replaced for the next
+				 * run while nothing else holds it. */
 } Derived;
 
 /*
@@ -214,6 +222,16 @@ LoneRunRelease(
     }
     if (lrPtr->d.timeoutObj != NULL) {
 	Tcl_DecrRefCount(lrPtr->d.timeoutObj);
+    }
+    if (lrPtr->d.specObj != NULL) {
+	Tcl_DecrRefCount(lrPtr->d.specSrcObj);
+	Tcl_DecrRefCount(lrPtr->d.specObj);
+    }
+    if (lrPtr->d.specsObj != NULL) {
+	Tcl_DecrRefCount(lrPtr->d.specsObj);
+    }
+    if (lrPtr->d.idsObj != NULL) {
+	Tcl_DecrRefCount(lrPtr->d.idsObj);
     }
     ckfree(lrPtr);
 }
@@ -459,10 +477,25 @@ Plain(
      * A script job.
      */
 
-    if ((*specPtr = P2pJobScriptSpec(w[4])) == NULL) {
+    if ((*specPtr = P2pJobScriptSpec(w[4], dPtr->specSrcObj,
+	    dPtr->specObj)) == NULL) {
 	return 0;
     }
     Tcl_IncrRefCount(*specPtr);
+    if (dPtr->specObj != *specPtr) {
+	Tcl_IncrRefCount(w[4]);
+	if (dPtr->specObj != NULL) {
+	    Tcl_DecrRefCount(dPtr->specSrcObj);
+	    Tcl_DecrRefCount(dPtr->specObj);
+	}
+	dPtr->specSrcObj = w[4];
+	dPtr->specObj = *specPtr;
+	Tcl_IncrRefCount(dPtr->specObj);
+	if (dPtr->specsObj != NULL) {
+	    Tcl_DecrRefCount(dPtr->specsObj);
+	    dPtr->specsObj = NULL;
+	}
+    }
     KeyFor(lrPtr, w);
 
     /*
@@ -676,10 +709,24 @@ OnRun2Method(
     Tcl_IncrRefCount(sandboxObj);
     keyObj = dPtr->keyObj;
     Tcl_IncrRefCount(keyObj);
-    specsObj = Tcl_NewListObj(1, &specObj);
+    /* (specObj is dPtr->specObj, which Plain kept.) */
+    if (dPtr->specsObj == NULL) {
+	dPtr->specsObj = Tcl_NewListObj(1, &specObj);
+	Tcl_IncrRefCount(dPtr->specsObj);
+    }
+    specsObj = dPtr->specsObj;
     Tcl_IncrRefCount(specsObj);
     Tcl_DecrRefCount(specObj);
-    idsObj = Tcl_NewListObj(1, w + 2);
+    if (dPtr->idsObj != NULL && !Tcl_IsShared(dPtr->idsObj)) {
+	Tcl_ListObjReplace(NULL, dPtr->idsObj, 0, 1, 1, w + 2);
+    } else {
+	if (dPtr->idsObj != NULL) {
+	    Tcl_DecrRefCount(dPtr->idsObj);
+	}
+	dPtr->idsObj = Tcl_NewListObj(1, w + 2);
+	Tcl_IncrRefCount(dPtr->idsObj);
+    }
+    idsObj = dPtr->idsObj;
     Tcl_IncrRefCount(idsObj);
     lrPtr->refCount++;
     code = P2pPoolRuns(interp, sandboxObj, keyObj, specsObj, 6, optv,

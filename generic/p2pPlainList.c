@@ -43,14 +43,20 @@ static const unsigned char charClass[256] = {
  *	end), if it is plain: a word without a backslash, brace or quote,
  *	or a braced word without a backslash followed by a space or the
  *	end. P2pPlainList: the list of the string of objPtr when every
- *	element is so.
+ *	element is so. P2pPlainListLike: the same, for a string that is
+ *	mostly the one likeObj (a list, or NULL) was read from (the next
+ *	spec of a worker, whose words are mostly the last one's): an
+ *	element with the characters of likeObj's element at its index is
+ *	that element itself, shared, not a new one; and when all of them
+ *	are, the list is likeObj itself.
  *
  * Results:
  *	P2pPlainWord: 1 with the word's characters (*startPtr, *lengthPtr)
  *	and *pPtr past it; 0 at the end; -1 if the next word is not plain.
- *	P2pPlainList: a new list (no reference, no string: its elements
- *	are those Tcl would read), or NULL: objPtr's string is not that
- *	plain (the caller reads it as Tcl does, with its errors).
+ *	P2pPlainList, P2pPlainListLike: a list (no reference for the
+ *	caller, no string: its elements are those Tcl would read; new, or
+ *	likeObj), or NULL: objPtr's string is not that plain (the caller
+ *	reads it as Tcl does, with its errors).
  *
  *----------------------------------------------------------------------
  */
@@ -110,11 +116,25 @@ Tcl_Obj *
 P2pPlainList(
     Tcl_Obj *objPtr)
 {
-    int len, n = 0, max = MAX_LOCAL, found, i;
-    const char *p = Tcl_GetStringFromObj(objPtr, &len);
-    const char *end = p + len, *start;
-    Tcl_Obj *local[MAX_LOCAL], **elems = local, *listObj = NULL;
+    return P2pPlainListLike(objPtr, NULL);
+}
 
+Tcl_Obj *
+P2pPlainListLike(
+    Tcl_Obj *objPtr,
+    Tcl_Obj *likeObj)
+{
+    int len, n = 0, max = MAX_LOCAL, found, i, numLike = 0, same = 1;
+    int likeLen;
+    const char *p = Tcl_GetStringFromObj(objPtr, &len);
+    const char *end = p + len, *start, *s;
+    Tcl_Obj *local[MAX_LOCAL], **elems = local, *listObj = NULL;
+    Tcl_Obj **likes = NULL;
+
+    if (likeObj != NULL && Tcl_ListObjGetElements(NULL, likeObj, &numLike,
+	    &likes) != TCL_OK) {
+	numLike = 0;
+    }
     while ((found = P2pPlainWord(&p, end, &start, &len)) == 1) {
 	if (n == max) {
 	    Tcl_Obj **more = ckalloc(2 * max * sizeof(Tcl_Obj *));
@@ -126,12 +146,19 @@ P2pPlainList(
 	    elems = more;
 	    max *= 2;
 	}
-	elems[n] = Tcl_NewStringObj(start, len);
+	if (n < numLike && (s = Tcl_GetStringFromObj(likes[n], &likeLen),
+		likeLen == len) && memcmp(s, start, len) == 0) {
+	    elems[n] = likes[n];
+	} else {
+	    elems[n] = Tcl_NewStringObj(start, len);
+	    same = 0;
+	}
 	Tcl_IncrRefCount(elems[n]);
 	n++;
     }
     if (found == 0) {
-	listObj = Tcl_NewListObj(n, elems);
+	listObj = same && n == numLike && likeObj != NULL ? likeObj
+		: Tcl_NewListObj(n, elems);
     }
     for (i = 0; i < n; i++) {
 	Tcl_DecrRefCount(elems[i]);

@@ -434,7 +434,8 @@ MODULE_SCOPE int	P2pJobRunIn(Tcl_Interp *interp, Tcl_Obj *childObj,
 			    int *cleanPtr, Tcl_Obj **resultsPtr);
 MODULE_SCOPE int	P2pJobOptionsGood(int optc, Tcl_Obj *const optv[],
 			    Tcl_Obj **tagsPtr);
-MODULE_SCOPE Tcl_Obj *	P2pJobScriptSpec(Tcl_Obj *specObj);
+MODULE_SCOPE Tcl_Obj *	P2pJobScriptSpec(Tcl_Obj *specObj,
+			    Tcl_Obj *likeSrcObj, Tcl_Obj *likeObj);
 MODULE_SCOPE Tcl_Obj *	P2pJobReply(int numIds, Tcl_Obj *const ids[],
 			    int numResults, Tcl_Obj *const results[]);
 
@@ -457,6 +458,7 @@ MODULE_SCOPE int	P2pSameString(Tcl_Obj *aObj, Tcl_Obj *bObj);
 MODULE_SCOPE int	P2pPlainWord(const char **pPtr, const char *end,
 		    const char **startPtr, int *lengthPtr);
 MODULE_SCOPE Tcl_Obj *	P2pPlainList(Tcl_Obj *objPtr);
+MODULE_SCOPE Tcl_Obj *	P2pPlainListLike(Tcl_Obj *objPtr, Tcl_Obj *likeObj);
 MODULE_SCOPE int	P2pPlainListObjCmd(ClientData clientData,
 			    Tcl_Interp *interp, int objc,
 			    Tcl_Obj *const objv[]);
