@@ -25,6 +25,7 @@
 #	<!-- begin jobs --> and <!-- end jobs --> of doc/performance.md.
 #
 #	USAGE: tclsh bench/jobs.tcl ?-jobs 20000? ?-seq 2000? ?-rounds 3?
+#		?-pinnedrounds 5?
 #		?-doc FILE? ?-nodoc 1?
 #	(internal: -pinned 1 runs only the sequential test and its baseline
 #	and prints {p50 p99 baselineP50 baselineP99}; with -baseline 0 too,
@@ -365,12 +366,14 @@ proc ::jobs::FarmRead {chan} {
 
 proc ::jobs::Main {argv} {
     variable srcDir
-    set o [dict create -jobs 20000 -seq 2000 -rounds 3 -nodoc 0 -pinned 0 \
+    set o [dict create -jobs 20000 -seq 2000 -rounds 3 -pinnedrounds 5 \
+	-nodoc 0 -pinned 0 \
 	-baseline 1 \
 	-doc [file join $srcDir doc performance.md]]
     foreach {k v} $argv {
 	if {![dict exists $o $k]} {
 	    puts stderr "usage: tclsh bench/jobs.tcl ?-jobs N? ?-seq N? ?-rounds N?\
+		?-pinnedrounds N?\
 		?-doc FILE? ?-nodoc 1?"
 	    exit 2
 	}
@@ -439,10 +442,12 @@ proc ::jobs::Main {argv} {
 	StopAll
 	$a destroy
     }
-    # Pinned: the same, every process on core 0, rounds times: the run
+    # Pinned: the same, every process on core 0, -pinnedrounds times
+    # (each takes seconds; the host's load moves one by half): the run
     # with the median p50 is reported.
     set runs {}
     set steal0 [Steal]
+    set rounds [dict get $o -pinnedrounds]
     for {set r 0} {$r < $rounds} {incr r} {
 	lappend runs [exec taskset -c 0 [info nameofexecutable] \
 	    [info script] -pinned 1 -seq [dict get $o -seq] 2>@stderr]
@@ -500,7 +505,7 @@ proc ::jobs::Section {table rows farm started o} {
 	the table gives the medians (one run on this shared VM moves by a\
 	fifth and more). One at a time: [dict get $o -seq] jobs, each\
 	submitted after the last finished; all on one core\
-	[dict get $o -rounds] times, the run with the median p50 shown. Baseline in the same run: a plain-Tcl farm\
+	[dict get $o -pinnedrounds] times, the run with the median p50 shown. Baseline in the same run: a plain-Tcl farm\
 	(`bench/tclfarm.tcl`) handing the same jobs as lines over sockets to 2\
 	worker processes with a window of 16 jobs each; one at a time, the\
 	same farm with one worker process, each job sent when the last\
