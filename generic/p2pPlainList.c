@@ -35,6 +35,28 @@ static const unsigned char charClass[256] = {
 #define MAX_LOCAL 16
 
 /*
+ * Inside braces only a brace, a backslash or NUL stops the reading: eight
+ * characters at a time are looked at for one of them (a byte of x equal
+ * to b: the classic test for a zero byte, on x ^ b in every byte), and
+ * passed over together when none is there.
+ */
+
+#define BYTES(b)	((uint64_t) (b) * 0x0101010101010101ULL)
+#define HAS_BYTE(x, b)	((((x) ^ BYTES(b)) - BYTES(1)) \
+			    & ~((x) ^ BYTES(b)) & BYTES(0x80))
+
+static inline int
+BraceStop8(
+    const char *p)
+{
+    uint64_t x;
+
+    memcpy(&x, p, sizeof(x));
+    return (HAS_BYTE(x, '{') | HAS_BYTE(x, '}') | HAS_BYTE(x, '\\')
+	    | HAS_BYTE(x, 0)) != 0;
+}
+
+/*
  *----------------------------------------------------------------------
  *
  * P2pPlainWord, P2pPlainList --
@@ -81,6 +103,10 @@ P2pPlainWord(
     if (*p == '{') {
 	start = ++p;
 	for (depth = 1; p < end; p++) {
+	    if (end - p >= 8 && !BraceStop8(p)) {
+		p += 7;
+		continue;
+	    }
 	    if (*p == '{') {
 		depth++;
 	    } else if (*p == '}') {
