@@ -943,6 +943,85 @@ OnePass(
  *----------------------------------------------------------------------
  */
 
+/*
+ *----------------------------------------------------------------------
+ *
+ * OwnSend --
+ *
+ *	The client a worker connection object names when its `send` is
+ *	p2p::handler's own C method, for SendRun to call that method's code
+ *	(P2pClientSend) without the method call. Whether it is, is decided
+ *	once an object, with public introspection: [info object call $c
+ *	send] is that method alone (no filter, no mixin's, subclass's or
+ *	object's send before it); the answer stays in the object's metadata
+ *	(sendOwnMetaType). A send defined on the object (mixin, filter,
+ *	method) after its first run is not seen.
+ *
+ * Results:
+ *	The client's P2pHandler, or NULL: send it with the method.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+SendOwnDelete(
+    ClientData clientData)
+{
+    (void) clientData;			/* Not allocated: a flag. */
+}
+
+static const Tcl_ObjectMetadataType sendOwnMetaType = {
+    TCL_OO_METADATA_VERSION_CURRENT, "p2p farm send own", SendOwnDelete,
+    P2pMetaCloneNone
+};
+
+#define SEND_OWN	((ClientData) 1)
+#define SEND_NOT_OWN	((ClientData) 2)
+
+static P2pHandler *
+OwnSend(
+    Tcl_Interp *interp,
+    Tcl_Obj *connObj)
+{
+    Tcl_Object object = Tcl_GetObjectFromObj(interp, connObj);
+    P2pHandler *hPtr;
+    ClientData verdict;
+
+    if (object == NULL) {
+	Tcl_ResetResult(interp);
+	return NULL;
+    }
+    hPtr = Tcl_ObjectGetMetadata(object, &P2pHandlerMetaType);
+    if (hPtr == NULL || hPtr->kind != P2P_CLIENT
+	    || (hPtr->flags & HANDLER_DEAD)) {
+	return NULL;
+    }
+    verdict = Tcl_ObjectGetMetadata(object, &sendOwnMetaType);
+    if (verdict == NULL) {
+	Tcl_Obj *wordObjv[5];
+	int i, code;
+
+	wordObjv[0] = Tcl_NewStringObj("::info", -1);
+	wordObjv[1] = Tcl_NewStringObj("object", -1);
+	wordObjv[2] = Tcl_NewStringObj("call", -1);
+	wordObjv[3] = connObj;
+	wordObjv[4] = Tcl_NewStringObj("send", -1);
+	for (i = 0; i < 5; i++) {
+	    Tcl_IncrRefCount(wordObjv[i]);
+	}
+	code = Tcl_EvalObjv(interp, 5, wordObjv, TCL_EVAL_GLOBAL);
+	verdict = code == TCL_OK && strcmp(Tcl_GetStringResult(interp),
+		"{method send ::p2p::handler send}") == 0
+		? SEND_OWN : SEND_NOT_OWN;
+	for (i = 0; i < 5; i++) {
+	    Tcl_DecrRefCount(wordObjv[i]);
+	}
+	Tcl_ResetResult(interp);
+	Tcl_ObjectSetMetadata(object, &sendOwnMetaType, verdict);
+    }
+    return verdict == SEND_OWN ? hPtr : NULL;
+}
+
 static int
 SendRun(
     Tcl_Interp *interp,
@@ -963,6 +1042,11 @@ SendRun(
     if (valueObj != NULL && Tcl_DictObjGet(NULL, valueObj, addrObj,
 	    &valueObj) == TCL_OK && valueObj != NULL) {
 	/* [dict get $Conns $addr] send $message */
+	P2pHandler *hPtr = OwnSend(interp, valueObj);
+
+	if (hPtr != NULL) {
+	    return P2pClientSend(interp, hPtr, messageObj);
+	}
 	wordObjv[0] = valueObj;
 	wordObjv[1] = wcPtr->words[W_SEND];
 	wordObjv[2] = messageObj;

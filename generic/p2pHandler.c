@@ -739,16 +739,42 @@ ClientConn(
     return hPtr->connPtr;
 }
 
+/*
+ *----------------------------------------------------------------------
+ *
+ * P2pClientSend --
+ *
+ *	A client's one-argument send, `$client send message`: SendMethod's,
+ *	and the farm's for a run when the method is this one (SendRun,
+ *	p2pFarmMethods.c).
+ *
+ * Results:
+ *	Those of P2pSendMessage, or TCL_ERROR "not connected".
+ *
+ *----------------------------------------------------------------------
+ */
+
+int
+P2pClientSend(
+    Tcl_Interp *interp,
+    P2pHandler *hPtr,
+    Tcl_Obj *msgObj)
+{
+    P2pConn *connPtr = ClientConn(interp, hPtr);
+
+    if (connPtr == NULL) {
+	return TCL_ERROR;
+    }
+    return P2pSendMessage(interp, connPtr, msgObj);
+}
+
 METHOD(SendMethod)
 {
     P2pConn *connPtr;
     HANDLER_AND_SKIP;
 
     if (objc - skip == 1 && hPtr->kind == P2P_CLIENT) {
-	if ((connPtr = ClientConn(interp, hPtr)) == NULL) {
-	    return TCL_ERROR;
-	}
-	return P2pSendMessage(interp, connPtr, objv[skip]);
+	return P2pClientSend(interp, hPtr, objv[skip]);
     }
     if (objc - skip != 2) {
 	Tcl_WrongNumArgs(interp, skip, objv, hPtr->kind == P2P_CLIENT

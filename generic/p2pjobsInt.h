@@ -348,6 +348,8 @@ MODULE_SCOPE P2pHandler *P2pHandlerNew(Tcl_Interp *interp,
 MODULE_SCOPE void	P2pHandlerPreserve(P2pHandler *hPtr);
 MODULE_SCOPE void	P2pHandlerRelease(P2pHandler *hPtr);
 MODULE_SCOPE Tcl_Obj *	P2pHandlerName(P2pHandler *hPtr);
+MODULE_SCOPE int	P2pClientSend(Tcl_Interp *interp, P2pHandler *hPtr,
+			    Tcl_Obj *msgObj);
 MODULE_SCOPE int	P2pHandlerConfigure(Tcl_Interp *interp,
 			    P2pHandler *hPtr, int objc,
 			    Tcl_Obj *const objv[], int creating);
