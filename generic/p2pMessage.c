@@ -12,6 +12,16 @@
 #include "p2pjobsInt.h"
 
 static const Tcl_ObjType *byteArrayTypePtr;
+static const Tcl_ObjType *listTypePtr;
+static const Tcl_ObjType *dictTypePtr;
+
+/*
+ * What a character asks of a list element that holds it (ListString):
+ * nothing, braces, or more (Tcl's string for the list is asked for).
+ */
+
+enum { CH_PLAIN, CH_BRACE, CH_OTHER };
+static unsigned char charClass[256];
 static Tcl_Encoding utf8Encoding;
 
 /*
@@ -29,6 +39,19 @@ P2pMessageInit(void)
 {
     if (byteArrayTypePtr == NULL) {
 	byteArrayTypePtr = Tcl_GetObjType("bytearray");
+	listTypePtr = Tcl_GetObjType("list");
+	dictTypePtr = Tcl_GetObjType("dict");
+    }
+    if (charClass[0] == 0) {
+	const char *p;
+
+	for (p = " \t\n\v\f\r[$;"; *p; p++) {
+	    charClass[(unsigned char) *p] = CH_BRACE;
+	}
+	for (p = "{}\\]\""; *p; p++) {
+	    charClass[(unsigned char) *p] = CH_OTHER;
+	}
+	charClass[0] = CH_OTHER;
     }
     if (utf8Encoding == NULL) {
 	utf8Encoding = Tcl_GetEncoding(NULL, "utf-8");
@@ -119,6 +142,141 @@ NewInternalString(
 /*
  *----------------------------------------------------------------------
  *
+ * ListString --
+ *
+ *	Appends to a buffer the string Tcl would make for a list or dict
+ *	that has none (a spec made by [dict create] or [list]), without
+ *	making it: no string kept in the value, no scan of each element
+ *	character by character twice. Only the plain cases: every element
+ *	is either written as it is (none of Tcl's special characters) or
+ *	between braces (only spaces, tabs, newlines, [ $ ;); an element
+ *	with a brace, backslash, ] or ", or that begins with #, and a
+ *	nested list or dict deeper than LIST_DEPTH, give up. An element
+ *	that is a list or dict without a string is written the same way,
+ *	then braced when it needs it.
+ *
+ * Results:
+ *	1 with the string appended, or 0 with the buffer's length where it
+ *	was: the caller asks Tcl for the string.
+ *
+ *----------------------------------------------------------------------
+ */
+
+#define LIST_DEPTH	4
+
+static int
+ClassOf(
+    const unsigned char *p,
+    size_t len)
+{
+    const unsigned char *end = p + len;
+    int cls = CH_PLAIN;
+
+    if (len > 0 && *p == '#') {
+	return CH_OTHER;
+    }
+    for (; p < end; p++) {
+	cls |= charClass[*p];
+    }
+    return cls >= CH_OTHER ? CH_OTHER : cls;
+}
+
+static int
+IsPureList(
+    Tcl_Obj *objPtr)
+{
+    return objPtr->bytes == NULL && (objPtr->typePtr == listTypePtr
+	    || objPtr->typePtr == dictTypePtr);
+}
+
+static int ListString(P2pBuf *bufPtr, Tcl_Obj *objPtr, int depth);
+
+static int
+ListElement(
+    P2pBuf *bufPtr,
+    Tcl_Obj *objPtr,
+    int first,
+    int depth)
+{
+    const unsigned char *data;
+    size_t at, len;
+    int n, cls;
+
+    if (!first) {
+	P2pBufAppend(bufPtr, " ", 1);
+    }
+    at = bufPtr->len;
+    if (IsPureList(objPtr)) {
+	P2pBufAppend(bufPtr, "{", 1);
+	if (depth >= LIST_DEPTH || !ListString(bufPtr, objPtr, depth + 1)) {
+	    return 0;
+	}
+	len = bufPtr->len - at - 1;
+	cls = ClassOf(bufPtr->bytes + at + 1, len);
+	if (cls == CH_OTHER) {
+	    return 0;
+	}
+	if (cls == CH_PLAIN && len > 0) {
+	    memmove(bufPtr->bytes + at, bufPtr->bytes + at + 1, len);
+	    bufPtr->len--;
+	} else {
+	    P2pBufAppend(bufPtr, "}", 1);
+	}
+	return 1;
+    }
+    data = (const unsigned char *) Tcl_GetStringFromObj(objPtr, &n);
+    len = (size_t) n;
+    cls = ClassOf(data, len);
+    if (cls == CH_OTHER) {
+	return 0;
+    }
+    if (cls == CH_PLAIN && len > 0) {
+	P2pBufAppend(bufPtr, data, len);
+    } else {
+	P2pBufReserve(bufPtr, len + 2);
+	bufPtr->bytes[bufPtr->len] = '{';
+	memcpy(bufPtr->bytes + bufPtr->len + 1, data, len);
+	bufPtr->bytes[bufPtr->len + 1 + len] = '}';
+	bufPtr->len += len + 2;
+    }
+    return 1;
+}
+
+static int
+ListString(
+    P2pBuf *bufPtr,
+    Tcl_Obj *objPtr,
+    int depth)
+{
+    Tcl_Obj **elems, *keyObj, *valueObj;
+    Tcl_DictSearch search;
+    int n, i, done, ok = 1;
+
+    if (objPtr->typePtr == listTypePtr) {
+	if (Tcl_ListObjGetElements(NULL, objPtr, &n, &elems) != TCL_OK) {
+	    return 0;
+	}
+	for (i = 0; i < n && ok; i++) {
+	    ok = ListElement(bufPtr, elems[i], i == 0, depth);
+	}
+	return ok;
+    }
+    if (Tcl_DictObjFirst(NULL, objPtr, &search, &keyObj, &valueObj, &done)
+	    != TCL_OK) {
+	return 0;
+    }
+    for (i = 0; !done && ok; i++) {
+	ok = ListElement(bufPtr, keyObj, i == 0, depth)
+		&& ListElement(bufPtr, valueObj, 0, depth);
+	Tcl_DictObjNext(&search, &keyObj, &valueObj, &done);
+    }
+    Tcl_DictObjDone(&search);
+    return ok;
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * P2pMessageEncode --
  *
  *	Appends one frame carrying the words objv to a buffer.
@@ -153,6 +311,21 @@ P2pMessageEncode(
 	Tcl_DString ds;
 	unsigned char *hdr;
 
+	if (IsPureList(objPtr)) {
+	    size_t at = bufPtr->len;
+
+	    P2pBufReserve(bufPtr, P2P_ELEMENT_HEADER);
+	    bufPtr->len += P2P_ELEMENT_HEADER;
+	    if (ListString(bufPtr, objPtr, 0) && !NeedsConversion(
+		    bufPtr->bytes + at + P2P_ELEMENT_HEADER,
+		    bufPtr->len - at - P2P_ELEMENT_HEADER)) {
+		bufPtr->bytes[at] = (unsigned char) P2P_TAG_TEXT;
+		P2pPutU32(bufPtr->bytes + at + 1, (uint32_t)
+			(bufPtr->len - at - P2P_ELEMENT_HEADER));
+		continue;
+	    }
+	    bufPtr->len = at;
+	}
 	Tcl_DStringInit(&ds);
 	if (objPtr->typePtr == byteArrayTypePtr && objPtr->bytes == NULL) {
 	    data = Tcl_GetByteArrayFromObj(objPtr, &len);
