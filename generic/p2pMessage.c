@@ -175,6 +175,10 @@ ClassOf(
     if (len > 0 && *p == '#') {
 	return CH_OTHER;
     }
+    for (; p + 4 <= end; p += 4) {
+	cls |= charClass[p[0]] | charClass[p[1]] | charClass[p[2]]
+		| charClass[p[3]];
+    }
     for (; p < end; p++) {
 	cls |= charClass[*p];
     }
@@ -199,15 +203,17 @@ ListElement(
     int depth)
 {
     const unsigned char *data;
+    unsigned char *q;
     size_t at, len;
     int n, cls;
 
-    if (!first) {
-	P2pBufAppend(bufPtr, " ", 1);
-    }
-    at = bufPtr->len;
     if (IsPureList(objPtr)) {
-	P2pBufAppend(bufPtr, "{", 1);
+	P2pBufReserve(bufPtr, 2);
+	if (!first) {
+	    bufPtr->bytes[bufPtr->len++] = ' ';
+	}
+	at = bufPtr->len;
+	bufPtr->bytes[bufPtr->len++] = '{';
 	if (depth >= LIST_DEPTH || !ListString(bufPtr, objPtr, depth + 1)) {
 	    return 0;
 	}
@@ -220,7 +226,8 @@ ListElement(
 	    memmove(bufPtr->bytes + at, bufPtr->bytes + at + 1, len);
 	    bufPtr->len--;
 	} else {
-	    P2pBufAppend(bufPtr, "}", 1);
+	    P2pBufReserve(bufPtr, 1);
+	    bufPtr->bytes[bufPtr->len++] = '}';
 	}
 	return 1;
     }
@@ -230,15 +237,21 @@ ListElement(
     if (cls == CH_OTHER) {
 	return 0;
     }
-    if (cls == CH_PLAIN && len > 0) {
-	P2pBufAppend(bufPtr, data, len);
-    } else {
-	P2pBufReserve(bufPtr, len + 2);
-	bufPtr->bytes[bufPtr->len] = '{';
-	memcpy(bufPtr->bytes + bufPtr->len + 1, data, len);
-	bufPtr->bytes[bufPtr->len + 1 + len] = '}';
-	bufPtr->len += len + 2;
+    P2pBufReserve(bufPtr, len + 3);
+    q = bufPtr->bytes + bufPtr->len;
+    if (!first) {
+	*q++ = ' ';
     }
+    if (cls == CH_PLAIN && len > 0) {
+	memcpy(q, data, len);
+	q += len;
+    } else {
+	*q++ = '{';
+	memcpy(q, data, len);
+	q += len;
+	*q++ = '}';
+    }
+    bufPtr->len = (size_t) (q - bufPtr->bytes);
     return 1;
 }
 
