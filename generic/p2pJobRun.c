@@ -212,8 +212,8 @@ static void	Outcome(JobOutcome *outPtr, const char *status,
 		    Tcl_Obj *errorInfoObj);
 static Tcl_Obj *DictValue(Tcl_Obj *dictObj, int key);
 static int	PairValue(Tcl_Obj *obj, int key, Tcl_Obj **valuePtr);
-static int	GetPairs(Tcl_Obj *obj, Tcl_Obj **listPtr, int *numPtr,
-		    Tcl_Obj ***elemsPtr);
+static int	GetPairs(Tcl_Obj *obj, Tcl_Obj *likeObj, Tcl_Obj **listPtr,
+		    int *numPtr, Tcl_Obj ***elemsPtr);
 static Tcl_Obj *StatusObj(const char *status);
 static int	AppendValue(Tcl_DString *dsPtr, const char *key,
 		    const char *value, int len);
@@ -1037,7 +1037,9 @@ PairValue(
  *
  *	The keys and values of obj, a dict, as a flat list: *listPtr (which
  *	the caller lets go of) and its elements. Duplicate keys of a list
- *	that is not a dict yet are all there, the last counting.
+ *	that is not a dict yet are all there, the last counting. A plain
+ *	string is read like likeObj (the last job's pairs, or NULL): the
+ *	words it has in common with them at the same place are theirs.
  *
  * Results:
  *	TCL_OK, or TCL_ERROR if obj is not a dict.
@@ -1048,6 +1050,7 @@ PairValue(
 static int
 GetPairs(
     Tcl_Obj *obj,
+    Tcl_Obj *likeObj,
     Tcl_Obj **listPtr,
     int *numPtr,
     Tcl_Obj ***elemsPtr)
@@ -1059,8 +1062,11 @@ GetPairs(
 	dictTypePtr = Tcl_GetObjType("dict");
     }
     if (obj->typePtr == NULL) {
-	/* (A plain string, as vars come in a message: read in one pass.) */
-	listObj = P2pPlainList(obj);
+	/*
+	 * (A plain string, as vars come in a message: read in one pass,
+	 * its words shared with likeObj's where they are the same.)
+	 */
+	listObj = P2pPlainListLike(obj, likeObj);
 	if (listObj == NULL) {
 	    listObj = obj;
 	}
@@ -1257,7 +1263,8 @@ RunOne(
 	Tcl_ListObjGetElements(NULL, listObj, &numElems, &elems);
     } else if (varsObj != NULL) {
 	/* (Its pairs serve the check, the setting and the cleanup.) */
-	if (GetPairs(varsObj, &listObj, &numElems, &elems) != TCL_OK) {
+	if (GetPairs(varsObj, jiPtr->varsListObj, &listObj, &numElems,
+		&elems) != TCL_OK) {
 	    msgObj = Tcl_NewStringObj("bad value for -vars: must be a dict"
 		    " name -> value", -1);
 	    goto badSpec;
