@@ -61,6 +61,11 @@ typedef struct JobInterp {
 				 * directly while they are still the
 				 * commands of those names. */
     Tcl_ObjCmdProc *globalsProc;
+    Tcl_ObjCmdProc *unsetProc;	/* The function of the child's unset when
+				 * armed (or NULL), and its client data: */
+    ClientData unsetData;	/* the cleanup unsets a job's vars with
+				 * it, called directly (UnsetVar). */
+    Tcl_Obj *unsetObjv[3];	/* unset -nocomplain NAME */
     Tcl_Obj *nameObj;		/* The child's path in the parent. */
     Tcl_Obj *scriptObj;		/* The last job's script: compiled for the
 				 * child, it serves the next job with the
@@ -212,6 +217,8 @@ static void	Outcome(JobOutcome *outPtr, const char *status,
 		    Tcl_Obj *errorInfoObj);
 static Tcl_Obj *DictValue(Tcl_Obj *dictObj, int key);
 static int	PairValue(Tcl_Obj *obj, int key, Tcl_Obj **valuePtr);
+static void	UnsetVar(Tcl_Interp *child, JobInterp *jiPtr,
+		    Tcl_Obj *nameObj);
 static int	GetPairs(Tcl_Obj *obj, Tcl_Obj *likeObj, Tcl_Obj **listPtr,
 		    int *numPtr, Tcl_Obj ***elemsPtr);
 static Tcl_Obj *StatusObj(const char *status);
@@ -323,6 +330,8 @@ JobInterpRelease(
     }
     Tcl_DecrRefCount(jiPtr->cmdcountObj);
     Tcl_DecrRefCount(jiPtr->globalsObj);
+    Tcl_DecrRefCount(jiPtr->unsetObjv[0]);
+    Tcl_DecrRefCount(jiPtr->unsetObjv[1]);
     Tcl_DecrRefCount(jiPtr->nameObj);
     if (jiPtr->scriptObj) {
 	Tcl_DecrRefCount(jiPtr->scriptObj);
@@ -520,6 +529,12 @@ JobArmObjCmd(
 		&clientData);
 	jiPtr->globalsProc = CoreProc(child, jiPtr->globalsObj, &clientData);
     }
+    jiPtr->unsetObjv[0] = Tcl_NewStringObj("::unset", -1);
+    Tcl_IncrRefCount(jiPtr->unsetObjv[0]);
+    jiPtr->unsetObjv[1] = Tcl_NewStringObj("-nocomplain", -1);
+    Tcl_IncrRefCount(jiPtr->unsetObjv[1]);
+    jiPtr->unsetProc = CoreProc(child, jiPtr->unsetObjv[0],
+	    &jiPtr->unsetData);
 
     if (Tcl_EvalObjv(child, 1, &jiPtr->globalsObj, TCL_EVAL_GLOBAL) != TCL_OK
 	    || Tcl_ListObjGetElements(child, Tcl_GetObjResult(child),
@@ -825,6 +840,38 @@ CheckVars(
 /*
  *----------------------------------------------------------------------
  *
+ * UnsetVar --
+ *
+ *	Unsets the child's global variable nameObj (a plain name, checked by
+ *	CheckVars), as Tcl_UnsetVar2 with TCL_GLOBAL_ONLY would: no error
+ *	if it is gone, its unset traces run. With the function of the
+ *	child's own unset (as it was when armed: whatever a job made of the
+ *	command since, it is not called), `unset -nocomplain NAME` is that
+ *	function called directly, at the child's global level (where the
+ *	cleanup runs, between jobs): the name object is used as it is, where
+ *	Tcl_UnsetVar2 makes one of the string and frees it.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+UnsetVar(
+    Tcl_Interp *child,
+    JobInterp *jiPtr,
+    Tcl_Obj *nameObj)
+{
+    if (jiPtr->unsetProc != NULL) {
+	jiPtr->unsetObjv[2] = nameObj;
+	jiPtr->unsetProc(jiPtr->unsetData, child, 3, jiPtr->unsetObjv);
+	jiPtr->unsetObjv[2] = NULL;
+    } else {
+	Tcl_UnsetVar2(child, Tcl_GetString(nameObj), NULL, TCL_GLOBAL_ONLY);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * Cleanup --
  *
  *	After a job: unsets its variables (vars: the numVars elements of
@@ -849,7 +896,7 @@ Cleanup(
     int numNames, i;
 
     for (i = 0; i < numVars; i += 2) {
-	Tcl_UnsetVar2(child, Tcl_GetString(vars[i]), NULL, TCL_GLOBAL_ONLY);
+	UnsetVar(child, jiPtr, vars[i]);
     }
     if (CallCore(child, jiPtr->globalsObj, jiPtr->globalsProc) != TCL_OK
 	    || Tcl_ListObjGetElements(child, Tcl_GetObjResult(child),
