@@ -61,6 +61,11 @@ typedef struct JobInterp {
 				 * directly while they are still the
 				 * commands of those names. */
     Tcl_ObjCmdProc *globalsProc;
+    Tcl_ObjCmdProc *unsetProc;	/* The function of the child's unset when
+				 * armed (or NULL), and its client data: */
+    ClientData unsetData;	/* the cleanup unsets a job's vars with
+				 * it, called directly (UnsetVar). */
+    Tcl_Obj *unsetObjv[3];	/* unset -nocomplain NAME */
     Tcl_Obj *nameObj;		/* The child's path in the parent. */
     Tcl_Obj *scriptObj;		/* The last job's script: compiled for the
 				 * child, it serves the next job with the
@@ -212,8 +217,10 @@ static void	Outcome(JobOutcome *outPtr, const char *status,
 		    Tcl_Obj *errorInfoObj);
 static Tcl_Obj *DictValue(Tcl_Obj *dictObj, int key);
 static int	PairValue(Tcl_Obj *obj, int key, Tcl_Obj **valuePtr);
-static int	GetPairs(Tcl_Obj *obj, Tcl_Obj **listPtr, int *numPtr,
-		    Tcl_Obj ***elemsPtr);
+static void	UnsetVar(Tcl_Interp *child, JobInterp *jiPtr,
+		    Tcl_Obj *nameObj);
+static int	GetPairs(Tcl_Obj *obj, Tcl_Obj *likeObj, Tcl_Obj **listPtr,
+		    int *numPtr, Tcl_Obj ***elemsPtr);
 static Tcl_Obj *StatusObj(const char *status);
 static int	AppendValue(Tcl_DString *dsPtr, const char *key,
 		    const char *value, int len);
@@ -323,6 +330,8 @@ JobInterpRelease(
     }
     Tcl_DecrRefCount(jiPtr->cmdcountObj);
     Tcl_DecrRefCount(jiPtr->globalsObj);
+    Tcl_DecrRefCount(jiPtr->unsetObjv[0]);
+    Tcl_DecrRefCount(jiPtr->unsetObjv[1]);
     Tcl_DecrRefCount(jiPtr->nameObj);
     if (jiPtr->scriptObj) {
 	Tcl_DecrRefCount(jiPtr->scriptObj);
@@ -520,6 +529,12 @@ JobArmObjCmd(
 		&clientData);
 	jiPtr->globalsProc = CoreProc(child, jiPtr->globalsObj, &clientData);
     }
+    jiPtr->unsetObjv[0] = Tcl_NewStringObj("::unset", -1);
+    Tcl_IncrRefCount(jiPtr->unsetObjv[0]);
+    jiPtr->unsetObjv[1] = Tcl_NewStringObj("-nocomplain", -1);
+    Tcl_IncrRefCount(jiPtr->unsetObjv[1]);
+    jiPtr->unsetProc = CoreProc(child, jiPtr->unsetObjv[0],
+	    &jiPtr->unsetData);
 
     if (Tcl_EvalObjv(child, 1, &jiPtr->globalsObj, TCL_EVAL_GLOBAL) != TCL_OK
 	    || Tcl_ListObjGetElements(child, Tcl_GetObjResult(child),
@@ -825,6 +840,38 @@ CheckVars(
 /*
  *----------------------------------------------------------------------
  *
+ * UnsetVar --
+ *
+ *	Unsets the child's global variable nameObj (a plain name, checked by
+ *	CheckVars), as Tcl_UnsetVar2 with TCL_GLOBAL_ONLY would: no error
+ *	if it is gone, its unset traces run. With the function of the
+ *	child's own unset (as it was when armed: whatever a job made of the
+ *	command since, it is not called), `unset -nocomplain NAME` is that
+ *	function called directly, at the child's global level (where the
+ *	cleanup runs, between jobs): the name object is used as it is, where
+ *	Tcl_UnsetVar2 makes one of the string and frees it.
+ *
+ *----------------------------------------------------------------------
+ */
+
+static void
+UnsetVar(
+    Tcl_Interp *child,
+    JobInterp *jiPtr,
+    Tcl_Obj *nameObj)
+{
+    if (jiPtr->unsetProc != NULL) {
+	jiPtr->unsetObjv[2] = nameObj;
+	jiPtr->unsetProc(jiPtr->unsetData, child, 3, jiPtr->unsetObjv);
+	jiPtr->unsetObjv[2] = NULL;
+    } else {
+	Tcl_UnsetVar2(child, Tcl_GetString(nameObj), NULL, TCL_GLOBAL_ONLY);
+    }
+}
+
+/*
+ *----------------------------------------------------------------------
+ *
  * Cleanup --
  *
  *	After a job: unsets its variables (vars: the numVars elements of
@@ -849,7 +896,7 @@ Cleanup(
     int numNames, i;
 
     for (i = 0; i < numVars; i += 2) {
-	Tcl_UnsetVar2(child, Tcl_GetString(vars[i]), NULL, TCL_GLOBAL_ONLY);
+	UnsetVar(child, jiPtr, vars[i]);
     }
     if (CallCore(child, jiPtr->globalsObj, jiPtr->globalsProc) != TCL_OK
 	    || Tcl_ListObjGetElements(child, Tcl_GetObjResult(child),
@@ -1037,7 +1084,9 @@ PairValue(
  *
  *	The keys and values of obj, a dict, as a flat list: *listPtr (which
  *	the caller lets go of) and its elements. Duplicate keys of a list
- *	that is not a dict yet are all there, the last counting.
+ *	that is not a dict yet are all there, the last counting. A plain
+ *	string is read like likeObj (the last job's pairs, or NULL): the
+ *	words it has in common with them at the same place are theirs.
  *
  * Results:
  *	TCL_OK, or TCL_ERROR if obj is not a dict.
@@ -1048,6 +1097,7 @@ PairValue(
 static int
 GetPairs(
     Tcl_Obj *obj,
+    Tcl_Obj *likeObj,
     Tcl_Obj **listPtr,
     int *numPtr,
     Tcl_Obj ***elemsPtr)
@@ -1059,8 +1109,11 @@ GetPairs(
 	dictTypePtr = Tcl_GetObjType("dict");
     }
     if (obj->typePtr == NULL) {
-	/* (A plain string, as vars come in a message: read in one pass.) */
-	listObj = P2pPlainList(obj);
+	/*
+	 * (A plain string, as vars come in a message: read in one pass,
+	 * its words shared with likeObj's where they are the same.)
+	 */
+	listObj = P2pPlainListLike(obj, likeObj);
 	if (listObj == NULL) {
 	    listObj = obj;
 	}
@@ -1257,7 +1310,8 @@ RunOne(
 	Tcl_ListObjGetElements(NULL, listObj, &numElems, &elems);
     } else if (varsObj != NULL) {
 	/* (Its pairs serve the check, the setting and the cleanup.) */
-	if (GetPairs(varsObj, &listObj, &numElems, &elems) != TCL_OK) {
+	if (GetPairs(varsObj, jiPtr->varsListObj, &listObj, &numElems,
+		&elems) != TCL_OK) {
 	    msgObj = Tcl_NewStringObj("bad value for -vars: must be a dict"
 		    " name -> value", -1);
 	    goto badSpec;

@@ -26,7 +26,8 @@
 #	measures it and cleans up after it. Of the job interpreter's
 #	commands, which a job may replace, that cleanup calls only
 #	::tcl::info::globals and ::tcl::info::cmdcount (and the unset
-#	traces a job left). Several jobs of one key run in one call
+#	traces a job left); it unsets a job's -vars with the function of
+#	unset as the interpreter had it when made, not through the command. Several jobs of one key run in one call
 #	(`runs`).
 #
 #	Reuse. A pooled interpreter belongs to one key (say, a submitter's
