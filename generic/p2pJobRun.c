@@ -2310,10 +2310,9 @@ P2pJobOptionsGood(
  *	$spec kind` is script. Read as jobRun reads specs (a string is
  *	read as a list, not made a dict; a plain string by P2pPlainListLike,
  *	into a list, which jobRun then reads). likeObj (or NULL) is a
- *	script job's spec read so before from likeSrcObj, likely to have
- *	words in common with this one (the last spec of the same worker, or
- *	of the same message): those words are shared, not made again, and a
- *	spec with the very characters of likeSrcObj is likeObj.
+ *	script job's spec read so before, likely to have words in common
+ *	with this one (the last spec of the same worker, or of the same
+ *	message): those words are shared, not made again.
  *
  * Results:
  *	The spec as read (specObj, likeObj, or a new list with no
@@ -2325,21 +2324,12 @@ P2pJobOptionsGood(
 Tcl_Obj *
 P2pJobScriptSpec(
     Tcl_Obj *specObj,
-    Tcl_Obj *likeSrcObj,
     Tcl_Obj *likeObj)
 {
     Tcl_Obj *kindObj, *listObj = NULL;
     const char *s;
     int len;
 
-    if (likeObj != NULL && specObj->typePtr == NULL
-	    && likeSrcObj->bytes != NULL && (specObj == likeSrcObj
-		|| (specObj->length == likeSrcObj->length
-		&& memcmp(specObj->bytes, likeSrcObj->bytes,
-		    specObj->length) == 0))) {
-	/* (A string without a type has its bytes.) */
-	return likeObj;
-    }
     if (specObj->typePtr == NULL
 	    && (listObj = P2pPlainListLike(specObj, likeObj)) != NULL) {
 	specObj = listObj;
@@ -2496,8 +2486,7 @@ JobBatchObjCmd(
     for (i = 0; i < numJobs && ok; i += 3) {
 	s = Tcl_GetStringFromObj(jobs[i + 1], &len);
 	ok = len == tokenLen && memcmp(s, token, len) == 0
-		&& (specObj = P2pJobScriptSpec(jobs[i + 2],
-		    i > 0 ? jobs[i - 1] : NULL, specObj)) != NULL;
+		&& (specObj = P2pJobScriptSpec(jobs[i + 2], specObj)) != NULL;
 	if (ok) {
 	    /*
 	     * (The spec as read: jobRun reads it again. The next spec

@@ -96,10 +96,9 @@ typedef struct Derived {
     unsigned progressEpoch;
     Tcl_Obj *timeoutObj;	/* Opts' job_timeout, or NULL. */
     unsigned optsEpoch;
-    Tcl_Obj *specSrcObj;	/* The last script job's spec as it came,
-				 * and as read, or NULLs: the next spec
-				 * shares its words (P2pJobScriptSpec). */
-    Tcl_Obj *specObj;
+    Tcl_Obj *specObj;		/* The last script job's spec as read, or
+				 * NULL: the next spec shares its words
+				 * (P2pJobScriptSpec). */
     Tcl_Obj *specsObj;		/* [list specObj], or NULL. */
     Tcl_Obj *idsObj;		/* A list of one id (the last run's), or
 				 * NULL: its element replaced for the next
@@ -224,7 +223,6 @@ LoneRunRelease(
 	Tcl_DecrRefCount(lrPtr->d.timeoutObj);
     }
     if (lrPtr->d.specObj != NULL) {
-	Tcl_DecrRefCount(lrPtr->d.specSrcObj);
 	Tcl_DecrRefCount(lrPtr->d.specObj);
     }
     if (lrPtr->d.specsObj != NULL) {
@@ -477,18 +475,14 @@ Plain(
      * A script job.
      */
 
-    if ((*specPtr = P2pJobScriptSpec(w[4], dPtr->specSrcObj,
-	    dPtr->specObj)) == NULL) {
+    if ((*specPtr = P2pJobScriptSpec(w[4], dPtr->specObj)) == NULL) {
 	return 0;
     }
     Tcl_IncrRefCount(*specPtr);
     if (dPtr->specObj != *specPtr) {
-	Tcl_IncrRefCount(w[4]);
 	if (dPtr->specObj != NULL) {
-	    Tcl_DecrRefCount(dPtr->specSrcObj);
 	    Tcl_DecrRefCount(dPtr->specObj);
 	}
-	dPtr->specSrcObj = w[4];
 	dPtr->specObj = *specPtr;
 	Tcl_IncrRefCount(dPtr->specObj);
 	if (dPtr->specsObj != NULL) {

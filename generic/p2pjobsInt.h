@@ -437,7 +437,7 @@ MODULE_SCOPE int	P2pJobRunIn(Tcl_Interp *interp, Tcl_Obj *childObj,
 MODULE_SCOPE int	P2pJobOptionsGood(int optc, Tcl_Obj *const optv[],
 			    Tcl_Obj **tagsPtr);
 MODULE_SCOPE Tcl_Obj *	P2pJobScriptSpec(Tcl_Obj *specObj,
-			    Tcl_Obj *likeSrcObj, Tcl_Obj *likeObj);
+			    Tcl_Obj *likeObj);
 MODULE_SCOPE Tcl_Obj *	P2pJobReply(int numIds, Tcl_Obj *const ids[],
 			    int numResults, Tcl_Obj *const results[]);
 
